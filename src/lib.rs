@@ -1,0 +1,2 @@
+//! scorecheck: check the integration-by-parts identity behind score matching.
+pub mod expr;
