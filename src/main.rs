@@ -1,3 +1,179 @@
-fn main() {
-    println!("Hello, world!");
+//! The `scorecheck` command line: parse arguments, call the library, print, exit.
+
+use clap::{Args, Parser, Subcommand};
+use scorecheck::case::{CaseSpec, Src, load_case_file, parse_interval, parse_param};
+use scorecheck::check::CheckOptions;
+use scorecheck::model::DensityKind;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Check the integration-by-parts identity behind score matching, with exact derivatives.
+#[derive(Parser)]
+#[command(name = "scorecheck", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Check a case: the cross term both ways, the boundary term and the objectives.
+    ///
+    /// Exit codes: 0 every check holds; 1 a check is violated; 2 bad input; 3 undecided.
+    Check(CheckArgs),
+}
+
+#[derive(Args)]
+struct CheckArgs {
+    /// A TOML case file (or give the case with --log-density/--pdf and --score/--log-model).
+    case: Option<PathBuf>,
+    /// Log of an unnormalized density, e.g. '-x^2/2'.
+    #[arg(long, value_name = "EXPR", allow_hyphen_values = true)]
+    log_density: Option<String>,
+    /// An unnormalized density, e.g. 'exp(-x^2/2)'.
+    #[arg(long, value_name = "EXPR", allow_hyphen_values = true, conflicts_with = "log_density")]
+    pdf: Option<String>,
+    /// One component of the field s; repeat once per variable, in the order of --vars.
+    #[arg(long = "score", value_name = "EXPR", allow_hyphen_values = true)]
+    score: Vec<String>,
+    /// A log-model whose gradient is the field (derivatives exact).
+    #[arg(long, value_name = "EXPR", allow_hyphen_values = true)]
+    log_model: Option<String>,
+    /// Variables, comma-separated (default: the free symbols in natural order).
+    #[arg(long, value_name = "NAMES", value_delimiter = ',')]
+    vars: Option<Vec<String>>,
+    /// The interval of one variable as LO:HI (e.g. 0:inf); repeat once per variable.
+    #[arg(long = "domain", value_name = "LO:HI", allow_hyphen_values = true)]
+    domain: Vec<String>,
+    /// Set a named constant, NAME=VALUE; repeatable; overrides the case file's params.
+    #[arg(long = "param", value_name = "NAME=VALUE", allow_hyphen_values = true)]
+    params: Vec<String>,
+    /// The case name in the report (flags only; a file's name is its `name` or stem).
+    #[arg(long)]
+    name: Option<String>,
+    /// Target absolute error of every quantity (default 1e-10 in 1-D, 1e-8 in 2-D, 1e-6 above).
+    #[arg(long, value_name = "TOL")]
+    tol: Option<f64>,
+    /// Evaluations allowed per cubature in 2-D and up.
+    #[arg(long, value_name = "N", default_value_t = 20_000_000)]
+    max_evals: u64,
+    /// Print the JSON report instead of the text table.
+    #[arg(long)]
+    json: bool,
+}
+
+fn bad_input(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {msg}");
+    ExitCode::from(2)
+}
+
+fn spec_from_flags(a: &CheckArgs) -> Result<CaseSpec, String> {
+    let density = match (&a.log_density, &a.pdf) {
+        (Some(l), None) => (DensityKind::Log, Src { text: l.clone(), origin: "--log-density".into() }),
+        (None, Some(p)) => (DensityKind::Pdf, Src { text: p.clone(), origin: "--pdf".into() }),
+        _ => return Err("give a case file, or the density with --log-density EXPR or --pdf EXPR".into()),
+    };
+    if a.score.is_empty() && a.log_model.is_none() {
+        return Err("give the field with --score EXPR (once per variable) or --log-model EXPR".into());
+    }
+    let domain = if a.domain.is_empty() {
+        None
+    } else {
+        Some(a.domain.iter().map(|s| parse_interval(s)).collect::<Result<Vec<_>, _>>().map_err(|e| e.to_string())?)
+    };
+    Ok(CaseSpec {
+        name: a.name.clone().unwrap_or_else(|| "command-line".into()),
+        vars: a.vars.clone(),
+        domain,
+        params: vec![],
+        weight: None,
+        density: Some(density),
+        field: (!a.score.is_empty()).then(|| {
+            a.score
+                .iter()
+                .enumerate()
+                .map(|(i, s)| Src { text: s.clone(), origin: format!("--score #{}", i + 1) })
+                .collect()
+        }),
+        log_model: a.log_model.as_ref().map(|s| Src { text: s.clone(), origin: "--log-model".into() }),
+        divergence: None,
+        origin: "command line".into(),
+    })
+}
+
+fn run_check(a: CheckArgs) -> ExitCode {
+    let from_file = a.case.is_some();
+    let spec = match &a.case {
+        Some(path) => {
+            let flags: Vec<&str> = [
+                (a.log_density.is_some(), "--log-density"),
+                (a.pdf.is_some(), "--pdf"),
+                (!a.score.is_empty(), "--score"),
+                (a.log_model.is_some(), "--log-model"),
+                (a.vars.is_some(), "--vars"),
+                (!a.domain.is_empty(), "--domain"),
+                (a.name.is_some(), "--name"),
+            ]
+            .into_iter()
+            .filter_map(|(on, n)| on.then_some(n))
+            .collect();
+            if !flags.is_empty() {
+                return bad_input(format!(
+                    "{} cannot be combined with a case file; edit the file, or drop it and give the case by flags",
+                    flags.join(", ")
+                ));
+            }
+            match load_case_file(path) {
+                Ok(s) => s,
+                Err(e) => return bad_input(e),
+            }
+        }
+        None => match spec_from_flags(&a) {
+            Ok(s) => s,
+            Err(e) => return bad_input(e),
+        },
+    };
+    let overrides = match a.params.iter().map(|p| parse_param(p)).collect::<Result<Vec<_>, _>>() {
+        Ok(o) => o,
+        Err(e) => return bad_input(e),
+    };
+    let case = match spec.compile(&overrides, !from_file) {
+        Ok(c) => c,
+        Err(e) => return bad_input(e),
+    };
+    if let Some(t) = a.tol {
+        if !(t > 0.0 && t.is_finite()) {
+            return bad_input(format!("--tol must be a positive number, got {t}"));
+        }
+    }
+    let opts = CheckOptions { tol: a.tol, max_evals: a.max_evals };
+    let report = match scorecheck::check_case(&case, &opts) {
+        Ok(r) => r,
+        Err(e) => return bad_input(e),
+    };
+    if a.json {
+        println!("{}", report.to_json());
+    } else {
+        print!("{}", report.to_text());
+    }
+    let code = report.exit_code();
+    if code == 3 {
+        let why: Vec<&String> = report.explanations.iter().filter(|e| !e.is_empty()).collect();
+        eprintln!("undecided: {}", why.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("; "));
+    }
+    ExitCode::from(code)
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match cli.cmd {
+        Cmd::Check(a) => run_check(a),
+    }
 }

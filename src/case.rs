@@ -1,0 +1,531 @@
+//! The case: a density, a field and a domain, from a TOML case file or from flags, and its
+//! compiled form.
+//!
+//! ```toml
+//! name   = "gauss-mismatch"             # optional; default: file stem
+//! vars   = ["x", "y"]                   # optional; default: free symbols in natural order
+//! domain = [[-inf, inf], [0, inf]]      # optional; default: the whole real line per variable
+//! params = { mu = 0.3, s = 1.4 }        # optional named constants, overridable with --param
+//! weight = "x*(1-x)"                    # optional h(x) >= 0 for the weighted identity
+//!
+//! [density]                             # exactly one of:
+//! log = "-(x-1)^2/(2*0.25) - y"         #   log of an unnormalized density, or
+//! # pdf = "exp(-x^2/2)"                 #   an unnormalized density (>= 0 on the domain)
+//!
+//! [score]                               # at least one of:
+//! field = ["-(x-mu)/s^2", "-1"]         #   a vector field, one expression per variable
+//! # log_model = "-(x-mu)^2/(2*s^2)"     #   s = gradient of this log-model
+//! # divergence = "-1/s^2"               #   optional hand-written ∇·s
+//! ```
+//!
+//! Every error names where the text came from (file and line, or the flag) and, for an
+//! expression, shows it with a caret under the offending token.
+
+use crate::expr::{ExprError, Program, free_symbols};
+use crate::model::{DensityKind, ExprDensity, ExprField, MAX_DIM};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// A piece of source text and where it came from (e.g. `case.toml:7 (density.log)`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Src {
+    pub text: String,
+    pub origin: String,
+}
+
+/// A case before compilation: texts and numbers.
+#[derive(Clone, Debug, Default)]
+pub struct CaseSpec {
+    pub name: String,
+    pub vars: Option<Vec<String>>,
+    pub domain: Option<Vec<(f64, f64)>>,
+    /// Named constants, with where each was given.
+    pub params: Vec<(String, f64, String)>,
+    pub weight: Option<Src>,
+    pub density: Option<(DensityKind, Src)>,
+    pub field: Option<Vec<Src>>,
+    pub log_model: Option<Src>,
+    pub divergence: Option<Src>,
+    /// Where the case came from (a file path or "command line").
+    pub origin: String,
+}
+
+/// A compiled case.
+#[derive(Clone, Debug)]
+pub struct Case {
+    pub name: String,
+    pub vars: Vec<String>,
+    pub domain: Vec<(f64, f64)>,
+    pub params: BTreeMap<String, f64>,
+    pub density: ExprDensity,
+    /// The hand-written field, if given.
+    pub field: Option<ExprField>,
+    /// The log-model, if given.
+    pub log_model: Option<Program>,
+    /// The hand-written divergence, if given.
+    pub divergence: Option<Program>,
+    /// The weight h(x), if given.
+    pub weight: Option<Program>,
+}
+
+impl Case {
+    /// The field `check` uses: the hand-written one if given, else ∇ log_model.
+    pub fn check_field(&self) -> ExprField {
+        match (&self.field, &self.log_model) {
+            (Some(f), _) => f.clone(),
+            (None, Some(m)) => ExprField::Gradient { log_model: m.clone(), dim: self.vars.len() },
+            (None, None) => unreachable!("a compiled case has a field or a log-model"),
+        }
+    }
+}
+
+/// Bad input in a case.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CaseError {
+    /// Where: file and line, or the flag.
+    pub origin: String,
+    /// What is wrong, starting lowercase.
+    pub message: String,
+    /// The expression error, for a bad expression (rendered with its caret).
+    pub expr: Option<ExprError>,
+}
+
+impl CaseError {
+    fn new(origin: impl Into<String>, message: impl Into<String>) -> Self {
+        CaseError { origin: origin.into(), message: message.into(), expr: None }
+    }
+}
+
+impl std::fmt::Display for CaseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.expr {
+            Some(e) => write!(f, "{}: {}", self.origin, e),
+            None => write!(f, "{}: {}", self.origin, self.message),
+        }
+    }
+}
+
+impl std::error::Error for CaseError {}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCase {
+    name: Option<String>,
+    vars: Option<toml::Spanned<Vec<String>>>,
+    domain: Option<toml::Spanned<Vec<toml::Spanned<Vec<f64>>>>>,
+    params: Option<BTreeMap<String, toml::Spanned<f64>>>,
+    weight: Option<toml::Spanned<String>>,
+    density: Option<toml::Spanned<RawDensity>>,
+    score: Option<toml::Spanned<RawScore>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDensity {
+    log: Option<toml::Spanned<String>>,
+    pdf: Option<toml::Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScore {
+    field: Option<toml::Spanned<toml::Value>>,
+    log_model: Option<toml::Spanned<String>>,
+    divergence: Option<toml::Spanned<String>>,
+}
+
+/// 1-based line of a byte offset.
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].bytes().filter(|&b| b == b'\n').count() + 1
+}
+
+/// Load a case file.
+pub fn load_case_file(path: &Path) -> Result<CaseSpec, CaseError> {
+    let shown = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|e| {
+        let why = match e.kind() {
+            std::io::ErrorKind::NotFound => "no such file".to_string(),
+            std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+            _ => e.to_string(),
+        };
+        CaseError::new(shown.clone(), format!("cannot read the case file: {why}"))
+    })?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        CaseError::new(
+            format!("{shown}:{}", line_of(&String::from_utf8_lossy(&e.into_bytes()), at)),
+            format!("the case file is not valid UTF-8 (bad byte at offset {at})"),
+        )
+    })?;
+    let stem = path.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "case".into());
+    parse_case(&text, &shown, &stem)
+}
+
+/// Parse the text of a case file; `shown` names it in errors, `stem` is the default name.
+pub fn parse_case(text: &str, shown: &str, stem: &str) -> Result<CaseSpec, CaseError> {
+    let raw: RawCase = toml::from_str(text).map_err(|e| {
+        let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(1);
+        CaseError::new(format!("{shown}:{line}"), e.message().trim().to_string())
+    })?;
+    let at = |span: std::ops::Range<usize>, what: &str| format!("{shown}:{} ({what})", line_of(text, span.start));
+    let src = |s: &toml::Spanned<String>, what: &str| Src { text: s.get_ref().clone(), origin: at(s.span(), what) };
+    let mut spec = CaseSpec {
+        name: raw.name.unwrap_or_else(|| stem.to_string()),
+        origin: shown.to_string(),
+        ..Default::default()
+    };
+    if let Some(v) = raw.vars {
+        spec.vars = Some(v.get_ref().clone());
+        check_var_names(v.get_ref(), &at(v.span(), "vars"))?;
+    }
+    if let Some(dom) = raw.domain {
+        let mut out = vec![];
+        for (i, iv) in dom.get_ref().iter().enumerate() {
+            let where_ = at(iv.span(), &format!("domain[{i}]"));
+            let v = iv.get_ref();
+            if v.len() != 2 {
+                return Err(CaseError::new(
+                    where_,
+                    format!("an interval is [lower, upper], two numbers; got {} numbers", v.len()),
+                ));
+            }
+            out.push(check_interval(v[0], v[1], &where_)?);
+        }
+        spec.domain = Some(out);
+    }
+    if let Some(ps) = raw.params {
+        for (k, v) in ps {
+            let origin = at(v.span(), &format!("params.{k}"));
+            let val = *v.get_ref();
+            if !val.is_finite() {
+                return Err(CaseError::new(origin, format!("parameter `{k}` must be a finite number, got {val}")));
+            }
+            spec.params.push((k, val, origin));
+        }
+    }
+    if let Some(w) = &raw.weight {
+        spec.weight = Some(src(w, "weight"));
+    }
+    let dens = raw
+        .density
+        .ok_or_else(|| CaseError::new(shown, "missing [density] table: give `log = \"...\"` or `pdf = \"...\"`"))?;
+    let dspan = dens.span();
+    let d = dens.into_inner();
+    spec.density = Some(match (d.log, d.pdf) {
+        (Some(l), None) => (DensityKind::Log, src(&l, "density.log")),
+        (None, Some(p)) => (DensityKind::Pdf, src(&p, "density.pdf")),
+        (Some(_), Some(_)) => {
+            return Err(CaseError::new(at(dspan, "density"), "[density] has both `log` and `pdf`; give exactly one"));
+        }
+        (None, None) => {
+            return Err(CaseError::new(at(dspan, "density"), "[density] needs exactly one of `log` or `pdf`"));
+        }
+    });
+    let score = raw.score.ok_or_else(|| {
+        CaseError::new(shown, "missing [score] table: give `field = [...]` and/or `log_model = \"...\"`")
+    })?;
+    let sspan = score.span();
+    let sc = score.into_inner();
+    if let Some(f) = &sc.field {
+        let origin_of = |i: usize| at(f.span(), &format!("score.field[{i}]"));
+        let items: Vec<Src> = match f.get_ref() {
+            toml::Value::String(s) => vec![Src { text: s.clone(), origin: at(f.span(), "score.field") }],
+            toml::Value::Array(a) => a
+                .iter()
+                .enumerate()
+                .map(|(i, v)| match v {
+                    toml::Value::String(s) => Ok(Src { text: s.clone(), origin: origin_of(i) }),
+                    other => Err(CaseError::new(
+                        origin_of(i),
+                        format!("a field component must be an expression string, got {}", other.type_str()),
+                    )),
+                })
+                .collect::<Result<_, _>>()?,
+            other => {
+                return Err(CaseError::new(
+                    at(f.span(), "score.field"),
+                    format!("`field` must be a list of expression strings, got {}", other.type_str()),
+                ));
+            }
+        };
+        spec.field = Some(items);
+    }
+    spec.log_model = sc.log_model.as_ref().map(|s| src(s, "score.log_model"));
+    spec.divergence = sc.divergence.as_ref().map(|s| src(s, "score.divergence"));
+    if spec.field.is_none() && spec.log_model.is_none() {
+        return Err(CaseError::new(at(sspan, "score"), "[score] needs `field` or `log_model` (or both)"));
+    }
+    Ok(spec)
+}
+
+/// Validate `[lo, hi]`.
+pub fn check_interval(lo: f64, hi: f64, origin: &str) -> Result<(f64, f64), CaseError> {
+    if lo.is_nan() || hi.is_nan() {
+        return Err(CaseError::new(origin, "an interval end is NaN"));
+    }
+    if !(lo < hi) {
+        return Err(CaseError::new(
+            origin,
+            format!("the interval [{lo}, {hi}] is empty: the lower end must be below the upper end"),
+        ));
+    }
+    Ok((lo, hi))
+}
+
+fn is_ident(s: &str) -> bool {
+    let mut c = s.chars();
+    matches!(c.next(), Some(ch) if ch.is_ascii_alphabetic() || ch == '_')
+        && c.all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
+}
+
+fn check_var_names(vars: &[String], origin: &str) -> Result<(), CaseError> {
+    for (i, v) in vars.iter().enumerate() {
+        if !is_ident(v) {
+            return Err(CaseError::new(origin, format!("`{v}` is not a valid variable name")));
+        }
+        if v == "pi" || v == "e" {
+            return Err(CaseError::new(origin, format!("`{v}` is a built-in constant and cannot be a variable")));
+        }
+        if vars[..i].contains(v) {
+            return Err(CaseError::new(origin, format!("variable `{v}` is listed twice")));
+        }
+    }
+    Ok(())
+}
+
+/// Compare names in natural order: `x2` before `x10`.
+pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    fn chunks(s: &str) -> Vec<(bool, String)> {
+        let mut out: Vec<(bool, String)> = vec![];
+        for ch in s.chars() {
+            let dig = ch.is_ascii_digit();
+            match out.last_mut() {
+                Some((d, t)) if *d == dig => t.push(ch),
+                _ => out.push((dig, ch.to_string())),
+            }
+        }
+        out
+    }
+    let (ca, cb) = (chunks(a), chunks(b));
+    for (x, y) in ca.iter().zip(&cb) {
+        let o = if x.0 && y.0 {
+            let (tx, ty) = (x.1.trim_start_matches('0'), y.1.trim_start_matches('0'));
+            tx.len().cmp(&ty.len()).then_with(|| tx.cmp(ty))
+        } else {
+            x.1.cmp(&y.1)
+        };
+        if o != std::cmp::Ordering::Equal {
+            return o;
+        }
+    }
+    ca.len().cmp(&cb.len())
+}
+
+fn expr_err(src: &Src, e: ExprError) -> CaseError {
+    CaseError { origin: src.origin.clone(), message: e.message.clone(), expr: Some(e) }
+}
+
+impl CaseSpec {
+    /// Every expression of the case, in a fixed order.
+    fn sources(&self) -> Vec<&Src> {
+        let mut v: Vec<&Src> = vec![];
+        if let Some((_, s)) = &self.density {
+            v.push(s);
+        }
+        if let Some(f) = &self.field {
+            v.extend(f.iter());
+        }
+        v.extend(self.log_model.iter());
+        v.extend(self.divergence.iter());
+        v.extend(self.weight.iter());
+        v
+    }
+
+    /// Apply `--param name=value` overrides and compile every expression.
+    pub fn compile(&self, overrides: &[(String, f64)], allow_new_params: bool) -> Result<Case, CaseError> {
+        let mut params: BTreeMap<String, f64> = self.params.iter().map(|(k, v, _)| (k.clone(), *v)).collect();
+        for (k, v) in overrides {
+            if !is_ident(k) {
+                return Err(CaseError::new("--param", format!("`{k}` is not a valid parameter name")));
+            }
+            if !v.is_finite() {
+                return Err(CaseError::new("--param", format!("parameter `{k}` must be a finite number, got {v}")));
+            }
+            if !allow_new_params && !params.contains_key(k) {
+                let known: Vec<&str> = params.keys().map(|s| s.as_str()).collect();
+                let list = if known.is_empty() { "none".to_string() } else { known.join(", ") };
+                return Err(CaseError::new(
+                    "--param",
+                    format!("unknown parameter `{k}`; the case's parameters: {list}"),
+                ));
+            }
+            params.insert(k.clone(), *v);
+        }
+        for k in params.keys() {
+            if k == "pi" || k == "e" {
+                return Err(CaseError::new(
+                    self.param_origin(k),
+                    format!("`{k}` is a built-in constant and cannot be a parameter"),
+                ));
+            }
+        }
+        let param_names: Vec<String> = params.keys().cloned().collect();
+        // Variables: given, or the free symbols of every expression in natural order.
+        let vars = match &self.vars {
+            Some(v) => v.clone(),
+            None => {
+                let mut found: Vec<String> = vec![];
+                for s in self.sources() {
+                    let fs = free_symbols(&s.text, &param_names).map_err(|e| expr_err(s, e))?;
+                    for f in fs {
+                        if !found.contains(&f) {
+                            found.push(f);
+                        }
+                    }
+                }
+                found.sort_by(|a, b| natural_cmp(a, b));
+                found
+            }
+        };
+        for v in &vars {
+            if params.contains_key(v) {
+                return Err(CaseError::new(
+                    self.param_origin(v),
+                    format!("parameter `{v}` has the same name as a variable; rename one of them"),
+                ));
+            }
+        }
+        let d = vars.len();
+        if d == 0 {
+            return Err(CaseError::new(
+                self.origin.clone(),
+                "the case has no variables: the expressions use none (give `vars` or use a variable)",
+            ));
+        }
+        if d > MAX_DIM {
+            return Err(CaseError::new(
+                self.origin.clone(),
+                format!("the case has {d} variables ({}); checks support 1 to {MAX_DIM}", vars.join(", ")),
+            ));
+        }
+        let domain = match &self.domain {
+            Some(dom) => {
+                if dom.len() != d {
+                    return Err(CaseError::new(
+                        self.origin.clone(),
+                        format!(
+                            "the domain has {} intervals but there are {d} variables ({})",
+                            dom.len(),
+                            vars.join(", ")
+                        ),
+                    ));
+                }
+                dom.clone()
+            }
+            None => vec![(f64::NEG_INFINITY, f64::INFINITY); d],
+        };
+        let plist: Vec<(String, f64)> = params.iter().map(|(k, v)| (k.clone(), *v)).collect();
+        let comp = |s: &Src| Program::compile(&s.text, &vars, &plist).map_err(|e| expr_err(s, e));
+        let (kind, dsrc) = self
+            .density
+            .as_ref()
+            .ok_or_else(|| CaseError::new(self.origin.clone(), "the case has no density"))?;
+        let density = ExprDensity { program: comp(dsrc)?, kind: *kind, dim: d };
+        let field = match &self.field {
+            Some(f) => {
+                if f.len() != d {
+                    let origin = f.first().map(|s| s.origin.clone()).unwrap_or_else(|| self.origin.clone());
+                    return Err(CaseError::new(
+                        origin,
+                        format!(
+                            "the field has {} component{} but there {} {d} variable{} ({})",
+                            f.len(),
+                            if f.len() == 1 { "" } else { "s" },
+                            if d == 1 { "is" } else { "are" },
+                            if d == 1 { "" } else { "s" },
+                            vars.join(", ")
+                        ),
+                    ));
+                }
+                Some(ExprField::Components(f.iter().map(comp).collect::<Result<_, _>>()?))
+            }
+            None => None,
+        };
+        let log_model = self.log_model.as_ref().map(comp).transpose()?;
+        let divergence = self.divergence.as_ref().map(comp).transpose()?;
+        let weight = self.weight.as_ref().map(comp).transpose()?;
+        if field.is_none() && log_model.is_none() {
+            return Err(CaseError::new(self.origin.clone(), "the case has no score: give a field or a log-model"));
+        }
+        Ok(Case { name: self.name.clone(), vars, domain, params, density, field, log_model, divergence, weight })
+    }
+
+    fn param_origin(&self, k: &str) -> String {
+        self.params
+            .iter()
+            .find(|(n, _, _)| n == k)
+            .map(|(_, _, o)| o.clone())
+            .unwrap_or_else(|| "--param".to_string())
+    }
+}
+
+/// Parse `name=value` (for `--param`).
+pub fn parse_param(s: &str) -> Result<(String, f64), CaseError> {
+    let (k, v) = s
+        .split_once('=')
+        .ok_or_else(|| CaseError::new("--param", format!("expected NAME=VALUE, got `{s}`")))?;
+    let k = k.trim();
+    let v: f64 = parse_number(v.trim())
+        .ok_or_else(|| CaseError::new("--param", format!("`{}` is not a number (in `{s}`)", v.trim())))?;
+    Ok((k.to_string(), v))
+}
+
+/// Parse a number, accepting `inf`, `+inf`, `-inf`.
+pub fn parse_number(s: &str) -> Option<f64> {
+    match s {
+        "inf" | "+inf" | "infinity" => Some(f64::INFINITY),
+        "-inf" | "-infinity" => Some(f64::NEG_INFINITY),
+        _ => s.parse::<f64>().ok().filter(|v| !v.is_nan() || s.eq_ignore_ascii_case("nan")),
+    }
+}
+
+/// Parse `LO:HI` (for `--domain`).
+pub fn parse_interval(s: &str) -> Result<(f64, f64), CaseError> {
+    let origin = format!("--domain {s}");
+    let (a, b) = s
+        .split_once(':')
+        .ok_or_else(|| CaseError::new(origin.clone(), "expected LO:HI, for example 0:inf or -1:1"))?;
+    let lo = parse_number(a.trim())
+        .ok_or_else(|| CaseError::new(origin.clone(), format!("`{}` is not a number", a.trim())))?;
+    let hi = parse_number(b.trim())
+        .ok_or_else(|| CaseError::new(origin.clone(), format!("`{}` is not a number", b.trim())))?;
+    check_interval(lo, hi, &origin)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn natural_order() {
+        let mut v = vec!["x10", "y", "x2", "x1"];
+        v.sort_by(|a, b| natural_cmp(a, b));
+        assert_eq!(v, ["x1", "x2", "x10", "y"]);
+    }
+
+    #[test]
+    fn unknown_key_names_line() {
+        let e = parse_case("[density]\nlog = \"-x^2\"\n[score]\nfield = [\"-x\"]\nfoo = 1\n", "c.toml", "c")
+            .unwrap_err();
+        assert!(e.origin.starts_with("c.toml:5"), "{e}");
+        assert!(e.message.contains("unknown field `foo`"), "{e}");
+    }
+
+    #[test]
+    fn domain_checks() {
+        assert!(parse_interval("0:inf").is_ok());
+        assert!(parse_interval("1:0").unwrap_err().message.contains("empty"));
+        assert!(parse_interval("nan:1").unwrap_err().message.contains("NaN"));
+    }
+}

@@ -1,0 +1,662 @@
+//! The identity checks: the normalizer, the cross term both ways with its boundary term,
+//! and the objectives, from exact derivatives and honest quadrature.
+//!
+//! For each variable `i` of a box domain `D = ∏[a_i, b_i]` and the normalised `p = p̃/Z`:
+//!
+//! ```text
+//! lhs_i      = ∫_D s_i ∂_i p dx
+//! rhs_i      = −∫_D p ∂_i s_i dx
+//! boundary_i = ∫ [s_i p]_{x_i=a_i}^{x_i=b_i} dx_{−i}      (limits at infinite ends)
+//! lhs_i = boundary_i + rhs_i
+//! esm = E_p ½|s − ∇log p|²,  ism = E_p[½|s|² + ∇·s],  const = ½E_p|∇log p|²,
+//! gap = esm − ism − const  (= −Σ boundary_i when all are finite)
+//! ```
+//!
+//! All integrands are formed from `log p̃ − log p̃_max`, so `p̃ ≤ 1` and nothing overflows:
+//! `∂_i p̃ = p̃ ∂_i log p̃`. See `proofs/` for the derivation.
+
+use crate::locate::{Located, LocateError, locate};
+use crate::model::{Density, ScoreField, eval_point};
+use crate::quad::{Cell, Estimate, Piece, cubature, integrate_1d};
+use crate::report::{
+    Boundary, Component, Cross, Flux, Ibp, Objective, ObjectiveVerdict, Quantity, Report, Status, Verdict,
+    fmt_point,
+};
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
+/// Below this `log(p̃/p̃_max)` a non-finite integrand value is taken to be in a negligible tail.
+const NEGLIGIBLE_LOG: f64 = -700.0;
+
+/// Settings of a check.
+#[derive(Clone, Debug)]
+pub struct CheckOptions {
+    /// Target absolute error on every quantity; `None` picks the default for the dimension.
+    pub tol: Option<f64>,
+    /// Integrand evaluations allowed per cubature (2-D and up).
+    pub max_evals: u64,
+}
+
+impl Default for CheckOptions {
+    fn default() -> Self {
+        CheckOptions { tol: None, max_evals: 20_000_000 }
+    }
+}
+
+/// The default target absolute error for a dimension: 1e-10 (1-D), 1e-8 (2-D), 1e-6 (3-D, 4-D).
+pub fn default_tol(d: usize) -> f64 {
+    match d {
+        1 => 1e-10,
+        2 => 1e-8,
+        _ => 1e-6,
+    }
+}
+
+/// Why a check could not be run: the input is unusable.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CheckError {
+    /// log p̃ is −∞ or undefined at every point tried.
+    DensityNowhere,
+    /// The density is negative or undefined (NaN) at a point of the domain.
+    DensityUndefined { at: Vec<f64> },
+    /// ∫ p̃ is infinite.
+    NotIntegrable,
+    /// ∫ p̃ is zero.
+    ZeroMass,
+}
+
+impl std::fmt::Display for CheckError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CheckError::DensityNowhere => write!(
+                f,
+                "the density is zero or undefined everywhere it was evaluated; check the [density] expression and the domain"
+            ),
+            CheckError::DensityUndefined { at } => write!(
+                f,
+                "the density is negative or undefined (NaN) at x = {}; a density must be defined and >= 0 on the whole domain",
+                fmt_point(at)
+            ),
+            CheckError::NotIntegrable => write!(
+                f,
+                "the density is not integrable on the domain (Z = ∫ p = ∞); restrict the domain or fix the density"
+            ),
+            CheckError::ZeroMass => write!(f, "the density integrates to 0 on the domain"),
+        }
+    }
+}
+
+impl std::error::Error for CheckError {}
+
+/// Identification of a case for the report.
+#[derive(Clone, Debug, Default)]
+pub struct CaseInfo {
+    pub name: String,
+    pub vars: Vec<String>,
+    pub params: BTreeMap<String, f64>,
+}
+
+/// Records of what the integrand met.
+#[derive(Default)]
+struct Records {
+    undefined_density: Option<Vec<f64>>,
+    nonfinite: Vec<Option<Vec<f64>>>,
+    dropped: u64,
+}
+
+/// The integrands at one point, in the order Z, lhs_1..d, rhs_1..d, esm, ism, const.
+struct Integrand<'a, P, S> {
+    p: &'a P,
+    s: &'a S,
+    d: usize,
+    log_max: f64,
+    rec: RefCell<Records>,
+}
+
+impl<P: Density, S: ScoreField> Integrand<'_, P, S> {
+    fn k(&self) -> usize {
+        2 * self.d + 4
+    }
+
+    fn eval(&self, x: &[f64], out: &mut [f64]) {
+        let d = self.d;
+        out.iter_mut().for_each(|v| *v = 0.0);
+        if x.iter().any(|v| !v.is_finite()) {
+            self.rec.borrow_mut().dropped += 1;
+            return;
+        }
+        let pt = eval_point(self.p, self.s, x);
+        let lp = pt.logp - self.log_max;
+        if lp.is_nan() {
+            let mut r = self.rec.borrow_mut();
+            if r.undefined_density.is_none() {
+                r.undefined_density = Some(x.to_vec());
+            }
+            return;
+        }
+        let w = lp.exp();
+        if w == 0.0 {
+            return;
+        }
+        out[0] = w;
+        let (mut esm, mut ism, mut cst) = (0.0, 0.0, 0.0);
+        for i in 0..d {
+            let (s, g, ds) = (pt.s[i], pt.dlogp[i], pt.ds[i]);
+            out[1 + i] = w * s * g;
+            out[1 + d + i] = -w * ds;
+            esm += 0.5 * (s - g) * (s - g);
+            ism += 0.5 * s * s + ds;
+            cst += 0.5 * g * g;
+        }
+        out[2 * d + 1] = w * esm;
+        out[2 * d + 2] = w * ism;
+        out[2 * d + 3] = w * cst;
+        let mut r = self.rec.borrow_mut();
+        for (k, v) in out.iter_mut().enumerate() {
+            if !v.is_finite() {
+                if lp < NEGLIGIBLE_LOG {
+                    r.dropped += 1;
+                } else if r.nonfinite[k].is_none() {
+                    r.nonfinite[k] = Some(x.to_vec());
+                }
+                *v = 0.0;
+            }
+        }
+    }
+
+    /// `s_i p̃` at x (for faces); `None` if non-finite where p̃ is not negligible.
+    fn flux(&self, i: usize, x: &[f64]) -> Option<f64> {
+        let pt = eval_point(self.p, self.s, x);
+        let lp = pt.logp - self.log_max;
+        if lp.is_nan() {
+            return None;
+        }
+        let w = lp.exp();
+        if w == 0.0 {
+            return Some(0.0);
+        }
+        let v = w * pt.s[i];
+        if v.is_finite() {
+            Some(v)
+        } else if lp < NEGLIGIBLE_LOG {
+            Some(0.0)
+        } else {
+            None
+        }
+    }
+}
+
+/// Run the check of `s` against `p` on the box `domain`.
+pub fn check<P: Density, S: ScoreField>(
+    p: &P,
+    s: &S,
+    domain: &[(f64, f64)],
+    info: &CaseInfo,
+    opts: &CheckOptions,
+) -> Result<Report, CheckError> {
+    let d = domain.len();
+    let tol = opts.tol.unwrap_or_else(|| default_tol(d));
+    let loc = locate(p, domain).map_err(|e| match e {
+        LocateError::NowhereFinite => CheckError::DensityNowhere,
+    })?;
+    let ig = Integrand {
+        p,
+        s,
+        d,
+        log_max: loc.log_max,
+        rec: RefCell::new(Records { nonfinite: vec![None; 2 * d + 4], ..Default::default() }),
+    };
+    let k = ig.k();
+    let mut notes = vec![];
+
+    // Raw integrals of p̃-weighted quantities.
+    let (raw, diverges, converged_all) = if d == 1 {
+        integrate_all_1d(&ig, &loc, tol)
+    } else {
+        let cells = cells_of(&loc.pieces);
+        let targets = |v: &[f64]| {
+            let z = v[0].abs().max(f64::MIN_POSITIVE);
+            let qmax = v[1..].iter().map(|x| (x / z).abs()).fold(0.0, f64::max);
+            // Target on Q_k = I_k/Z is tol·max(1, |Q_k|), shared between I_k and Z.
+            let mut t: Vec<f64> = v.iter().map(|x| 0.45 * tol * z.max(x.abs())).collect();
+            t[0] = 0.45 * tol * z / (1.0 + qmax);
+            t
+        };
+        let r = cubature(&|x, out| ig.eval(x, out), &cells, k, &targets, opts.max_evals);
+        let est: Vec<Estimate> = (0..k)
+            .map(|j| Estimate { value: r.values[j], error: r.errors[j], evals: r.evals })
+            .collect();
+        if !r.converged {
+            notes.push(format!(
+                "the cubature used its budget of {} evaluations before reaching the tolerance",
+                opts.max_evals
+            ));
+        }
+        (est, vec![false; k], r.converged)
+    };
+    let _ = converged_all;
+    let rec = ig.rec.borrow();
+    if let Some(at) = &rec.undefined_density {
+        return Err(CheckError::DensityUndefined { at: at.clone() });
+    }
+    if diverges[0] {
+        return Err(CheckError::NotIntegrable);
+    }
+    let z = raw[0];
+    if !(z.value > 0.0) {
+        return Err(CheckError::ZeroMass);
+    }
+    if !z.value.is_finite() {
+        return Err(CheckError::NotIntegrable);
+    }
+    let zq = if z.error <= tol * z.value { Status::Ok } else { Status::NotConverged };
+    let mut normalizer = Quantity::new(z.value * loc.log_max.exp(), z.error * loc.log_max.exp(), z.evals, zq);
+    if !loc.log_max.exp().is_finite() || loc.log_max.exp() == 0.0 {
+        // Z itself is out of f64 range; its logarithm is in the notes.
+        normalizer = Quantity::new(z.value, z.error, z.evals, zq);
+        notes.push(format!("the normalizer is reported for p̃·e^({:.6}) (Z itself is outside f64 range)", -loc.log_max));
+    }
+    let nonfinite = rec.nonfinite.clone();
+    drop(rec);
+    let quantity = |j: usize| -> Quantity {
+        let e = raw[j];
+        if let Some(at) = &nonfinite[j] {
+            let mut q = Quantity::none(e.evals, Status::Nonfinite);
+            q.at = Some(at.clone());
+            return q;
+        }
+        if diverges[j] {
+            return Quantity::none(e.evals, Status::Diverges);
+        }
+        let v = e.value / z.value;
+        let err = e.error / z.value + v.abs() * z.error / z.value;
+        Quantity::new(v, err, e.evals, status_for_value(v, err, tol))
+    };
+
+    // Boundary terms.
+    let mut flux = vec![];
+    let mut components = vec![];
+    for i in 0..d {
+        let lhs = quantity(1 + i);
+        let rhs = quantity(1 + d + i);
+        let mut parts = vec![];
+        for upper in [false, true] {
+            let (q, samples) = face_term(&ig, &loc, domain, i, upper, tol, z.value, opts);
+            if let Some(samples) = samples {
+                flux.push(Flux {
+                    var: info.vars.get(i).cloned().unwrap_or_else(|| format!("x{}", i + 1)),
+                    end: if upper { "upper" } else { "lower" }.into(),
+                    samples,
+                });
+            }
+            parts.push((q, if upper { 1.0 } else { -1.0 }));
+        }
+        let refs: Vec<(&Quantity, f64)> = parts.iter().map(|(q, s)| (q, *s)).collect();
+        let boundary = Quantity::combine(&refs, tol);
+        components.push(Component {
+            var: info.vars.get(i).cloned().unwrap_or_else(|| format!("x{}", i + 1)),
+            lhs,
+            rhs,
+            boundary,
+        });
+    }
+    let sum_of = |f: &dyn Fn(&Component) -> &Quantity| {
+        let refs: Vec<(&Quantity, f64)> = components.iter().map(|c| (f(c), 1.0)).collect();
+        Quantity::combine(&refs, tol * d as f64)
+    };
+    let cross = Cross { lhs: sum_of(&|c| &c.lhs), rhs: sum_of(&|c| &c.rhs), boundary: sum_of(&|c| &c.boundary) };
+    let esm = quantity(2 * d + 1);
+    let ism = quantity(2 * d + 2);
+    let constant = quantity(2 * d + 3);
+    let mut gap = Quantity::combine(&[(&esm, 1.0), (&ism, -1.0), (&constant, -1.0)], 3.0 * tol);
+    if gap.status == Status::Nonfinite {
+        gap.at = None;
+    }
+    let objective = Objective { esm, ism, constant, gap };
+
+    let rec = ig.rec.borrow();
+    if rec.dropped > 0 {
+        notes.push(format!(
+            "{} integrand values were NaN/inf (or at an infinite coordinate) where p/p_max < e^{}; they were dropped: the region they stand for holds less than e^{} of the mass",
+            rec.dropped, NEGLIGIBLE_LOG as i64, NEGLIGIBLE_LOG as i64
+        ));
+    }
+    drop(rec);
+
+    let (verdict, explanations) = verdicts(&components, &cross, &objective, tol);
+    let mut notes_all = notes;
+    for (name, q) in [("Z", &normalizer)]
+        .into_iter()
+        .chain(components.iter().flat_map(|c| [("lhs", &c.lhs), ("rhs", &c.rhs), ("boundary", &c.boundary)]))
+    {
+        if q.status == Status::NotConverged {
+            notes_all.push(format!("{name} did not reach the tolerance {tol:.0e}"));
+        }
+    }
+    Ok(Report {
+        case: info.name.clone(),
+        vars: info.vars.clone(),
+        params: info.params.clone(),
+        normalizer,
+        components,
+        cross,
+        objective,
+        verdict,
+        domain: domain.iter().map(|&(a, b)| [a.is_finite().then_some(a), b.is_finite().then_some(b)]).collect(),
+        tolerance: tol,
+        modes: loc.modes.iter().map(|m| m.x.clone()).collect(),
+        flux,
+        explanations,
+        notes: notes_all,
+    })
+}
+
+fn integrate_all_1d<P: Density, S: ScoreField>(
+    ig: &Integrand<'_, P, S>,
+    loc: &Located,
+    tol: f64,
+) -> (Vec<Estimate>, Vec<bool>, bool) {
+    let k = ig.k();
+    let pieces = &loc.pieces[0];
+    let comp = |j: usize| {
+        move |x: f64| {
+            let mut out = [0.0; 6];
+            ig.eval(&[x], &mut out);
+            out[j]
+        }
+    };
+    // Z first, roughly then finely, to set the targets of the others.
+    let (rough, _) = integrate_1d(&comp(0), pieces, 1e-6);
+    let zr = rough.value.abs().max(f64::MIN_POSITIVE);
+    let mut out = vec![];
+    let mut div = vec![];
+    let (z, zd) = integrate_1d(&comp(0), pieces, 1e-3 * tol * zr);
+    out.push(z);
+    div.push(zd);
+    for j in 1..k {
+        // A first pass gives the size of I_j; the target is relative above size 1.
+        let (r1, _) = integrate_1d(&comp(j), pieces, 1e-4 * zr);
+        let (e, dj) = integrate_1d(&comp(j), pieces, 0.45 * tol * zr.max(r1.value.abs()));
+        out.push(e);
+        div.push(dj);
+    }
+    (out, div, true)
+}
+
+/// All products of the axes' pieces.
+fn cells_of(pieces: &[Vec<Piece>]) -> Vec<Cell> {
+    let mut cells = vec![Cell { pieces: vec![] }];
+    for axis in pieces {
+        let mut next = vec![];
+        for c in &cells {
+            for p in axis {
+                let mut q = c.pieces.clone();
+                q.push(*p);
+                next.push(Cell { pieces: q });
+            }
+        }
+        cells = next;
+    }
+    cells
+}
+
+/// `∫ s_i p̃ dx_{−i}` at `x_i = t` (a point value in 1-D), with error and evaluations;
+/// `None` when a non-finite value is met where p̃ has mass.
+fn face_at<P: Density, S: ScoreField>(
+    ig: &Integrand<'_, P, S>,
+    loc: &Located,
+    i: usize,
+    t: f64,
+    target: f64,
+    opts: &CheckOptions,
+) -> Option<Estimate> {
+    let d = ig.d;
+    if d == 1 {
+        return ig.flux(0, &[t]).map(|v| Estimate { value: v, error: 4.0 * f64::EPSILON * v.abs(), evals: 1 });
+    }
+    let others: Vec<Vec<Piece>> = (0..d).filter(|&j| j != i).map(|j| loc.pieces[j].clone()).collect();
+    let cells = cells_of(&others);
+    let bad = std::cell::Cell::new(false);
+    let f = |y: &[f64], out: &mut [f64]| {
+        let mut x = [0.0; crate::model::MAX_DIM];
+        let mut m = 0;
+        for (j, xj) in x.iter_mut().enumerate().take(d) {
+            if j == i {
+                *xj = t;
+            } else {
+                *xj = y[m];
+                m += 1;
+            }
+        }
+        if x[..d].iter().any(|v| !v.is_finite()) {
+            out[0] = 0.0;
+            return;
+        }
+        match ig.flux(i, &x[..d]) {
+            Some(v) => out[0] = v,
+            None => {
+                bad.set(true);
+                out[0] = 0.0;
+            }
+        }
+    };
+    let r = cubature(&f, &cells, 1, &|_| vec![target], opts.max_evals / 10);
+    if bad.get() {
+        return None;
+    }
+    Some(Estimate { value: r.values[0], error: r.errors[0], evals: r.evals })
+}
+
+/// The contribution of one end of axis `i` to `boundary_i` (before the sign), normalised.
+#[allow(clippy::too_many_arguments)]
+fn face_term<P: Density, S: ScoreField>(
+    ig: &Integrand<'_, P, S>,
+    loc: &Located,
+    domain: &[(f64, f64)],
+    i: usize,
+    upper: bool,
+    tol: f64,
+    z: f64,
+    opts: &CheckOptions,
+) -> (Quantity, Option<Vec<[f64; 2]>>) {
+    let (a, b) = domain[i];
+    let end = if upper { b } else { a };
+    let target = 0.2 * tol * z;
+    let pieces = &loc.pieces[i];
+    if end.is_finite() {
+        // Direct evaluation on the face; where that meets a singular field, the limit.
+        if let Some(e) = face_at(ig, loc, i, end, target, opts) {
+            return (Quantity::new(e.value / z, e.error / z, e.evals, status_for_value(e.value / z, e.error / z, tol)), None);
+        }
+        let width = (b - a).abs().min(pieces.iter().map(|p| p.scale()).fold(f64::INFINITY, f64::min));
+        let mut prev: Option<f64> = None;
+        let mut evals = 0;
+        let mut last_ok: Option<(f64, f64)> = None;
+        for kk in (4..=16).step_by(2) {
+            let delta = width * 10f64.powi(-kk);
+            let t = if upper { end - delta } else { end + delta };
+            if t == end {
+                break;
+            }
+            match face_at(ig, loc, i, t, target, opts) {
+                Some(e) => {
+                    evals += e.evals;
+                    if let Some(pv) = prev {
+                        last_ok = Some((e.value, (e.value - pv).abs() + e.error));
+                    }
+                    prev = Some(e.value);
+                }
+                None => break,
+            }
+        }
+        return match last_ok {
+            Some((v, err)) => {
+                let mut q = Quantity::new(v / z, err / z, evals, status_for_value(v / z, err / z, tol));
+                if (v / z).abs() > 1e8 {
+                    q = Quantity::none(evals, Status::Diverges);
+                }
+                (q, None)
+            }
+            None => {
+                let mut q = Quantity::none(evals, Status::Nonfinite);
+                let mut x = loc.modes[0].x.clone();
+                x[i] = end;
+                q.at = Some(x);
+                (q, None)
+            }
+        };
+    }
+    // Infinite end: follow the flux out to where p̃ is negligible.
+    let piece = if upper { pieces.last() } else { pieces.first() }.copied().expect("an axis has pieces");
+    let (origin, scale) = match piece {
+        Piece::Upper { start, scale } => (start, scale),
+        Piece::Lower { end, scale } => (end, scale),
+        Piece::Finite { .. } => unreachable!("an infinite end has an infinite piece"),
+    };
+    let sgn = if upper { 1.0 } else { -1.0 };
+    let mut samples: Vec<[f64; 2]> = vec![];
+    let mut evals = 0;
+    let mut nonfinite_at = None;
+    let mut small_run = 0;
+    for kk in 0..=60 {
+        let r = scale * 2f64.powf(kk as f64 * 0.5 + 1.0);
+        let t = origin + sgn * r;
+        if !t.is_finite() {
+            break;
+        }
+        match face_at(ig, loc, i, t, (1e-3 * target).max(f64::MIN_POSITIVE), opts) {
+            Some(e) => {
+                evals += e.evals;
+                samples.push([t, e.value / z]);
+                if (e.value / z).abs() <= 1e-3 * tol {
+                    small_run += 1;
+                    if small_run >= 3 {
+                        break;
+                    }
+                } else {
+                    small_run = 0;
+                }
+            }
+            None => {
+                let mut x = loc.modes[0].x.clone();
+                x[i] = t;
+                nonfinite_at = Some(x);
+                break;
+            }
+        }
+    }
+    if let Some(at) = nonfinite_at {
+        let mut q = Quantity::none(evals, Status::Nonfinite);
+        q.at = Some(at);
+        return (q, Some(samples));
+    }
+    let n = samples.len();
+    let last = samples.last().map(|s| s[1].abs()).unwrap_or(0.0);
+    let decayed = small_run >= 3;
+    let q = if decayed {
+        // The limit is 0; what is left is bounded by the last samples.
+        let bound = samples[n.saturating_sub(3)..].iter().map(|s| s[1].abs()).fold(0.0, f64::max);
+        Quantity::new(0.0, bound, evals, status_for(bound, tol))
+    } else if n >= 4 {
+        let prev = samples[n - 2][1].abs();
+        let growing = last > 1.05 * prev && samples[n - 3][1].abs() < prev;
+        if growing {
+            Quantity::none(evals, Status::Diverges)
+        } else {
+            // Levels off at a nonzero value, or decays too slowly to tell.
+            let v = samples[n - 1][1];
+            let err = (samples[n - 1][1] - samples[n - 2][1]).abs();
+            let st = if err <= tol && (v.abs() > 10.0 * err) { Status::Ok } else { Status::NotConverged };
+            let err = if st == Status::Ok { err } else { err.max(v.abs()) };
+            Quantity::new(v, err, evals, st)
+        }
+    } else {
+        Quantity::new(0.0, last, evals, status_for(last, tol))
+    };
+    (q, Some(samples))
+}
+
+/// The status of a value: converged when its error is within `tol·max(1, |v|)` (the
+/// tolerance is absolute for values up to 1 in size and relative above).
+pub fn status_for_value(v: f64, err: f64, tol: f64) -> Status {
+    if err <= tol * v.abs().max(1.0) && err.is_finite() { Status::Ok } else { Status::NotConverged }
+}
+
+fn status_for(err: f64, tol: f64) -> Status {
+    if err <= tol && err.is_finite() { Status::Ok } else { Status::NotConverged }
+}
+
+fn verdicts(components: &[Component], cross: &Cross, ob: &Objective, tol: f64) -> (Verdict, Vec<String>) {
+    let _ = tol;
+    // IBP per component.
+    let mut ibp = Ibp::Holds;
+    let mut ibp_why = String::from("lhs_i = boundary_i + rhs_i for every variable, within the reported errors");
+    for c in components {
+        let (l, r, b) = (&c.lhs, &c.rhs, &c.boundary);
+        match (l.value, r.value, b.value, l.error, r.error, b.error) {
+            (Some(lv), Some(rv), Some(bv), Some(le), Some(re), Some(be)) => {
+                let res = lv - bv - rv;
+                let e = le + re + be;
+                let converged = [l, r, b].iter().all(|q| q.status == Status::Ok);
+                if res.abs() <= e {
+                    continue;
+                }
+                if converged {
+                    ibp = Ibp::Violated;
+                    ibp_why = format!(
+                        "for {}: lhs − boundary − rhs = {:.3e}, more than the combined error {:.1e}",
+                        c.var, res, e
+                    );
+                    break;
+                }
+                ibp = Ibp::Undecided;
+                ibp_why = format!("for {}: the residual {:.3e} is within reach of unconverged integrals", c.var, res);
+            }
+            _ => {
+                if ibp != Ibp::Violated {
+                    ibp = Ibp::Undecided;
+                    let bad = [("lhs", l), ("rhs", r), ("boundary", b)]
+                        .into_iter()
+                        .find(|(_, q)| !q.status.has_value())
+                        .map(|(n, q)| format!("{n} {}", serde_json::to_value(q.status).unwrap().as_str().unwrap_or("")))
+                        .unwrap_or_default();
+                    ibp_why = format!("for {}: {} , so the identity cannot be tested", c.var, bad);
+                }
+            }
+        }
+    }
+    // Boundary.
+    let b = &cross.boundary;
+    let (boundary, b_why) = match (b.value, b.error) {
+        (Some(v), Some(e)) if v.abs() <= e && b.status == Status::Ok => (
+            Boundary::Vanishes,
+            format!("the boundary term is {} (zero within its error): p·s vanishes on the boundary", crate::report::fmt_value(v, e)),
+        ),
+        (Some(v), Some(e)) if v.abs() > e => {
+            let worst = components
+                .iter()
+                .filter_map(|c| c.boundary.value.map(|bv| (c, bv)))
+                .max_by(|x, y| x.1.abs().total_cmp(&y.1.abs()));
+            let wh = worst.map(|(c, bv)| format!("; from {} ({:.6})", c.var, bv)).unwrap_or_default();
+            (
+                Boundary::Nonzero,
+                format!("the boundary term is {:.6}, not 0: p·s does not vanish on the boundary{wh}", v),
+            )
+        }
+        _ => (Boundary::Undecided, format!("the boundary term could not be decided ({})", crate::report::fmt_q(b))),
+    };
+    // Objective.
+    let qs = [("esm", &ob.esm), ("ism", &ob.ism), ("const", &ob.constant)];
+    let (objective, o_why) = if let Some((n, _)) = qs.iter().find(|(_, q)| q.status == Status::Diverges) {
+        (ObjectiveVerdict::Infinite, format!("{n} is infinite: the score-matching objective is not finite"))
+    } else if let Some((n, q)) = qs.iter().find(|(_, q)| !q.status.has_value()) {
+        (ObjectiveVerdict::Undecided, format!("{n} is {}", crate::report::fmt_q(q)))
+    } else {
+        let g = &ob.gap;
+        (
+            ObjectiveVerdict::Finite,
+            format!("esm, ism and const are finite; gap = esm − ism − const = {}", crate::report::fmt_q(g)),
+        )
+    };
+    (Verdict { ibp, boundary, objective }, vec![ibp_why, b_why, o_why])
+}

@@ -1,0 +1,345 @@
+//! Finding where the mass of a density is: its modes and their widths, and from them the
+//! pieces each axis of the domain is cut into for quadrature.
+//!
+//! From a set of starting points spread over the domain (its centre and points at 1, 10,
+//! 100 and 1000 from it along each axis), each ascent climbs `log p̃` with Newton steps
+//! (exact gradient and Hessian from hyper-dual numbers) where the Hessian is negative
+//! definite and with gradient steps and a backtracking line search elsewhere (kinks,
+//! flat or convex regions). Distinct local maxima within `e^46` of the highest are kept.
+//! The width of a mode along an axis is the distance at which `log p̃` has dropped by ½.
+
+use crate::model::{Density, MAX_DIM, log_density_hessian};
+use crate::quad::Piece;
+
+/// A local maximum of the density.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Mode {
+    /// Where it is.
+    pub x: Vec<f64>,
+    /// `log p̃` there.
+    pub logp: f64,
+    /// Its width along each axis.
+    pub scale: Vec<f64>,
+}
+
+/// Where the mass is, and how the domain is cut for quadrature.
+#[derive(Clone, Debug)]
+pub struct Located {
+    /// The modes, highest first.
+    pub modes: Vec<Mode>,
+    /// The highest `log p̃` found (used to scale `p̃` to a maximum near 1).
+    pub log_max: f64,
+    /// Per axis, the pieces of the domain in increasing order.
+    pub pieces: Vec<Vec<Piece>>,
+}
+
+/// Modes below the highest by more than this (in log) carry no mass worth a piece.
+const KEEP_BELOW: f64 = 46.0;
+
+fn log_p<P: Density>(p: &P, x: &[f64]) -> f64 {
+    p.log_density(x)
+}
+
+fn clamp_into(x: &mut [f64], domain: &[(f64, f64)]) {
+    for (v, &(a, b)) in x.iter_mut().zip(domain) {
+        *v = v.clamp(a, b);
+    }
+}
+
+/// Starting points for the ascents.
+fn starts(domain: &[(f64, f64)]) -> Vec<Vec<f64>> {
+    let centre: Vec<f64> = domain
+        .iter()
+        .map(|&(a, b)| match (a.is_finite(), b.is_finite()) {
+            (true, true) => 0.5 * (a + b),
+            (true, false) => a + 1.0,
+            (false, true) => b - 1.0,
+            (false, false) => 0.0,
+        })
+        .collect();
+    let mut out = vec![centre.clone()];
+    for (i, &(a, b)) in domain.iter().enumerate() {
+        let mut cands = vec![];
+        for k in [0.1, 1.0, 3.0, 10.0, 100.0, 1000.0] {
+            cands.push(centre[i] + k);
+            cands.push(centre[i] - k);
+        }
+        if a.is_finite() && b.is_finite() {
+            for f in [0.02, 0.25, 0.75, 0.98] {
+                cands.push(a + f * (b - a));
+            }
+        }
+        for c in cands {
+            if c > a && c < b {
+                let mut x = centre.clone();
+                x[i] = c;
+                out.push(x);
+            }
+        }
+    }
+    if domain.len() > 1 {
+        for sgn in [-1.0, 1.0] {
+            for k in [1.0, 3.0] {
+                let mut x: Vec<f64> = centre.iter().map(|c| c + sgn * k).collect();
+                clamp_into(&mut x, domain);
+                out.push(x);
+            }
+        }
+    }
+    out
+}
+
+/// Solve `A y = g` for symmetric positive definite `A` (Cholesky); `None` if not definite.
+fn spd_solve(a: &[[f64; MAX_DIM]; MAX_DIM], g: &[f64], d: usize) -> Option<[f64; MAX_DIM]> {
+    let mut l = [[0.0; MAX_DIM]; MAX_DIM];
+    for i in 0..d {
+        for j in 0..=i {
+            let mut s = a[i][j];
+            for k in 0..j {
+                s -= l[i][k] * l[j][k];
+            }
+            if i == j {
+                if !(s > 0.0) || !s.is_finite() {
+                    return None;
+                }
+                l[i][i] = s.sqrt();
+            } else {
+                l[i][j] = s / l[j][j];
+            }
+        }
+    }
+    let mut y = [0.0; MAX_DIM];
+    for i in 0..d {
+        let mut s = g[i];
+        for k in 0..i {
+            s -= l[i][k] * y[k];
+        }
+        y[i] = s / l[i][i];
+    }
+    let mut x = [0.0; MAX_DIM];
+    for i in (0..d).rev() {
+        let mut s = y[i];
+        for k in (i + 1)..d {
+            s -= l[k][i] * x[k];
+        }
+        x[i] = s / l[i][i];
+    }
+    Some(x)
+}
+
+/// Climb from `x0`; returns the end point and its log density.
+fn ascend<P: Density>(p: &P, x0: &[f64], domain: &[(f64, f64)]) -> Option<(Vec<f64>, f64)> {
+    let d = x0.len();
+    let mut x = x0.to_vec();
+    let mut l = log_p(p, &x);
+    if !l.is_finite() {
+        return None;
+    }
+    let mut trust = 1.0f64.max(0.1 * x.iter().fold(0.0f64, |m, v| m.max(v.abs())));
+    for _ in 0..300 {
+        let (_, g, h) = log_density_hessian(p, &x);
+        if g[..d].iter().any(|v| !v.is_finite()) {
+            break;
+        }
+        let gnorm = g[..d].iter().map(|v| v * v).sum::<f64>().sqrt();
+        if gnorm == 0.0 {
+            break;
+        }
+        let mut neg_h = [[0.0; MAX_DIM]; MAX_DIM];
+        for i in 0..d {
+            for j in 0..d {
+                neg_h[i][j] = -h[i][j];
+            }
+        }
+        let newton = spd_solve(&neg_h, &g[..d], d);
+        let (dir, mut alpha) = match newton {
+            Some(step) => (step[..d].to_vec(), 1.0),
+            None => (g[..d].iter().map(|v| v / gnorm).collect::<Vec<_>>(), trust),
+        };
+        let mut moved = false;
+        for _ in 0..80 {
+            let mut xn: Vec<f64> = x.iter().zip(&dir).map(|(a, b)| a + alpha * b).collect();
+            clamp_into(&mut xn, domain);
+            let ln = log_p(p, &xn);
+            if ln.is_finite() && ln > l {
+                let step: f64 = x.iter().zip(&xn).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+                x = xn;
+                l = ln;
+                moved = step > 1e-15 * (1.0 + x.iter().fold(0.0f64, |m, v| m.max(v.abs())));
+                if newton.is_none() {
+                    trust = (alpha * 2.0).max(1e-300);
+                }
+                break;
+            }
+            alpha *= 0.5;
+        }
+        if !moved {
+            break;
+        }
+    }
+    Some((x, l))
+}
+
+/// Distance along axis `i` (direction `sgn`) at which `log p̃` has dropped by ½ from the
+/// mode; `None` if the domain ends first.
+fn half_width<P: Density>(p: &P, m: &Mode, i: usize, sgn: f64, domain: &[(f64, f64)], guess: f64) -> Option<f64> {
+    let (a, b) = domain[i];
+    let room = if sgn > 0.0 { b - m.x[i] } else { m.x[i] - a };
+    if room <= 0.0 {
+        return None;
+    }
+    let target = m.logp - 0.5;
+    let at = |t: f64| {
+        let mut x = m.x.clone();
+        x[i] += sgn * t;
+        log_p(p, &x)
+    };
+    let mut t = guess.min(room);
+    let below = |v: f64| !(v > target);
+    if below(at(t)) {
+        for _ in 0..200 {
+            let tn = 0.5 * t;
+            if tn == 0.0 || !below(at(tn)) {
+                break;
+            }
+            t = tn;
+        }
+        Some(t)
+    } else {
+        for _ in 0..200 {
+            if t >= room {
+                return if room.is_finite() { Some(room) } else { None };
+            }
+            t = (2.0 * t).min(room);
+            if below(at(t)) {
+                return Some(t);
+            }
+        }
+        None
+    }
+}
+
+/// Why the mass of a density could not be found.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LocateError {
+    /// `log p̃` is −∞ or undefined at every starting point.
+    NowhereFinite,
+}
+
+/// Find the modes of `p` on the box `domain` and cut each axis into pieces.
+pub fn locate<P: Density>(p: &P, domain: &[(f64, f64)]) -> Result<Located, LocateError> {
+    let d = domain.len();
+    let mut found: Vec<(Vec<f64>, f64)> = vec![];
+    for s in starts(domain) {
+        if let Some((x, l)) = ascend(p, &s, domain) {
+            found.push((x, l));
+        }
+    }
+    if found.is_empty() {
+        return Err(LocateError::NowhereFinite);
+    }
+    let log_max = found.iter().map(|f| f.1).fold(f64::NEG_INFINITY, f64::max);
+    found.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let mut modes: Vec<Mode> = vec![];
+    for (x, l) in found {
+        if l < log_max - KEEP_BELOW {
+            continue;
+        }
+        let (_, _, h) = log_density_hessian(p, &x);
+        let mut m = Mode { x, logp: l, scale: vec![1.0; d] };
+        let mut is_max = true;
+        for i in 0..d {
+            let guess = if h[i][i] < 0.0 && h[i][i].is_finite() { 1.0 / (-h[i][i]).sqrt() } else { 1.0 };
+            let up = half_width(p, &m, i, 1.0, domain, guess);
+            let dn = half_width(p, &m, i, -1.0, domain, guess);
+            m.scale[i] = match (up, dn) {
+                (Some(u), Some(v)) => (u * v).sqrt(),
+                (Some(u), None) | (None, Some(u)) => u,
+                (None, None) => guess,
+            };
+            // A local maximum: small steps either way do not go up.
+            let probe = (1e-6 * m.scale[i]).max(1e-12 * (1.0 + m.x[i].abs()));
+            for sgn in [-1.0, 1.0] {
+                let mut y = m.x.clone();
+                y[i] = (y[i] + sgn * probe).clamp(domain[i].0, domain[i].1);
+                if log_p(p, &y) > m.logp + 1e-12 * (1.0 + m.logp.abs()) {
+                    is_max = false;
+                }
+            }
+        }
+        if !is_max {
+            continue;
+        }
+        let dup = modes.iter().any(|o| {
+            (0..d).all(|i| (o.x[i] - m.x[i]).abs() <= 1e-3 * o.scale[i].min(m.scale[i]) + 1e-12 * (1.0 + m.x[i].abs()))
+        });
+        if !dup {
+            modes.push(m);
+        }
+    }
+    if modes.is_empty() {
+        return Err(LocateError::NowhereFinite);
+    }
+    let pieces = (0..d).map(|i| axis_pieces(&modes, i, domain[i])).collect();
+    Ok(Located { modes, log_max, pieces })
+}
+
+/// Cut axis `i` at the modes' coordinates; long finite stretches are cut again at
+/// geometric distances from the nearest mode so the rule sees the scale of the mass.
+fn axis_pieces(modes: &[Mode], i: usize, (a, b): (f64, f64)) -> Vec<Piece> {
+    // (position, scale) of cut points
+    let mut cuts: Vec<(f64, f64)> = modes.iter().map(|m| (m.x[i], m.scale[i])).collect();
+    cuts.sort_by(|p, q| p.0.total_cmp(&q.0));
+    cuts.dedup_by(|p, q| (p.0 - q.0).abs() <= 1e-9 * (1.0 + p.0.abs()) + 1e-3 * p.1.min(q.1));
+    let mut extra = vec![];
+    for &(c, s) in &cuts {
+        for sgn in [-1.0, 1.0] {
+            let mut r = 8.0 * s;
+            while r.is_finite() && r < 1e300 {
+                let x = c + sgn * r;
+                // only inside the domain and before the next mode
+                let blocked = cuts.iter().any(|&(o, _)| (o - c) * sgn > 0.0 && (o - x) * sgn <= 8.0 * s);
+                if !(x > a && x < b) || blocked {
+                    break;
+                }
+                // only where the axis end on that side is finite: an infinite end is mapped
+                if (sgn > 0.0 && b.is_infinite()) || (sgn < 0.0 && a.is_infinite()) {
+                    // still cut if another mode lies that way (handled by the mode cut itself)
+                    break;
+                }
+                extra.push((x, s));
+                r *= 8.0;
+            }
+        }
+    }
+    cuts.extend(extra);
+    cuts.retain(|&(x, _)| x > a && x < b);
+    cuts.sort_by(|p, q| p.0.total_cmp(&q.0));
+    cuts.dedup_by(|p, q| (p.0 - q.0).abs() <= 1e-12 * (1.0 + p.0.abs()));
+    let nearest_scale = |x: f64| {
+        modes
+            .iter()
+            .min_by(|m, n| (m.x[i] - x).abs().total_cmp(&(n.x[i] - x).abs()))
+            .map(|m| m.scale[i])
+            .unwrap_or(1.0)
+    };
+    let mut pts: Vec<f64> = vec![a];
+    pts.extend(cuts.iter().map(|c| c.0));
+    pts.push(b);
+    if pts.len() == 2 && a.is_infinite() && b.is_infinite() {
+        let c = modes.first().map(|m| m.x[i]).unwrap_or(0.0);
+        pts = vec![a, c, b];
+    }
+    let mut out = vec![];
+    for w in pts.windows(2) {
+        let (lo, hi) = (w[0], w[1]);
+        let piece = match (lo.is_finite(), hi.is_finite()) {
+            (true, true) => Piece::Finite { lo, hi },
+            (true, false) => Piece::Upper { start: lo, scale: nearest_scale(lo) },
+            (false, true) => Piece::Lower { end: hi, scale: nearest_scale(hi) },
+            (false, false) => unreachable!("an infinite axis is always cut once"),
+        };
+        out.push(piece);
+    }
+    out
+}

@@ -1,0 +1,615 @@
+//! Quadrature over box domains with finite and infinite ends.
+//!
+//! The domain is cut, per axis, into [`Piece`]s at the places where the density has its
+//! mass (its modes, found by [`crate::locate`]); each piece carries a change of variables
+//! that maps it onto a finite interval of `u`:
+//!
+//! * a finite piece `[lo, hi]` is used as it is;
+//! * a half-infinite piece `[start, ∞)` uses `x = start + σ·u/(1−u)`, `u ∈ [0, 1)`, and
+//!   `(−∞, end]` its mirror image, with `σ` the width of the nearby mode.
+//!
+//! In one dimension every quantity is integrated with the `quadrature` crate's tanh-sinh
+//! rule ([`integrate_1d`]); its error estimate is made honest by running two tolerances and
+//! reporting the difference, plus a bound on what the rule's truncation at the ends of each
+//! piece leaves out ([`tail_bound`]). In two to four dimensions all quantities are integrated
+//! together from shared evaluations with an adaptive Genz–Malik rule of degree 7 with an
+//! embedded degree-5 rule ([`cubature`]), which splits the region with the largest error
+//! along the axis with the largest fourth difference.
+
+use std::collections::BinaryHeap;
+
+/// One axis piece of the domain with its change of variables `x(u)`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Piece {
+    /// `[lo, hi]`, both finite; `x = u`.
+    Finite { lo: f64, hi: f64 },
+    /// `[start, ∞)`; `x = start + scale·u/(1−u)`, `u ∈ [0, 1)`.
+    Upper { start: f64, scale: f64 },
+    /// `(−∞, end]`; `x = end − scale·u/(1−u)`, `u ∈ [0, 1)`.
+    Lower { end: f64, scale: f64 },
+}
+
+impl Piece {
+    /// The range of `u`.
+    pub fn u_range(&self) -> (f64, f64) {
+        match *self {
+            Piece::Finite { lo, hi } => (lo, hi),
+            _ => (0.0, 1.0),
+        }
+    }
+
+    /// `x(u)` and `|dx/du|`.
+    #[inline]
+    pub fn map(&self, u: f64) -> (f64, f64) {
+        match *self {
+            Piece::Finite { .. } => (u, 1.0),
+            Piece::Upper { start, scale } => {
+                let v = 1.0 - u;
+                (start + scale * u / v, scale / (v * v))
+            }
+            Piece::Lower { end, scale } => {
+                let v = 1.0 - u;
+                (end - scale * u / v, scale / (v * v))
+            }
+        }
+    }
+
+    /// The ends of the piece in `x`.
+    pub fn x_range(&self) -> (f64, f64) {
+        match *self {
+            Piece::Finite { lo, hi } => (lo, hi),
+            Piece::Upper { start, .. } => (start, f64::INFINITY),
+            Piece::Lower { end, .. } => (f64::NEG_INFINITY, end),
+        }
+    }
+
+    /// A length scale for the piece (its width, or σ for an infinite one).
+    pub fn scale(&self) -> f64 {
+        match *self {
+            Piece::Finite { lo, hi } => hi - lo,
+            Piece::Upper { scale, .. } | Piece::Lower { scale, .. } => scale,
+        }
+    }
+}
+
+/// An integral's estimate.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Estimate {
+    /// The value.
+    pub value: f64,
+    /// An estimate of the absolute error, meant to be at least the real error.
+    pub error: f64,
+    /// Integrand evaluations spent.
+    pub evals: u64,
+}
+
+/// How an integrand behaves at one end of a piece, from probes ever closer to the end.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum EndBehaviour {
+    /// The integral near the end is finite; `bound` bounds what lies beyond the probes.
+    Finite { bound: f64 },
+    /// The integrand does not fall off fast enough: the integral is infinite.
+    Diverges,
+}
+
+/// Probe the end of a piece. For an infinite end we look at `m(r) = r·|f|` at distance `r`
+/// from the piece's finite end as `r → ∞`; for a finite end at `m(r) = r·|f|` at distance `r`
+/// from the end as `r → 0`. With `m ~ r^(−g)` (infinite end) or `m ~ r^g` (finite end) the
+/// integral over the end converges iff `g > 0`, and what lies beyond the distance `r_e`
+/// that the rule reaches is `∫ m(r)/r dr = m(r_e)/g`, which we bound by twice that.
+pub fn end_behaviour(f: &dyn Fn(f64) -> f64, piece: &Piece, upper_end: bool) -> EndBehaviour {
+    let (lo, hi) = piece.x_range();
+    let end = if upper_end { hi } else { lo };
+    let sigma = piece.scale().abs().max(f64::MIN_POSITIVE);
+    // The tanh-sinh rule of the `quadrature` crate stops at t = ±3, 2.15e-14 short of the
+    // ends of [0, 1] in u; in x that is about 4.7e13·σ out (infinite end) or 2.15e-14 of the
+    // width in (finite end). Probes at decades; index EDGE is on the safe side of that.
+    const EDGE: usize = 13;
+    let mut m: Vec<f64> = Vec::with_capacity(31);
+    for k in 0..=30 {
+        let (r, x) = if end.is_infinite() {
+            let origin = if upper_end { lo } else { hi };
+            let r = sigma * 10f64.powi(k);
+            (r, if upper_end { origin + r } else { origin - r })
+        } else {
+            let r = sigma * 10f64.powi(-k);
+            (r, if upper_end { end - r } else { end + r })
+        };
+        if x == end || !x.is_finite() {
+            break;
+        }
+        m.push(r * f(x).abs());
+    }
+    let n = m.len();
+    if n < 6 {
+        return EndBehaviour::Finite { bound: 0.0 };
+    }
+    // Divergence: the last finite probes do not fall off.
+    let tail: Vec<f64> = m.iter().rev().take(5).copied().collect(); // farthest first
+    if tail.iter().all(|v| v.is_finite() && *v > 0.0) && tail.windows(2).all(|w| w[0] >= 0.9 * w[1]) {
+        return EndBehaviour::Diverges;
+    }
+    if tail.iter().any(|v| v.is_infinite()) {
+        return EndBehaviour::Diverges;
+    }
+    let e = EDGE.min(n - 2);
+    let (me, mn) = (m[e], m[e + 1]);
+    if !me.is_finite() {
+        return EndBehaviour::Finite { bound: f64::INFINITY };
+    }
+    if me == 0.0 {
+        return EndBehaviour::Finite { bound: 0.0 };
+    }
+    let g = if mn.is_finite() && mn > 0.0 { (me / mn).log10() } else { f64::INFINITY };
+    if g > 0.02 {
+        EndBehaviour::Finite { bound: 2.0 * me / g.min(50.0) }
+    } else {
+        EndBehaviour::Finite { bound: f64::INFINITY }
+    }
+}
+
+/// Integrate a scalar function over a union of pieces (1-D) with the `quadrature` crate's
+/// tanh-sinh rule at absolute target `tol`.
+///
+/// The rule is run at `tol` and at `tol/1000`; the finer value is reported with an error of
+/// the coarser run's distance to it (a safe over-estimate) plus the finer run's own estimate,
+/// a floor of rounding error, and bounds on what lies beyond the rule's outermost nodes.
+/// Returns `None` for the value when an end of a piece shows a divergent integral.
+pub fn integrate_1d(f: &dyn Fn(f64) -> f64, pieces: &[Piece], tol: f64) -> (Estimate, bool) {
+    use std::cell::Cell;
+    let evals = Cell::new(0u64);
+    let mut total = Estimate::default();
+    let mut diverges = false;
+    let tol_piece = tol / pieces.len().max(1) as f64;
+    for piece in pieces {
+        let (ua, ub) = piece.u_range();
+        let g = |u: f64| {
+            evals.set(evals.get() + 1);
+            let (x, j) = piece.map(u);
+            let v = f(x);
+            if v == 0.0 { 0.0 } else { v * j }
+        };
+        let abs_g = |u: f64| g(u).abs();
+        let coarse = quadrature::double_exponential::integrate(g, ua, ub, tol_piece);
+        let fine = quadrature::double_exponential::integrate(g, ua, ub, tol_piece * 1e-3);
+        // Size of |g| for the rounding floor, at low accuracy.
+        let mass = quadrature::double_exponential::integrate(abs_g, ua, ub, 1e-3 * tol_piece.max(1e-300));
+        let mut err = (fine.integral - coarse.integral).abs()
+            + fine.error_estimate
+            + 8.0 * f64::EPSILON * mass.integral.abs();
+        for upper in [false, true] {
+            match end_behaviour(f, piece, upper) {
+                EndBehaviour::Finite { bound } => {
+                    // Only the part beyond the rule's outermost node matters; the probe's
+                    // bound covers everything past its last point, which lies further out.
+                    err += bound;
+                }
+                EndBehaviour::Diverges => diverges = true,
+            }
+        }
+        evals.set(evals.get() + 60);
+        total.value += fine.integral;
+        total.error += err;
+    }
+    total.evals = evals.get();
+    (total, diverges)
+}
+
+// Genz–Malik degree-7 rule with embedded degree-5 rule on [−1, 1]^d.
+const L2: f64 = 0.358_568_582_800_318_1; // sqrt(9/70)
+const L3: f64 = 0.948_683_298_050_513_8; // sqrt(9/10)
+const L4: f64 = 0.948_683_298_050_513_8; // sqrt(9/10)
+const L5: f64 = 0.688_247_201_611_685_3; // sqrt(9/19)
+
+struct GmWeights {
+    w7: [f64; 5],
+    w5: [f64; 4],
+}
+
+fn gm_weights(d: usize) -> GmWeights {
+    let df = d as f64;
+    GmWeights {
+        w7: [
+            (12824.0 - 9120.0 * df + 400.0 * df * df) / 19683.0,
+            980.0 / 6561.0,
+            (1820.0 - 400.0 * df) / 19683.0,
+            200.0 / 19683.0,
+            6859.0 / 19683.0 / 2f64.powi(d as i32),
+        ],
+        w5: [
+            (729.0 - 950.0 * df + 50.0 * df * df) / 729.0,
+            245.0 / 486.0,
+            (265.0 - 100.0 * df) / 1458.0,
+            25.0 / 729.0,
+        ],
+    }
+}
+
+/// A box of `u`-space with the pieces that map it to `x`.
+#[derive(Clone, Debug)]
+pub struct Cell {
+    pub pieces: Vec<Piece>,
+}
+
+struct Region {
+    cell: usize,
+    center: Vec<f64>,
+    half: Vec<f64>,
+    est: Vec<f64>,
+    err: Vec<f64>,
+    axis: usize,
+    priority: f64,
+}
+
+impl PartialEq for Region {
+    fn eq(&self, o: &Self) -> bool {
+        self.priority == o.priority
+    }
+}
+impl Eq for Region {}
+impl PartialOrd for Region {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Region {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        self.priority.total_cmp(&o.priority)
+    }
+}
+
+/// Outcome of [`cubature`].
+#[derive(Clone, Debug)]
+pub struct CubatureResult {
+    pub values: Vec<f64>,
+    pub errors: Vec<f64>,
+    pub evals: u64,
+    pub converged: bool,
+}
+
+/// The integrand of [`cubature`]: writes `k` values at `x` into `out`.
+pub type VectorIntegrand<'a> = dyn Fn(&[f64], &mut [f64]) + 'a;
+
+/// Adaptive Genz–Malik cubature of a vector of `k` integrands over a union of cells.
+///
+/// `targets(values)` returns, for the current totals, the absolute error wanted on each
+/// component; the run stops when every component's summed error is below its target, or
+/// when `max_evals` is spent (then `converged` is false and the errors are the honest sums).
+pub fn cubature(
+    f: &VectorIntegrand,
+    cells: &[Cell],
+    k: usize,
+    targets: &dyn Fn(&[f64]) -> Vec<f64>,
+    max_evals: u64,
+) -> CubatureResult {
+    let d = cells[0].pieces.len();
+    let w = gm_weights(d);
+    let mut evals = 0u64;
+    let mut heap: BinaryHeap<Region> = BinaryHeap::new();
+    let mut scratch = Scratch::new(d, k);
+    for (ci, cell) in cells.iter().enumerate() {
+        let mut center = vec![0.0; d];
+        let mut half = vec![0.0; d];
+        for (i, p) in cell.pieces.iter().enumerate() {
+            let (a, b) = p.u_range();
+            center[i] = 0.5 * (a + b);
+            half[i] = 0.5 * (b - a);
+        }
+        let r = eval_region(f, &cell.pieces, ci, center, half, k, &w, &mut scratch, &mut evals);
+        heap.push(r);
+    }
+    let mut tgt = targets(&sum(&heap, k, |r| &r.est));
+    reprioritise(&mut heap, &tgt);
+    let mut since = 0usize;
+    loop {
+        let (vals, errs) = (sum(&heap, k, |r| &r.est), sum(&heap, k, |r| &r.err));
+        if since >= 64 {
+            tgt = targets(&vals);
+            reprioritise(&mut heap, &tgt);
+            since = 0;
+        }
+        let done = errs.iter().zip(&tgt).all(|(e, t)| e <= t);
+        if done || evals >= max_evals {
+            return CubatureResult {
+                values: vals,
+                errors: errs,
+                evals,
+                converged: done,
+            };
+        }
+        let worst = heap.pop().expect("at least one region");
+        let ax = worst.axis;
+        let mut h = worst.half.clone();
+        h[ax] *= 0.5;
+        for sgn in [-1.0, 1.0] {
+            let mut c = worst.center.clone();
+            c[ax] += sgn * h[ax];
+            let mut r = eval_region(
+                f,
+                &cells[worst.cell].pieces,
+                worst.cell,
+                c,
+                h.clone(),
+                k,
+                &w,
+                &mut scratch,
+                &mut evals,
+            );
+            r.priority = priority(&r.err, &tgt);
+            heap.push(r);
+        }
+        since += 1;
+    }
+}
+
+fn sum(heap: &BinaryHeap<Region>, k: usize, field: impl Fn(&Region) -> &Vec<f64>) -> Vec<f64> {
+    // Sum in a fixed order (by cell, then centre) so results do not depend on heap layout.
+    let mut regs: Vec<&Region> = heap.iter().collect();
+    regs.sort_by(|a, b| {
+        a.cell.cmp(&b.cell).then_with(|| {
+            for (x, y) in a.center.iter().zip(&b.center) {
+                let o = x.total_cmp(y);
+                if o != std::cmp::Ordering::Equal {
+                    return o;
+                }
+            }
+            std::cmp::Ordering::Equal
+        })
+    });
+    let mut out = vec![0.0; k];
+    for r in regs {
+        for (o, v) in out.iter_mut().zip(field(r)) {
+            *o += v;
+        }
+    }
+    out
+}
+
+fn priority(err: &[f64], tgt: &[f64]) -> f64 {
+    err.iter()
+        .zip(tgt)
+        .map(|(e, t)| if *t > 0.0 { e / t } else { *e * 1e300 })
+        .fold(0.0, f64::max)
+}
+
+fn reprioritise(heap: &mut BinaryHeap<Region>, tgt: &[f64]) {
+    let mut v = std::mem::take(heap).into_vec();
+    for r in &mut v {
+        r.priority = priority(&r.err, tgt);
+    }
+    *heap = BinaryHeap::from(v);
+}
+
+struct Scratch {
+    u: Vec<f64>,
+    x: Vec<f64>,
+    out: Vec<f64>,
+    f0: Vec<f64>,
+    s2: Vec<f64>,
+    s3: Vec<f64>,
+    s4: Vec<f64>,
+    s5: Vec<f64>,
+    abs: Vec<f64>,
+    diff: Vec<f64>,
+    p2: Vec<f64>,
+    m2: Vec<f64>,
+}
+
+impl Scratch {
+    fn new(d: usize, k: usize) -> Self {
+        Scratch {
+            u: vec![0.0; d],
+            x: vec![0.0; d],
+            out: vec![0.0; k],
+            f0: vec![0.0; k],
+            s2: vec![0.0; k],
+            s3: vec![0.0; k],
+            s4: vec![0.0; k],
+            s5: vec![0.0; k],
+            abs: vec![0.0; k],
+            diff: vec![0.0; d],
+            p2: vec![0.0; k],
+            m2: vec![0.0; k],
+        }
+    }
+}
+
+/// Evaluate the mapped integrand at `u` (in scratch.u) into scratch.out; adds |values| to abs.
+fn eval_point(f: &VectorIntegrand, pieces: &[Piece], s: &mut Scratch, evals: &mut u64) {
+    let mut jac = 1.0;
+    for (i, p) in pieces.iter().enumerate() {
+        let (x, j) = p.map(s.u[i]);
+        s.x[i] = x;
+        jac *= j;
+    }
+    f(&s.x, &mut s.out);
+    for (o, a) in s.out.iter_mut().zip(s.abs.iter_mut()) {
+        *o = if *o == 0.0 { 0.0 } else { *o * jac };
+        *a += o.abs();
+    }
+    *evals += 1;
+}
+
+#[allow(clippy::too_many_arguments)]
+fn eval_region(
+    f: &VectorIntegrand,
+    pieces: &[Piece],
+    cell: usize,
+    center: Vec<f64>,
+    half: Vec<f64>,
+    k: usize,
+    w: &GmWeights,
+    s: &mut Scratch,
+    evals: &mut u64,
+) -> Region {
+    let d = center.len();
+    s.abs.iter_mut().for_each(|a| *a = 0.0);
+    for v in [&mut s.s2, &mut s.s3, &mut s.s4, &mut s.s5] {
+        v.iter_mut().for_each(|a| *a = 0.0);
+    }
+    s.u.copy_from_slice(&center);
+    eval_point(f, pieces, s, evals);
+    s.f0.copy_from_slice(&s.out);
+    let mut best_axis = 0;
+    let mut best_diff = -1.0;
+    for i in 0..d {
+        // ±λ2 along axis i
+        s.p2.iter_mut().for_each(|a| *a = 0.0);
+        for sg in [-1.0, 1.0] {
+            s.u.copy_from_slice(&center);
+            s.u[i] += sg * L2 * half[i];
+            eval_point(f, pieces, s, evals);
+            for j in 0..k {
+                s.p2[j] += s.out[j];
+            }
+        }
+        s.m2.iter_mut().for_each(|a| *a = 0.0);
+        for sg in [-1.0, 1.0] {
+            s.u.copy_from_slice(&center);
+            s.u[i] += sg * L3 * half[i];
+            eval_point(f, pieces, s, evals);
+            for j in 0..k {
+                s.m2[j] += s.out[j];
+            }
+        }
+        let ratio = (L2 * L2) / (L3 * L3);
+        let mut diff = 0.0;
+        for j in 0..k {
+            s.s2[j] += s.p2[j];
+            s.s3[j] += s.m2[j];
+            let dd = (s.p2[j] - 2.0 * s.f0[j] - ratio * (s.m2[j] - 2.0 * s.f0[j])).abs();
+            let scale = s.f0[j].abs() + 1e-300;
+            diff += dd / scale.max(1e-300);
+        }
+        s.diff[i] = diff;
+        if diff > best_diff * (1.0 + 1e-12) || (diff == best_diff && half[i] > half[best_axis]) {
+            best_diff = diff;
+            best_axis = i;
+        }
+    }
+    // ±λ4 e_i ± λ4 e_j
+    for i in 0..d {
+        for jx in (i + 1)..d {
+            for si in [-1.0, 1.0] {
+                for sj in [-1.0, 1.0] {
+                    s.u.copy_from_slice(&center);
+                    s.u[i] += si * L4 * half[i];
+                    s.u[jx] += sj * L4 * half[jx];
+                    eval_point(f, pieces, s, evals);
+                    for j in 0..k {
+                        s.s4[j] += s.out[j];
+                    }
+                }
+            }
+        }
+    }
+    // all 2^d vertices at λ5
+    for mask in 0..(1usize << d) {
+        for i in 0..d {
+            let sg = if mask >> i & 1 == 1 { 1.0 } else { -1.0 };
+            s.u[i] = center[i] + sg * L5 * half[i];
+        }
+        eval_point(f, pieces, s, evals);
+        for j in 0..k {
+            s.s5[j] += s.out[j];
+        }
+    }
+    let vol: f64 = half.iter().map(|h| 2.0 * h).product();
+    let mut est = vec![0.0; k];
+    let mut err = vec![0.0; k];
+    let npts = (1 + 4 * d + 2 * d * (d - 1) + (1 << d)) as f64;
+    for j in 0..k {
+        let r7 = vol
+            * (w.w7[0] * s.f0[j] + w.w7[1] * s.s2[j] + w.w7[2] * s.s3[j] + w.w7[3] * s.s4[j] + w.w7[4] * s.s5[j]);
+        let r5 = vol * (w.w5[0] * s.f0[j] + w.w5[1] * s.s2[j] + w.w5[2] * s.s3[j] + w.w5[3] * s.s4[j]);
+        est[j] = r7;
+        // Embedded-rule difference plus a floor of rounding error in the sums.
+        err[j] = (r7 - r5).abs() + 16.0 * f64::EPSILON * vol * s.abs[j] / npts * 4.0;
+    }
+    // If no axis shows a difference, split the widest.
+    if best_diff <= 0.0 {
+        best_axis = (0..d)
+            .max_by(|&a, &b| half[a].total_cmp(&half[b]))
+            .unwrap_or(0);
+    }
+    Region {
+        cell,
+        center,
+        half,
+        est,
+        err,
+        axis: best_axis,
+        priority: 0.0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gm_weights_sum_to_one() {
+        for d in 1..=6 {
+            let w = gm_weights(d);
+            let n = d as f64;
+            let s7 = w.w7[0] + 2.0 * n * (w.w7[1] + w.w7[2]) + 2.0 * n * (n - 1.0) * w.w7[3]
+                + 2f64.powi(d as i32) * w.w7[4];
+            let s5 = w.w5[0] + 2.0 * n * (w.w5[1] + w.w5[2]) + 2.0 * n * (n - 1.0) * w.w5[3];
+            assert!((s7 - 1.0).abs() < 1e-14, "d={d} s7={s7}");
+            assert!((s5 - 1.0).abs() < 1e-14, "d={d} s5={s5}");
+        }
+    }
+
+    #[test]
+    fn cubature_gaussian_3d_infinite() {
+        // ∫_{R^3} exp(-|x|^2/2) dx = (2π)^{3/2}, split at 0 into 8 orthants.
+        let mut cells = vec![];
+        for mask in 0..8u32 {
+            let pieces = (0..3)
+                .map(|i| {
+                    if mask >> i & 1 == 1 {
+                        Piece::Upper { start: 0.0, scale: 1.0 }
+                    } else {
+                        Piece::Lower { end: 0.0, scale: 1.0 }
+                    }
+                })
+                .collect();
+            cells.push(Cell { pieces });
+        }
+        let f = |x: &[f64], out: &mut [f64]| {
+            let r2: f64 = x.iter().map(|v| v * v).sum();
+            out[0] = (-0.5 * r2).exp();
+            out[1] = x[0] * x[0] * (-0.5 * r2).exp();
+        };
+        let r = cubature(&f, &cells, 2, &|_| vec![1e-8, 1e-8], 5_000_000);
+        let exact = (2.0 * std::f64::consts::PI).powf(1.5);
+        assert!(r.converged);
+        for j in 0..2 {
+            let e = (r.values[j] - exact).abs();
+            assert!(e <= r.errors[j], "j={j} err {e} > est {}", r.errors[j]);
+            assert!(e < 1e-8);
+        }
+    }
+
+    #[test]
+    fn tanh_sinh_half_line_and_finite() {
+        // ∫_0^∞ e^{-x} dx = 1, ∫_0^1 x^2 dx = 1/3
+        let (e, div) = integrate_1d(&|x: f64| (-x).exp(), &[Piece::Upper { start: 0.0, scale: 1.0 }], 1e-12);
+        assert!(!div);
+        assert!((e.value - 1.0).abs() <= e.error && e.error < 1e-10, "{e:?}");
+        let (e, _) = integrate_1d(&|x: f64| x * x, &[Piece::Finite { lo: 0.0, hi: 1.0 }], 1e-12);
+        assert!((e.value - 1.0 / 3.0).abs() <= e.error && e.error < 1e-10, "{e:?}");
+    }
+
+    #[test]
+    fn divergence_is_recognised() {
+        // ∫_0^∞ 1/(1+x) dx = ∞ and ∫_0^1 1/x dx = ∞; ∫_0^1 x^{-1/2} = 2 is finite.
+        let (_, div) = integrate_1d(&|x: f64| 1.0 / (1.0 + x), &[Piece::Upper { start: 0.0, scale: 1.0 }], 1e-10);
+        assert!(div);
+        let (_, div) = integrate_1d(&|x: f64| 1.0 / x, &[Piece::Finite { lo: 0.0, hi: 1.0 }], 1e-10);
+        assert!(div);
+        let (e, div) = integrate_1d(&|x: f64| 1.0 / x.sqrt(), &[Piece::Finite { lo: 0.0, hi: 1.0 }], 1e-10);
+        assert!(!div);
+        assert!((e.value - 2.0).abs() <= e.error, "{e:?}");
+    }
+}

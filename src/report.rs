@@ -1,0 +1,333 @@
+//! The report of a check: one serializable structure (the JSON contract of DESIGN.md) and
+//! its text rendering.
+//!
+//! JSON schema (`scorecheck check CASE --json`): every quantity `Q` is
+//! `{"value": f64|null, "error": f64|null, "evals": u64, "status": S}` with `S` one of
+//! `"ok"`, `"not_converged"`, `"diverges"`, `"nonfinite"`; the report is
+//!
+//! ```text
+//! { "case": str, "vars": [str], "params": {str: f64},
+//!   "normalizer": Q,
+//!   "components": [ {"var": str, "lhs": Q, "rhs": Q, "boundary": Q} ],
+//!   "cross": {"lhs": Q, "rhs": Q, "boundary": Q},
+//!   "objective": {"esm": Q, "ism": Q, "const": Q, "gap": Q},
+//!   "verdict": {"ibp": V, "boundary": B, "objective": O} }
+//! ```
+//!
+//! with `V` one of `"holds"`, `"violated"`, `"undecided"`; `B` one of `"vanishes"`,
+//! `"nonzero"`, `"undecided"`; `O` one of `"finite"`, `"infinite"`, `"undecided"`.
+//! Extra fields (`domain`, `tolerance`, `modes`, `notes`, `flux`, the explanations, and
+//! `at` on a quantity that met a non-finite value) may be added; these never change.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+/// The state of one integral.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Converged to the tolerance; the error estimate covers the real error.
+    Ok,
+    /// Best estimate with an honest error that is above the tolerance.
+    NotConverged,
+    /// The integral is infinite; no value.
+    Diverges,
+    /// The integrand is NaN or infinite where p carries mass.
+    Nonfinite,
+}
+
+impl Status {
+    fn rank(self) -> u8 {
+        match self {
+            Status::Ok => 0,
+            Status::NotConverged => 1,
+            Status::Diverges => 2,
+            Status::Nonfinite => 3,
+        }
+    }
+    /// The worse of two statuses.
+    pub fn worst(self, o: Status) -> Status {
+        if o.rank() > self.rank() { o } else { self }
+    }
+    /// Whether the quantity has a value.
+    pub fn has_value(self) -> bool {
+        matches!(self, Status::Ok | Status::NotConverged)
+    }
+}
+
+/// One integral with its error estimate.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Quantity {
+    pub value: Option<f64>,
+    pub error: Option<f64>,
+    pub evals: u64,
+    pub status: Status,
+    /// Where a non-finite integrand value was met (status `nonfinite`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<Vec<f64>>,
+}
+
+impl Quantity {
+    /// A quantity with a value.
+    pub fn new(value: f64, error: f64, evals: u64, status: Status) -> Quantity {
+        if status.has_value() {
+            Quantity { value: Some(value), error: Some(error), evals, status, at: None }
+        } else {
+            Quantity { value: None, error: None, evals, status, at: None }
+        }
+    }
+    /// A quantity without a value.
+    pub fn none(evals: u64, status: Status) -> Quantity {
+        Quantity { value: None, error: None, evals, status, at: None }
+    }
+    /// Sum (with signs) of quantities: errors add, the worst status wins.
+    pub fn combine(parts: &[(&Quantity, f64)], tol: f64) -> Quantity {
+        let mut v = 0.0;
+        let mut e = 0.0;
+        let mut n = 0;
+        let mut st = Status::Ok;
+        for (q, sign) in parts {
+            n += q.evals;
+            st = st.worst(q.status);
+            if let (Some(a), Some(b)) = (q.value, q.error) {
+                v += sign * a;
+                e += b;
+            }
+        }
+        if st == Status::Ok && e > tol * v.abs().max(1.0) {
+            st = Status::NotConverged;
+        }
+        let mut q = Quantity::new(v, e, n, st);
+        if q.status == Status::Nonfinite {
+            q.at = parts.iter().find_map(|(p, _)| p.at.clone());
+        }
+        q
+    }
+}
+
+/// Per-variable quantities.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Component {
+    pub var: String,
+    pub lhs: Quantity,
+    pub rhs: Quantity,
+    pub boundary: Quantity,
+}
+
+/// The cross term, summed over components.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Cross {
+    pub lhs: Quantity,
+    pub rhs: Quantity,
+    pub boundary: Quantity,
+}
+
+/// The objectives.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Objective {
+    pub esm: Quantity,
+    pub ism: Quantity,
+    #[serde(rename = "const")]
+    pub constant: Quantity,
+    pub gap: Quantity,
+}
+
+/// Verdict on the integration by parts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Ibp {
+    Holds,
+    Violated,
+    Undecided,
+}
+
+/// Verdict on the boundary term.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Boundary {
+    Vanishes,
+    Nonzero,
+    Undecided,
+}
+
+/// Verdict on the objective.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ObjectiveVerdict {
+    Finite,
+    Infinite,
+    Undecided,
+}
+
+/// The three verdicts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Verdict {
+    pub ibp: Ibp,
+    pub boundary: Boundary,
+    pub objective: ObjectiveVerdict,
+}
+
+/// Flux `∫ s_i p` through the face `x_i = R` as `R` goes out to an infinite end.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Flux {
+    pub var: String,
+    /// `"lower"` or `"upper"`.
+    pub end: String,
+    /// `[R, flux]` pairs, flux normalised by Z.
+    pub samples: Vec<[f64; 2]>,
+}
+
+/// The full report of `scorecheck check`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub case: String,
+    pub vars: Vec<String>,
+    pub params: BTreeMap<String, f64>,
+    pub normalizer: Quantity,
+    pub components: Vec<Component>,
+    pub cross: Cross,
+    pub objective: Objective,
+    pub verdict: Verdict,
+    /// The domain, per variable `[lo, hi]` (infinite ends as null in JSON).
+    pub domain: Vec<[Option<f64>; 2]>,
+    /// The target absolute error on every quantity.
+    pub tolerance: f64,
+    /// The modes found, `x` per mode.
+    pub modes: Vec<Vec<f64>>,
+    /// Evidence that the flux through faces at infinite ends decays.
+    pub flux: Vec<Flux>,
+    /// One line explaining each verdict, in order ibp, boundary, objective.
+    pub explanations: Vec<String>,
+    /// Anything the reader should know (dropped tails, not-converged integrals, …).
+    pub notes: Vec<String>,
+}
+
+impl Report {
+    /// The process exit code: 0 all checks hold, 1 a check is violated, 3 undecided.
+    pub fn exit_code(&self) -> u8 {
+        let v = &self.verdict;
+        if v.ibp == Ibp::Violated || v.boundary == Boundary::Nonzero || v.objective == ObjectiveVerdict::Infinite {
+            1
+        } else if v.ibp == Ibp::Undecided
+            || v.boundary == Boundary::Undecided
+            || v.objective == ObjectiveVerdict::Undecided
+        {
+            3
+        } else {
+            0
+        }
+    }
+
+    /// The JSON report.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a report always serializes")
+    }
+
+    /// The text table.
+    pub fn to_text(&self) -> String {
+        let mut o = String::new();
+        let dom: Vec<String> = self
+            .vars
+            .iter()
+            .zip(&self.domain)
+            .map(|(v, [a, b])| format!("{v} ∈ [{}, {}]", end(*a, "-inf"), end(*b, "inf")))
+            .collect();
+        let _ = writeln!(o, "case {}: {}", self.case, dom.join(", "));
+        if !self.params.is_empty() {
+            let ps: Vec<String> = self.params.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+            let _ = writeln!(o, "params: {}", ps.join(", "));
+        }
+        let _ = writeln!(o, "normalizer Z = {}", fmt_q(&self.normalizer));
+        let _ = writeln!(o);
+        let _ = writeln!(o, "cross term ∫⟨s, ∇p⟩ = boundary − ∫p ∇·s, per variable (tolerance {:.0e}):", self.tolerance);
+        let _ = writeln!(
+            o,
+            "  {:<6} {:>30} {:>30} {:>30} {:>12}",
+            "var", "lhs ∫ s_i ∂_i p", "rhs −∫ p ∂_i s_i", "boundary [s_i p]", "residual"
+        );
+        let rows = self
+            .components
+            .iter()
+            .map(|c| (c.var.as_str(), &c.lhs, &c.rhs, &c.boundary))
+            .chain(std::iter::once(("total", &self.cross.lhs, &self.cross.rhs, &self.cross.boundary)));
+        for (name, l, r, b) in rows {
+            let res = match (l.value, r.value, b.value) {
+                (Some(l), Some(r), Some(b)) => format!("{:.2e}", l - b - r),
+                _ => "—".to_string(),
+            };
+            let _ = writeln!(o, "  {:<6} {:>30} {:>30} {:>30} {:>12}", name, fmt_q(l), fmt_q(r), fmt_q(b), res);
+        }
+        let _ = writeln!(o);
+        let _ = writeln!(o, "objective:");
+        let ob = &self.objective;
+        for (name, q) in [
+            ("esm   E½|s − ∇log p|²", &ob.esm),
+            ("ism   E[½|s|² + ∇·s]", &ob.ism),
+            ("const ½E|∇log p|²", &ob.constant),
+            ("gap   esm − ism − const", &ob.gap),
+        ] {
+            let _ = writeln!(o, "  {:<26} {}", name, fmt_q(q));
+        }
+        let _ = writeln!(o);
+        let v = &self.verdict;
+        let labels = [
+            format!("ibp:       {}", ser(&v.ibp)),
+            format!("boundary:  {}", ser(&v.boundary)),
+            format!("objective: {}", ser(&v.objective)),
+        ];
+        for (l, e) in labels.iter().zip(&self.explanations) {
+            let _ = writeln!(o, "{l:<20} {e}");
+        }
+        for n in &self.notes {
+            let _ = writeln!(o, "note: {n}");
+        }
+        o
+    }
+}
+
+fn ser<T: Serialize>(t: &T) -> String {
+    serde_json::to_value(t).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
+}
+
+fn end(v: Option<f64>, inf: &str) -> String {
+    match v {
+        Some(x) => format!("{x}"),
+        None => inf.to_string(),
+    }
+}
+
+/// `value ± error` with as many digits as the error allows, or the status.
+pub fn fmt_q(q: &Quantity) -> String {
+    match (q.value, q.error, q.status) {
+        (Some(v), Some(e), st) => {
+            let s = fmt_value(v, e);
+            if st == Status::NotConverged { format!("{s} (not converged)") } else { s }
+        }
+        (_, _, Status::Diverges) => "diverges (∞)".to_string(),
+        (_, _, Status::Nonfinite) => match &q.at {
+            Some(x) => format!("nonfinite at {}", fmt_point(x)),
+            None => "nonfinite".to_string(),
+        },
+        _ => "—".to_string(),
+    }
+}
+
+/// A point as `(x1, x2, …)`.
+pub fn fmt_point(x: &[f64]) -> String {
+    let parts: Vec<String> = x.iter().map(|v| format!("{v:.6}")).collect();
+    if parts.len() == 1 { parts[0].clone() } else { format!("({})", parts.join(", ")) }
+}
+
+/// Print `v ± e` showing only the digits the error supports (one or two beyond the first
+/// uncertain digit), so that no digit printed is more accurate than the estimate says.
+pub fn fmt_value(v: f64, e: f64) -> String {
+    if !(e > 0.0) {
+        return format!("{v:.15e} ± 0");
+    }
+    let mag_v = if v == 0.0 { e.log10().floor() } else { v.abs().log10().floor() };
+    let mag_e = e.log10().floor();
+    // decimals in scientific notation: down to the error's leading digit
+    let digits = ((mag_v - mag_e).max(0.0) as usize).min(16);
+    format!("{:.*e} ± {:.1e}", digits, v, e)
+}
