@@ -74,7 +74,10 @@ impl Case {
     pub fn check_field(&self) -> ExprField {
         match (&self.field, &self.log_model) {
             (Some(f), _) => f.clone(),
-            (None, Some(m)) => ExprField::Gradient { log_model: m.clone(), dim: self.vars.len() },
+            (None, Some(m)) => ExprField::Gradient {
+                log_model: m.clone(),
+                dim: self.vars.len(),
+            },
             (None, None) => unreachable!("a compiled case has a field or a log-model"),
         }
     }
@@ -93,7 +96,11 @@ pub struct CaseError {
 
 impl CaseError {
     fn new(origin: impl Into<String>, message: impl Into<String>) -> Self {
-        CaseError { origin: origin.into(), message: message.into(), expr: None }
+        CaseError {
+            origin: origin.into(),
+            message: message.into(),
+            expr: None,
+        }
     }
 }
 
@@ -137,7 +144,11 @@ struct RawScore {
 
 /// 1-based line of a byte offset.
 fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())].bytes().filter(|&b| b == b'\n').count() + 1
+    text[..offset.min(text.len())]
+        .bytes()
+        .filter(|&b| b == b'\n')
+        .count()
+        + 1
 }
 
 /// Load a case file.
@@ -154,11 +165,17 @@ pub fn load_case_file(path: &Path) -> Result<CaseSpec, CaseError> {
     let text = String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
         CaseError::new(
-            format!("{shown}:{}", line_of(&String::from_utf8_lossy(&e.into_bytes()), at)),
+            format!(
+                "{shown}:{}",
+                line_of(&String::from_utf8_lossy(&e.into_bytes()), at)
+            ),
             format!("the case file is not valid UTF-8 (bad byte at offset {at})"),
         )
     })?;
-    let stem = path.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "case".into());
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_else(|| "case".into());
     parse_case(&text, &shown, &stem)
 }
 
@@ -168,8 +185,13 @@ pub fn parse_case(text: &str, shown: &str, stem: &str) -> Result<CaseSpec, CaseE
         let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(1);
         CaseError::new(format!("{shown}:{line}"), e.message().trim().to_string())
     })?;
-    let at = |span: std::ops::Range<usize>, what: &str| format!("{shown}:{} ({what})", line_of(text, span.start));
-    let src = |s: &toml::Spanned<String>, what: &str| Src { text: s.get_ref().clone(), origin: at(s.span(), what) };
+    let at = |span: std::ops::Range<usize>, what: &str| {
+        format!("{shown}:{} ({what})", line_of(text, span.start))
+    };
+    let src = |s: &toml::Spanned<String>, what: &str| Src {
+        text: s.get_ref().clone(),
+        origin: at(s.span(), what),
+    };
     let mut spec = CaseSpec {
         name: raw.name.unwrap_or_else(|| stem.to_string()),
         origin: shown.to_string(),
@@ -187,7 +209,10 @@ pub fn parse_case(text: &str, shown: &str, stem: &str) -> Result<CaseSpec, CaseE
             if v.len() != 2 {
                 return Err(CaseError::new(
                     where_,
-                    format!("an interval is [lower, upper], two numbers; got {} numbers", v.len()),
+                    format!(
+                        "an interval is [lower, upper], two numbers; got {} numbers",
+                        v.len()
+                    ),
                 ));
             }
             out.push(check_interval(v[0], v[1], &where_)?);
@@ -199,7 +224,10 @@ pub fn parse_case(text: &str, shown: &str, stem: &str) -> Result<CaseSpec, CaseE
             let origin = at(v.span(), &format!("params.{k}"));
             let val = *v.get_ref();
             if !val.is_finite() {
-                return Err(CaseError::new(origin, format!("parameter `{k}` must be a finite number, got {val}")));
+                return Err(CaseError::new(
+                    origin,
+                    format!("parameter `{k}` must be a finite number, got {val}"),
+                ));
             }
             spec.params.push((k, val, origin));
         }
@@ -207,45 +235,69 @@ pub fn parse_case(text: &str, shown: &str, stem: &str) -> Result<CaseSpec, CaseE
     if let Some(w) = &raw.weight {
         spec.weight = Some(src(w, "weight"));
     }
-    let dens = raw
-        .density
-        .ok_or_else(|| CaseError::new(shown, "missing [density] table: give `log = \"...\"` or `pdf = \"...\"`"))?;
+    let dens = raw.density.ok_or_else(|| {
+        CaseError::new(
+            shown,
+            "missing [density] table: give `log = \"...\"` or `pdf = \"...\"`",
+        )
+    })?;
     let dspan = dens.span();
     let d = dens.into_inner();
     spec.density = Some(match (d.log, d.pdf) {
         (Some(l), None) => (DensityKind::Log, src(&l, "density.log")),
         (None, Some(p)) => (DensityKind::Pdf, src(&p, "density.pdf")),
         (Some(_), Some(_)) => {
-            return Err(CaseError::new(at(dspan, "density"), "[density] has both `log` and `pdf`; give exactly one"));
+            return Err(CaseError::new(
+                at(dspan, "density"),
+                "[density] has both `log` and `pdf`; give exactly one",
+            ));
         }
         (None, None) => {
-            return Err(CaseError::new(at(dspan, "density"), "[density] needs exactly one of `log` or `pdf`"));
+            return Err(CaseError::new(
+                at(dspan, "density"),
+                "[density] needs exactly one of `log` or `pdf`",
+            ));
         }
     });
     let score = raw.score.ok_or_else(|| {
-        CaseError::new(shown, "missing [score] table: give `field = [...]` and/or `log_model = \"...\"`")
+        CaseError::new(
+            shown,
+            "missing [score] table: give `field = [...]` and/or `log_model = \"...\"`",
+        )
     })?;
     let sspan = score.span();
     let sc = score.into_inner();
     if let Some(f) = &sc.field {
         let origin_of = |i: usize| at(f.span(), &format!("score.field[{i}]"));
         let items: Vec<Src> = match f.get_ref() {
-            toml::Value::String(s) => vec![Src { text: s.clone(), origin: at(f.span(), "score.field") }],
+            toml::Value::String(s) => vec![Src {
+                text: s.clone(),
+                origin: at(f.span(), "score.field"),
+            }],
             toml::Value::Array(a) => a
                 .iter()
                 .enumerate()
                 .map(|(i, v)| match v {
-                    toml::Value::String(s) => Ok(Src { text: s.clone(), origin: origin_of(i) }),
+                    toml::Value::String(s) => Ok(Src {
+                        text: s.clone(),
+                        origin: origin_of(i),
+                    }),
                     other => Err(CaseError::new(
                         origin_of(i),
-                        format!("a field component must be an expression string, got {}", other.type_str()),
+                        format!(
+                            "a field component must be an expression string, got {}",
+                            other.type_str()
+                        ),
                     )),
                 })
                 .collect::<Result<_, _>>()?,
             other => {
                 return Err(CaseError::new(
                     at(f.span(), "score.field"),
-                    format!("`field` must be a list of expression strings, got {}", other.type_str()),
+                    format!(
+                        "`field` must be a list of expression strings, got {}",
+                        other.type_str()
+                    ),
                 ));
             }
         };
@@ -254,7 +306,10 @@ pub fn parse_case(text: &str, shown: &str, stem: &str) -> Result<CaseSpec, CaseE
     spec.log_model = sc.log_model.as_ref().map(|s| src(s, "score.log_model"));
     spec.divergence = sc.divergence.as_ref().map(|s| src(s, "score.divergence"));
     if spec.field.is_none() && spec.log_model.is_none() {
-        return Err(CaseError::new(at(sspan, "score"), "[score] needs `field` or `log_model` (or both)"));
+        return Err(CaseError::new(
+            at(sspan, "score"),
+            "[score] needs `field` or `log_model` (or both)",
+        ));
     }
     Ok(spec)
 }
@@ -264,10 +319,12 @@ pub fn check_interval(lo: f64, hi: f64, origin: &str) -> Result<(f64, f64), Case
     if lo.is_nan() || hi.is_nan() {
         return Err(CaseError::new(origin, "an interval end is NaN"));
     }
-    if !(lo < hi) {
+    if lo >= hi {
         return Err(CaseError::new(
             origin,
-            format!("the interval [{lo}, {hi}] is empty: the lower end must be below the upper end"),
+            format!(
+                "the interval [{lo}, {hi}] is empty: the lower end must be below the upper end"
+            ),
         ));
     }
     Ok((lo, hi))
@@ -282,13 +339,22 @@ fn is_ident(s: &str) -> bool {
 fn check_var_names(vars: &[String], origin: &str) -> Result<(), CaseError> {
     for (i, v) in vars.iter().enumerate() {
         if !is_ident(v) {
-            return Err(CaseError::new(origin, format!("`{v}` is not a valid variable name")));
+            return Err(CaseError::new(
+                origin,
+                format!("`{v}` is not a valid variable name"),
+            ));
         }
         if v == "pi" || v == "e" {
-            return Err(CaseError::new(origin, format!("`{v}` is a built-in constant and cannot be a variable")));
+            return Err(CaseError::new(
+                origin,
+                format!("`{v}` is a built-in constant and cannot be a variable"),
+            ));
         }
         if vars[..i].contains(v) {
-            return Err(CaseError::new(origin, format!("variable `{v}` is listed twice")));
+            return Err(CaseError::new(
+                origin,
+                format!("variable `{v}` is listed twice"),
+            ));
         }
     }
     Ok(())
@@ -323,7 +389,11 @@ pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
 }
 
 fn expr_err(src: &Src, e: ExprError) -> CaseError {
-    CaseError { origin: src.origin.clone(), message: e.message.clone(), expr: Some(e) }
+    CaseError {
+        origin: src.origin.clone(),
+        message: e.message.clone(),
+        expr: Some(e),
+    }
 }
 
 impl CaseSpec {
@@ -343,18 +413,36 @@ impl CaseSpec {
     }
 
     /// Apply `--param name=value` overrides and compile every expression.
-    pub fn compile(&self, overrides: &[(String, f64)], allow_new_params: bool) -> Result<Case, CaseError> {
-        let mut params: BTreeMap<String, f64> = self.params.iter().map(|(k, v, _)| (k.clone(), *v)).collect();
+    pub fn compile(
+        &self,
+        overrides: &[(String, f64)],
+        allow_new_params: bool,
+    ) -> Result<Case, CaseError> {
+        let mut params: BTreeMap<String, f64> = self
+            .params
+            .iter()
+            .map(|(k, v, _)| (k.clone(), *v))
+            .collect();
         for (k, v) in overrides {
             if !is_ident(k) {
-                return Err(CaseError::new("--param", format!("`{k}` is not a valid parameter name")));
+                return Err(CaseError::new(
+                    "--param",
+                    format!("`{k}` is not a valid parameter name"),
+                ));
             }
             if !v.is_finite() {
-                return Err(CaseError::new("--param", format!("parameter `{k}` must be a finite number, got {v}")));
+                return Err(CaseError::new(
+                    "--param",
+                    format!("parameter `{k}` must be a finite number, got {v}"),
+                ));
             }
             if !allow_new_params && !params.contains_key(k) {
                 let known: Vec<&str> = params.keys().map(|s| s.as_str()).collect();
-                let list = if known.is_empty() { "none".to_string() } else { known.join(", ") };
+                let list = if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                };
                 return Err(CaseError::new(
                     "--param",
                     format!("unknown parameter `{k}`; the case's parameters: {list}"),
@@ -406,7 +494,10 @@ impl CaseSpec {
         if d > MAX_DIM {
             return Err(CaseError::new(
                 self.origin.clone(),
-                format!("the case has {d} variables ({}); checks support 1 to {MAX_DIM}", vars.join(", ")),
+                format!(
+                    "the case has {d} variables ({}); checks support 1 to {MAX_DIM}",
+                    vars.join(", ")
+                ),
             ));
         }
         let domain = match &self.domain {
@@ -431,11 +522,18 @@ impl CaseSpec {
             .density
             .as_ref()
             .ok_or_else(|| CaseError::new(self.origin.clone(), "the case has no density"))?;
-        let density = ExprDensity { program: comp(dsrc)?, kind: *kind, dim: d };
+        let density = ExprDensity {
+            program: comp(dsrc)?,
+            kind: *kind,
+            dim: d,
+        };
         let field = match &self.field {
             Some(f) => {
                 if f.len() != d {
-                    let origin = f.first().map(|s| s.origin.clone()).unwrap_or_else(|| self.origin.clone());
+                    let origin = f
+                        .first()
+                        .map(|s| s.origin.clone())
+                        .unwrap_or_else(|| self.origin.clone());
                     return Err(CaseError::new(
                         origin,
                         format!(
@@ -448,7 +546,9 @@ impl CaseSpec {
                         ),
                     ));
                 }
-                Some(ExprField::Components(f.iter().map(comp).collect::<Result<_, _>>()?))
+                Some(ExprField::Components(
+                    f.iter().map(comp).collect::<Result<_, _>>()?,
+                ))
             }
             None => None,
         };
@@ -456,9 +556,22 @@ impl CaseSpec {
         let divergence = self.divergence.as_ref().map(comp).transpose()?;
         let weight = self.weight.as_ref().map(comp).transpose()?;
         if field.is_none() && log_model.is_none() {
-            return Err(CaseError::new(self.origin.clone(), "the case has no score: give a field or a log-model"));
+            return Err(CaseError::new(
+                self.origin.clone(),
+                "the case has no score: give a field or a log-model",
+            ));
         }
-        Ok(Case { name: self.name.clone(), vars, domain, params, density, field, log_model, divergence, weight })
+        Ok(Case {
+            name: self.name.clone(),
+            vars,
+            domain,
+            params,
+            density,
+            field,
+            log_model,
+            divergence,
+            weight,
+        })
     }
 
     fn param_origin(&self, k: &str) -> String {
@@ -476,8 +589,12 @@ pub fn parse_param(s: &str) -> Result<(String, f64), CaseError> {
         .split_once('=')
         .ok_or_else(|| CaseError::new("--param", format!("expected NAME=VALUE, got `{s}`")))?;
     let k = k.trim();
-    let v: f64 = parse_number(v.trim())
-        .ok_or_else(|| CaseError::new("--param", format!("`{}` is not a number (in `{s}`)", v.trim())))?;
+    let v: f64 = parse_number(v.trim()).ok_or_else(|| {
+        CaseError::new(
+            "--param",
+            format!("`{}` is not a number (in `{s}`)", v.trim()),
+        )
+    })?;
     Ok((k.to_string(), v))
 }
 
@@ -486,16 +603,19 @@ pub fn parse_number(s: &str) -> Option<f64> {
     match s {
         "inf" | "+inf" | "infinity" => Some(f64::INFINITY),
         "-inf" | "-infinity" => Some(f64::NEG_INFINITY),
-        _ => s.parse::<f64>().ok().filter(|v| !v.is_nan() || s.eq_ignore_ascii_case("nan")),
+        _ => s
+            .parse::<f64>()
+            .ok()
+            .filter(|v| !v.is_nan() || s.eq_ignore_ascii_case("nan")),
     }
 }
 
 /// Parse `LO:HI` (for `--domain`).
 pub fn parse_interval(s: &str) -> Result<(f64, f64), CaseError> {
     let origin = format!("--domain {s}");
-    let (a, b) = s
-        .split_once(':')
-        .ok_or_else(|| CaseError::new(origin.clone(), "expected LO:HI, for example 0:inf or -1:1"))?;
+    let (a, b) = s.split_once(':').ok_or_else(|| {
+        CaseError::new(origin.clone(), "expected LO:HI, for example 0:inf or -1:1")
+    })?;
     let lo = parse_number(a.trim())
         .ok_or_else(|| CaseError::new(origin.clone(), format!("`{}` is not a number", a.trim())))?;
     let hi = parse_number(b.trim())
@@ -516,8 +636,12 @@ mod tests {
 
     #[test]
     fn unknown_key_names_line() {
-        let e = parse_case("[density]\nlog = \"-x^2\"\n[score]\nfield = [\"-x\"]\nfoo = 1\n", "c.toml", "c")
-            .unwrap_err();
+        let e = parse_case(
+            "[density]\nlog = \"-x^2\"\n[score]\nfield = [\"-x\"]\nfoo = 1\n",
+            "c.toml",
+            "c",
+        )
+        .unwrap_err();
         assert!(e.origin.starts_with("c.toml:5"), "{e}");
         assert!(e.message.contains("unknown field `foo`"), "{e}");
     }

@@ -15,12 +15,12 @@
 //! All integrands are formed from `log p̃ − log p̃_max`, so `p̃ ≤ 1` and nothing overflows:
 //! `∂_i p̃ = p̃ ∂_i log p̃`. See `proofs/` for the derivation.
 
-use crate::locate::{Located, LocateError, locate};
+use crate::locate::{LocateError, Located, locate};
 use crate::model::{Density, ScoreField, eval_point};
 use crate::quad::{Cell, Estimate, Piece, cubature, integrate_1d};
 use crate::report::{
-    Boundary, Component, Cross, Flux, Ibp, Objective, ObjectiveVerdict, Quantity, Report, Status, Verdict,
-    fmt_point,
+    Boundary, Component, Cross, Flux, Ibp, Objective, ObjectiveVerdict, Quantity, Report, Status,
+    Verdict, fmt_point,
 };
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -39,7 +39,10 @@ pub struct CheckOptions {
 
 impl Default for CheckOptions {
     fn default() -> Self {
-        CheckOptions { tol: None, max_evals: 20_000_000 }
+        CheckOptions {
+            tol: None,
+            max_evals: 20_000_000,
+        }
     }
 }
 
@@ -204,7 +207,10 @@ pub fn check<P: Density, S: ScoreField>(
         s,
         d,
         log_max: loc.log_max,
-        rec: RefCell::new(Records { nonfinite: vec![None; 2 * d + 4], ..Default::default() }),
+        rec: RefCell::new(Records {
+            nonfinite: vec![None; 2 * d + 4],
+            ..Default::default()
+        }),
     };
     let k = ig.k();
     let mut notes = vec![];
@@ -222,9 +228,19 @@ pub fn check<P: Density, S: ScoreField>(
             t[0] = 0.45 * tol * z / (1.0 + qmax);
             t
         };
-        let r = cubature(&|x, out| ig.eval(x, out), &cells, k, &targets, opts.max_evals);
+        let r = cubature(
+            &|x, out| ig.eval(x, out),
+            &cells,
+            k,
+            &targets,
+            opts.max_evals,
+        );
         let est: Vec<Estimate> = (0..k)
-            .map(|j| Estimate { value: r.values[j], error: r.errors[j], evals: r.evals })
+            .map(|j| Estimate {
+                value: r.values[j],
+                error: r.errors[j],
+                evals: r.evals,
+            })
             .collect();
         if !r.converged {
             notes.push(format!(
@@ -243,18 +259,30 @@ pub fn check<P: Density, S: ScoreField>(
         return Err(CheckError::NotIntegrable);
     }
     let z = raw[0];
-    if !(z.value > 0.0) {
+    if z.value.is_nan() || z.value <= 0.0 {
         return Err(CheckError::ZeroMass);
     }
     if !z.value.is_finite() {
         return Err(CheckError::NotIntegrable);
     }
-    let zq = if z.error <= tol * z.value { Status::Ok } else { Status::NotConverged };
-    let mut normalizer = Quantity::new(z.value * loc.log_max.exp(), z.error * loc.log_max.exp(), z.evals, zq);
+    let zq = if z.error <= tol * z.value {
+        Status::Ok
+    } else {
+        Status::NotConverged
+    };
+    let mut normalizer = Quantity::new(
+        z.value * loc.log_max.exp(),
+        z.error * loc.log_max.exp(),
+        z.evals,
+        zq,
+    );
     if !loc.log_max.exp().is_finite() || loc.log_max.exp() == 0.0 {
         // Z itself is out of f64 range; its logarithm is in the notes.
         normalizer = Quantity::new(z.value, z.error, z.evals, zq);
-        notes.push(format!("the normalizer is reported for p̃·e^({:.6}) (Z itself is outside f64 range)", -loc.log_max));
+        notes.push(format!(
+            "the normalizer is reported for p̃·e^({:.6}) (Z itself is outside f64 range)",
+            -loc.log_max
+        ));
     }
     let nonfinite = rec.nonfinite.clone();
     drop(rec);
@@ -281,10 +309,15 @@ pub fn check<P: Density, S: ScoreField>(
         let rhs = quantity(1 + d + i);
         let mut parts = vec![];
         for upper in [false, true] {
-            let (q, samples) = face_term(&ig, &loc, domain, i, upper, tol, z.value, opts);
+            let (q, samples) =
+                face_term(&ig, &loc, domain, i, upper, tol, (z.value, z.error), opts);
             if let Some(samples) = samples {
                 flux.push(Flux {
-                    var: info.vars.get(i).cloned().unwrap_or_else(|| format!("x{}", i + 1)),
+                    var: info
+                        .vars
+                        .get(i)
+                        .cloned()
+                        .unwrap_or_else(|| format!("x{}", i + 1)),
                     end: if upper { "upper" } else { "lower" }.into(),
                     samples,
                 });
@@ -294,7 +327,11 @@ pub fn check<P: Density, S: ScoreField>(
         let refs: Vec<(&Quantity, f64)> = parts.iter().map(|(q, s)| (q, *s)).collect();
         let boundary = Quantity::combine(&refs, tol);
         components.push(Component {
-            var: info.vars.get(i).cloned().unwrap_or_else(|| format!("x{}", i + 1)),
+            var: info
+                .vars
+                .get(i)
+                .cloned()
+                .unwrap_or_else(|| format!("x{}", i + 1)),
             lhs,
             rhs,
             boundary,
@@ -304,7 +341,11 @@ pub fn check<P: Density, S: ScoreField>(
         let refs: Vec<(&Quantity, f64)> = components.iter().map(|c| (f(c), 1.0)).collect();
         Quantity::combine(&refs, tol * d as f64)
     };
-    let cross = Cross { lhs: sum_of(&|c| &c.lhs), rhs: sum_of(&|c| &c.rhs), boundary: sum_of(&|c| &c.boundary) };
+    let cross = Cross {
+        lhs: sum_of(&|c| &c.lhs),
+        rhs: sum_of(&|c| &c.rhs),
+        boundary: sum_of(&|c| &c.boundary),
+    };
     let esm = quantity(2 * d + 1);
     let ism = quantity(2 * d + 2);
     let constant = quantity(2 * d + 3);
@@ -312,7 +353,12 @@ pub fn check<P: Density, S: ScoreField>(
     if gap.status == Status::Nonfinite {
         gap.at = None;
     }
-    let objective = Objective { esm, ism, constant, gap };
+    let objective = Objective {
+        esm,
+        ism,
+        constant,
+        gap,
+    };
 
     let rec = ig.rec.borrow();
     if rec.dropped > 0 {
@@ -325,10 +371,11 @@ pub fn check<P: Density, S: ScoreField>(
 
     let (verdict, explanations) = verdicts(&components, &cross, &objective, tol);
     let mut notes_all = notes;
-    for (name, q) in [("Z", &normalizer)]
-        .into_iter()
-        .chain(components.iter().flat_map(|c| [("lhs", &c.lhs), ("rhs", &c.rhs), ("boundary", &c.boundary)]))
-    {
+    for (name, q) in [("Z", &normalizer)].into_iter().chain(
+        components
+            .iter()
+            .flat_map(|c| [("lhs", &c.lhs), ("rhs", &c.rhs), ("boundary", &c.boundary)]),
+    ) {
         if q.status == Status::NotConverged {
             notes_all.push(format!("{name} did not reach the tolerance {tol:.0e}"));
         }
@@ -342,7 +389,10 @@ pub fn check<P: Density, S: ScoreField>(
         cross,
         objective,
         verdict,
-        domain: domain.iter().map(|&(a, b)| [a.is_finite().then_some(a), b.is_finite().then_some(b)]).collect(),
+        domain: domain
+            .iter()
+            .map(|&(a, b)| [a.is_finite().then_some(a), b.is_finite().then_some(b)])
+            .collect(),
         tolerance: tol,
         modes: loc.modes.iter().map(|m| m.x.clone()).collect(),
         flux,
@@ -412,9 +462,16 @@ fn face_at<P: Density, S: ScoreField>(
 ) -> Option<Estimate> {
     let d = ig.d;
     if d == 1 {
-        return ig.flux(0, &[t]).map(|v| Estimate { value: v, error: 4.0 * f64::EPSILON * v.abs(), evals: 1 });
+        return ig.flux(0, &[t]).map(|v| Estimate {
+            value: v,
+            error: 4.0 * f64::EPSILON * v.abs(),
+            evals: 1,
+        });
     }
-    let others: Vec<Vec<Piece>> = (0..d).filter(|&j| j != i).map(|j| loc.pieces[j].clone()).collect();
+    let others: Vec<Vec<Piece>> = (0..d)
+        .filter(|&j| j != i)
+        .map(|j| loc.pieces[j].clone())
+        .collect();
     let cells = cells_of(&others);
     let bad = std::cell::Cell::new(false);
     let f = |y: &[f64], out: &mut [f64]| {
@@ -444,7 +501,11 @@ fn face_at<P: Density, S: ScoreField>(
     if bad.get() {
         return None;
     }
-    Some(Estimate { value: r.values[0], error: r.errors[0], evals: r.evals })
+    Some(Estimate {
+        value: r.values[0],
+        error: r.errors[0],
+        evals: r.evals,
+    })
 }
 
 /// The contribution of one end of axis `i` to `boundary_i` (before the sign), normalised.
@@ -456,9 +517,11 @@ fn face_term<P: Density, S: ScoreField>(
     i: usize,
     upper: bool,
     tol: f64,
-    z: f64,
+    (z, z_err): (f64, f64),
     opts: &CheckOptions,
 ) -> (Quantity, Option<Vec<[f64; 2]>>) {
+    // A face value F/Z carries the relative error of Z too.
+    let zrel = z_err / z;
     let (a, b) = domain[i];
     let end = if upper { b } else { a };
     let target = 0.2 * tol * z;
@@ -466,9 +529,23 @@ fn face_term<P: Density, S: ScoreField>(
     if end.is_finite() {
         // Direct evaluation on the face; where that meets a singular field, the limit.
         if let Some(e) = face_at(ig, loc, i, end, target, opts) {
-            return (Quantity::new(e.value / z, e.error / z, e.evals, status_for_value(e.value / z, e.error / z, tol)), None);
+            let err = e.error / z + (e.value / z).abs() * zrel;
+            return (
+                Quantity::new(
+                    e.value / z,
+                    err,
+                    e.evals,
+                    status_for_value(e.value / z, err, tol),
+                ),
+                None,
+            );
         }
-        let width = (b - a).abs().min(pieces.iter().map(|p| p.scale()).fold(f64::INFINITY, f64::min));
+        let width = (b - a).abs().min(
+            pieces
+                .iter()
+                .map(|p| p.scale())
+                .fold(f64::INFINITY, f64::min),
+        );
         let mut prev: Option<f64> = None;
         let mut evals = 0;
         let mut last_ok: Option<(f64, f64)> = None;
@@ -491,7 +568,8 @@ fn face_term<P: Density, S: ScoreField>(
         }
         return match last_ok {
             Some((v, err)) => {
-                let mut q = Quantity::new(v / z, err / z, evals, status_for_value(v / z, err / z, tol));
+                let err = err / z + (v / z).abs() * zrel;
+                let mut q = Quantity::new(v / z, err, evals, status_for_value(v / z, err, tol));
                 if (v / z).abs() > 1e8 {
                     q = Quantity::none(evals, Status::Diverges);
                 }
@@ -507,7 +585,9 @@ fn face_term<P: Density, S: ScoreField>(
         };
     }
     // Infinite end: follow the flux out to where p̃ is negligible.
-    let piece = if upper { pieces.last() } else { pieces.first() }.copied().expect("an axis has pieces");
+    let piece = if upper { pieces.last() } else { pieces.first() }
+        .copied()
+        .expect("an axis has pieces");
     let (origin, scale) = match piece {
         Piece::Upper { start, scale } => (start, scale),
         Piece::Lower { end, scale } => (end, scale),
@@ -518,8 +598,11 @@ fn face_term<P: Density, S: ScoreField>(
     let mut evals = 0;
     let mut nonfinite_at = None;
     let mut small_run = 0;
-    for kk in 0..=60 {
-        let r = scale * 2f64.powf(kk as f64 * 0.5 + 1.0);
+    // Out by √2 steps to 1000σ, then by decades to 1e30σ.
+    let radii = (0..20)
+        .map(|kk| scale * 2f64.powf(kk as f64 * 0.5 + 1.0))
+        .chain((4..=30).map(|kk| scale * 10f64.powi(kk)));
+    for r in radii {
         let t = origin + sgn * r;
         if !t.is_finite() {
             break;
@@ -552,10 +635,18 @@ fn face_term<P: Density, S: ScoreField>(
     }
     let n = samples.len();
     let last = samples.last().map(|s| s[1].abs()).unwrap_or(0.0);
-    let decayed = small_run >= 3;
+    // Decayed: tiny at the end, or falling steadily out to the last radius.
+    let falling = n >= 6
+        && samples[n - 6..]
+            .windows(2)
+            .all(|w| w[1][1].abs() <= w[0][1].abs() * 1.0001);
+    let decayed = small_run >= 3 || (falling && last <= tol);
     let q = if decayed {
         // The limit is 0; what is left is bounded by the last samples.
-        let bound = samples[n.saturating_sub(3)..].iter().map(|s| s[1].abs()).fold(0.0, f64::max);
+        let bound = samples[n.saturating_sub(3)..]
+            .iter()
+            .map(|s| s[1].abs())
+            .fold(0.0, f64::max);
         Quantity::new(0.0, bound, evals, status_for(bound, tol))
     } else if n >= 4 {
         let prev = samples[n - 2][1].abs();
@@ -566,8 +657,16 @@ fn face_term<P: Density, S: ScoreField>(
             // Levels off at a nonzero value, or decays too slowly to tell.
             let v = samples[n - 1][1];
             let err = (samples[n - 1][1] - samples[n - 2][1]).abs();
-            let st = if err <= tol && (v.abs() > 10.0 * err) { Status::Ok } else { Status::NotConverged };
-            let err = if st == Status::Ok { err } else { err.max(v.abs()) };
+            let st = if err <= tol && (v.abs() > 10.0 * err) {
+                Status::Ok
+            } else {
+                Status::NotConverged
+            };
+            let err = if st == Status::Ok {
+                err
+            } else {
+                err.max(v.abs())
+            };
             Quantity::new(v, err, evals, st)
         }
     } else {
@@ -579,18 +678,32 @@ fn face_term<P: Density, S: ScoreField>(
 /// The status of a value: converged when its error is within `tol·max(1, |v|)` (the
 /// tolerance is absolute for values up to 1 in size and relative above).
 pub fn status_for_value(v: f64, err: f64, tol: f64) -> Status {
-    if err <= tol * v.abs().max(1.0) && err.is_finite() { Status::Ok } else { Status::NotConverged }
+    if err <= tol * v.abs().max(1.0) && err.is_finite() {
+        Status::Ok
+    } else {
+        Status::NotConverged
+    }
 }
 
 fn status_for(err: f64, tol: f64) -> Status {
-    if err <= tol && err.is_finite() { Status::Ok } else { Status::NotConverged }
+    if err <= tol && err.is_finite() {
+        Status::Ok
+    } else {
+        Status::NotConverged
+    }
 }
 
-fn verdicts(components: &[Component], cross: &Cross, ob: &Objective, tol: f64) -> (Verdict, Vec<String>) {
+fn verdicts(
+    components: &[Component],
+    cross: &Cross,
+    ob: &Objective,
+    tol: f64,
+) -> (Verdict, Vec<String>) {
     let _ = tol;
     // IBP per component.
     let mut ibp = Ibp::Holds;
-    let mut ibp_why = String::from("lhs_i = boundary_i + rhs_i for every variable, within the reported errors");
+    let mut ibp_why =
+        String::from("lhs_i = boundary_i + rhs_i for every variable, within the reported errors");
     for c in components {
         let (l, r, b) = (&c.lhs, &c.rhs, &c.boundary);
         match (l.value, r.value, b.value, l.error, r.error, b.error) {
@@ -610,7 +723,10 @@ fn verdicts(components: &[Component], cross: &Cross, ob: &Objective, tol: f64) -
                     break;
                 }
                 ibp = Ibp::Undecided;
-                ibp_why = format!("for {}: the residual {:.3e} is within reach of unconverged integrals", c.var, res);
+                ibp_why = format!(
+                    "for {}: the residual {:.3e} is within reach of unconverged integrals",
+                    c.var, res
+                );
             }
             _ => {
                 if ibp != Ibp::Violated {
@@ -618,7 +734,15 @@ fn verdicts(components: &[Component], cross: &Cross, ob: &Objective, tol: f64) -
                     let bad = [("lhs", l), ("rhs", r), ("boundary", b)]
                         .into_iter()
                         .find(|(_, q)| !q.status.has_value())
-                        .map(|(n, q)| format!("{n} {}", serde_json::to_value(q.status).unwrap().as_str().unwrap_or("")))
+                        .map(|(n, q)| {
+                            format!(
+                                "{n} {}",
+                                serde_json::to_value(q.status)
+                                    .unwrap()
+                                    .as_str()
+                                    .unwrap_or("")
+                            )
+                        })
                         .unwrap_or_default();
                     ibp_why = format!("for {}: {} , so the identity cannot be tested", c.var, bad);
                 }
@@ -630,33 +754,64 @@ fn verdicts(components: &[Component], cross: &Cross, ob: &Objective, tol: f64) -
     let (boundary, b_why) = match (b.value, b.error) {
         (Some(v), Some(e)) if v.abs() <= e && b.status == Status::Ok => (
             Boundary::Vanishes,
-            format!("the boundary term is {} (zero within its error): p·s vanishes on the boundary", crate::report::fmt_value(v, e)),
+            format!(
+                "the boundary term is {} (zero within its error): p·s vanishes on the boundary",
+                crate::report::fmt_value(v, e)
+            ),
         ),
         (Some(v), Some(e)) if v.abs() > e => {
             let worst = components
                 .iter()
                 .filter_map(|c| c.boundary.value.map(|bv| (c, bv)))
                 .max_by(|x, y| x.1.abs().total_cmp(&y.1.abs()));
-            let wh = worst.map(|(c, bv)| format!("; from {} ({:.6})", c.var, bv)).unwrap_or_default();
+            let wh = worst
+                .map(|(c, bv)| format!("; from {} ({:.6})", c.var, bv))
+                .unwrap_or_default();
             (
                 Boundary::Nonzero,
-                format!("the boundary term is {:.6}, not 0: p·s does not vanish on the boundary{wh}", v),
+                format!(
+                    "the boundary term is {:.6}, not 0: p·s does not vanish on the boundary{wh}",
+                    v
+                ),
             )
         }
-        _ => (Boundary::Undecided, format!("the boundary term could not be decided ({})", crate::report::fmt_q(b))),
+        _ => (
+            Boundary::Undecided,
+            format!(
+                "the boundary term could not be decided ({})",
+                crate::report::fmt_q(b)
+            ),
+        ),
     };
     // Objective.
     let qs = [("esm", &ob.esm), ("ism", &ob.ism), ("const", &ob.constant)];
-    let (objective, o_why) = if let Some((n, _)) = qs.iter().find(|(_, q)| q.status == Status::Diverges) {
-        (ObjectiveVerdict::Infinite, format!("{n} is infinite: the score-matching objective is not finite"))
-    } else if let Some((n, q)) = qs.iter().find(|(_, q)| !q.status.has_value()) {
-        (ObjectiveVerdict::Undecided, format!("{n} is {}", crate::report::fmt_q(q)))
-    } else {
-        let g = &ob.gap;
-        (
-            ObjectiveVerdict::Finite,
-            format!("esm, ism and const are finite; gap = esm − ism − const = {}", crate::report::fmt_q(g)),
-        )
-    };
-    (Verdict { ibp, boundary, objective }, vec![ibp_why, b_why, o_why])
+    let (objective, o_why) =
+        if let Some((n, _)) = qs.iter().find(|(_, q)| q.status == Status::Diverges) {
+            (
+                ObjectiveVerdict::Infinite,
+                format!("{n} is infinite: the score-matching objective is not finite"),
+            )
+        } else if let Some((n, q)) = qs.iter().find(|(_, q)| !q.status.has_value()) {
+            (
+                ObjectiveVerdict::Undecided,
+                format!("{n} is {}", crate::report::fmt_q(q)),
+            )
+        } else {
+            let g = &ob.gap;
+            (
+                ObjectiveVerdict::Finite,
+                format!(
+                    "esm, ism and const are finite; gap = esm − ism − const = {}",
+                    crate::report::fmt_q(g)
+                ),
+            )
+        };
+    (
+        Verdict {
+            ibp,
+            boundary,
+            objective,
+        },
+        vec![ibp_why, b_why, o_why],
+    )
 }

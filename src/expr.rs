@@ -23,9 +23,11 @@
 //! # Derivatives
 //!
 //! * `a ^ n` with a compile-time integer `n` (a literal, a parameter, or a constant
-//!   sub-expression such as `-2` or `2*1`, with `|n| <= 1024`) uses `powi`, so `x^2` at `-3`
-//!   is exactly `9` with derivative exactly `-6`. Other constant exponents use `powf`, a
-//!   non-constant exponent uses `exp(y ln x)` (NaN for `x <= 0` with dual numbers).
+//!   sub-expression such as `-2` or `2*1`, with `|n| <= 1024`) uses `powi` (negative `n` as
+//!   `(1/a)^|n|`), so `x^2` at `-3` is exactly `9` with derivative exactly `-6`, and `x^-1`
+//!   at `0` is `inf`. Other constant exponents use `powf`; a non-constant exponent uses
+//!   `exp(y ln x)` (NaN for `x <= 0` with dual numbers; plain `f64` keeps `powf`'s value).
+//!   A power of two constants folds with `powf`, as meval computes it.
 //! * `abs` is `x` or `-x` chosen by the sign of the real part (`+x` at zero).
 //! * `signum`, `floor`, `ceil`, `round` are piecewise constant: derivative zero.
 //! * `max`/`min` return the argument with the largest/smallest real part (the first one on
@@ -145,22 +147,31 @@ fn snippet(src: &str, start: usize, end: usize) -> (String, usize, usize) {
     if chars.len() <= SNIPPET_CHARS {
         return (chars.into_iter().collect(), col, width);
     }
-    // Window of SNIPPET_CHARS chars starting a little before the span.
-    let mut lo = col.saturating_sub(SNIPPET_CHARS / 4);
-    let hi = (lo + SNIPPET_CHARS).min(chars.len());
-    lo = lo.min(hi.saturating_sub(SNIPPET_CHARS));
+    // A window of SNIPPET_CHARS chars starting a little before the span (and ending at the
+    // end of the source when the span is near it).
+    let n = chars.len();
+    let lo = col.saturating_sub(SNIPPET_CHARS / 4).min(n - SNIPPET_CHARS);
+    let hi = lo + SNIPPET_CHARS;
+    // Carets stop at the window's end (or mark one column past it, at the very end).
+    let width = width.min(hi.max(col + 1) - col);
     let mut line = String::new();
-    let mut col = col - lo;
+    let mut shown_col = col - lo;
     if lo > 0 {
         line.push_str("...");
-        col += 3;
+        shown_col += 3;
     }
     line.extend(&chars[lo..hi]);
-    if hi < chars.len() {
+    if hi < n {
         line.push_str("...");
     }
-    let width = width.min((hi + 1).saturating_sub(col.min(hi))).max(1);
-    (line, col, width)
+    (line, shown_col, width)
+}
+
+/// Source text for quoting inside a one-line message.
+fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -295,10 +306,7 @@ fn operand_error(src: &str, pos: usize) -> (String, (usize, usize)) {
             let end = match scan_number(b, pos) {
                 Ok(end) | Err(end) => end,
             };
-            (
-                format!("invalid number `{}`", &src[pos..end]),
-                (pos, end),
-            )
+            (format!("invalid number `{}`", &src[pos..end]), (pos, end))
         }
         _ => unexpected_char(src, pos),
     }
@@ -428,7 +436,7 @@ fn lex(src: &str) -> Result<Lexed, ExprError> {
             None => ExprError::new(src, "empty expression", None),
             Some(t) => ExprError::new(
                 src,
-                format!("missing operand after `{}`", &src[t.start..t.end]),
+                format!("missing operand after `{}`", one_line(&src[t.start..t.end])),
                 Some((t.start, t.end)),
             ),
         });
@@ -533,9 +541,7 @@ fn from_meval_error(src: &str, lexed: &Lexed, err: meval::Error) -> ExprError {
 fn parse(src: &str) -> Result<Parsed, ExprError> {
     check_limits(src)?;
     let lexed = lex(src)?;
-    let rpn: meval::Expr = src
-        .parse()
-        .map_err(|e| from_meval_error(src, &lexed, e))?;
+    let rpn: meval::Expr = src.parse().map_err(|e| from_meval_error(src, &lexed, e))?;
     Ok(Parsed { rpn, lexed })
 }
 
@@ -787,11 +793,23 @@ fn exec<D: DualNum<Primitive = f64> + Copy>(op: Op, x: &[D], st: &mut [D], sp: u
             sp
         }
         Op::PowI(n) => {
-            st[sp - 1] = st[sp - 1].powi(n);
+            let v = st[sp - 1];
+            // x^-n as (1/x)^n: num-dual's own powi(-n) is NaN at 0 (inf * 0) and underflows
+            // for large |x| (it computes x^(-n-3) first); 1/(x^n) would overflow in the
+            // derivative (-1/(x^n)^2) long before the result does.
+            st[sp - 1] = if n < 0 { v.recip().powi(-n) } else { v.powi(n) };
             sp
         }
         Op::PowF(p) => {
-            st[sp - 1] = st[sp - 1].powf(p);
+            let v = st[sp - 1];
+            // At 0, num-dual's powf is NaN (it computes 0^(p-3) * 0^3). If p exceeds the
+            // highest derivative order of D, the value and every derivative D carries are
+            // exactly 0 there.
+            st[sp - 1] = if v.re() == 0.0 && p > D::NDERIV as f64 {
+                D::from(0.0)
+            } else {
+                v.powf(p)
+            };
             sp
         }
         Op::Call(f) => {
@@ -866,10 +884,13 @@ impl Builder {
         Ok(())
     }
 
-    /// `base ^ exponent` with both already on the stack.
+    /// `base ^ exponent` with both already on the stack. A constant base with a constant
+    /// exponent folds with `powf` (what meval computes); a non-constant base with a constant
+    /// exponent gets `powi`/`powf`.
     fn emit_pow(&mut self) -> Result<(), ()> {
+        let n = self.konst.len();
         match self.konst.last() {
-            Some(&Some(p)) if self.konst.len() >= 2 => {
+            Some(&Some(p)) if n >= 2 && self.konst[n - 2].is_none() => {
                 self.konst.pop();
                 self.code.pop();
                 self.emit(const_pow(p))
@@ -908,8 +929,8 @@ pub struct Program {
 impl Program {
     /// Parse and compile `src`.
     ///
-    /// `vars` are the variable names, in the order of the `x` slice given to [`eval`]
-    /// (`Program::eval`). `params` are named constants, substituted at compile time. `pi` and
+    /// `vars` are the variable names, in the order of the `x` slice given to [`eval`].
+    /// `params` are named constants, substituted at compile time. `pi` and
     /// `e` are built in; a variable or parameter with one of those names is an error, as are
     /// invalid or duplicate names and a name used both as a variable and as a parameter.
     ///
@@ -1030,7 +1051,9 @@ impl Program {
             }
             if let Some(prev) = symbols.insert(name, sym) {
                 let msg = match (prev, sym) {
-                    (Symbol::Var(_), Symbol::Var(_)) => format!("variable `{name}` is listed twice"),
+                    (Symbol::Var(_), Symbol::Var(_)) => {
+                        format!("variable `{name}` is listed twice")
+                    }
                     (Symbol::Value(_), Symbol::Value(_)) => {
                         format!("parameter `{name}` is listed twice")
                     }
@@ -1218,7 +1241,7 @@ impl Program {
 mod tests {
     use super::*;
     use approx::assert_relative_eq;
-    use num_dual::{Dual2_64, Dual64, DualSVec64, HyperDual64};
+    use num_dual::{Dual, Dual2_64, Dual64, DualSVec64, HyperDual64};
 
     fn names(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| s.to_string()).collect()
@@ -1229,8 +1252,12 @@ mod tests {
     }
 
     fn err(src: &str) -> ExprError {
-        Program::compile(src, &names(&["x", "y"]), &[("mu".into(), 1.5), ("s".into(), 2.0)])
-            .expect_err(src)
+        Program::compile(
+            src,
+            &names(&["x", "y"]),
+            &[("mu".into(), 1.5), ("s".into(), 2.0)],
+        )
+        .expect_err(src)
     }
 
     fn f(src: &str, x: f64, y: f64) -> f64 {
@@ -1285,17 +1312,34 @@ mod tests {
                 let got = p.eval(&[x, 0.0]);
                 assert!(same(got, want), "{name}({x}) = {got}, want {want}");
                 // Real part of a dual evaluation agrees too.
-                let got_d = p.eval(&[Dual64::from(x).derivative(), Dual64::from(0.0)]).re;
-                assert!(same(got_d, want), "{name}({x}) dual re = {got_d}, want {want}");
+                let got_d = p
+                    .eval(&[Dual64::from(x).derivative(), Dual64::from(0.0)])
+                    .re;
+                assert!(
+                    same(got_d, want),
+                    "{name}({x}) dual re = {got_d}, want {want}"
+                );
             }
         }
         assert!(f("abs(x)", -0.0, 0.0).is_sign_positive());
-        assert!(prog("abs(x)").eval(&[Dual64::from(-0.0), Dual64::from(0.0)]).re.is_sign_positive());
+        assert!(
+            prog("abs(x)")
+                .eval(&[Dual64::from(-0.0), Dual64::from(0.0)])
+                .re
+                .is_sign_positive()
+        );
     }
 
     #[test]
     fn binary_functions_and_operators_match_std() {
-        for &(x, y) in &[(1.5, -0.5), (-2.0, 3.0), (0.25, 7.0), (-3.5, -2.0), (0.0, 2.0), (5.0, 0.0)] {
+        for &(x, y) in &[
+            (1.5, -0.5),
+            (-2.0, 3.0),
+            (0.25, 7.0),
+            (-3.5, -2.0),
+            (0.0, 2.0),
+            (5.0, 0.0),
+        ] {
             assert!(same(f("x + y", x, y), x + y));
             assert!(same(f("x - y", x, y), x - y));
             assert!(same(f("x * y", x, y), x * y));
@@ -1315,7 +1359,10 @@ mod tests {
         assert!(f("max(x, y)", f64::NAN, f64::NAN).is_nan());
         assert_eq!(f("pi", 0.0, 0.0), std::f64::consts::PI);
         assert_eq!(f("e", 0.0, 0.0), std::f64::consts::E);
-        assert_eq!(f("1e3 + 2. + 2.e1 + 1.5E-1", 0.0, 0.0), 1000.0 + 2.0 + 20.0 + 0.15);
+        assert_eq!(
+            f("1e3 + 2. + 2.e1 + 1.5E-1", 0.0, 0.0),
+            1000.0 + 2.0 + 20.0 + 0.15
+        );
         // % with a quotient where a/b rounds up to an integer: the value is still fmod's.
         assert_eq!(f("x % y", 0.3, 0.1), 0.3 % 0.1);
         assert_eq!(f("x % y", 1.0, f64::INFINITY), 1.0);
@@ -1364,10 +1411,33 @@ mod tests {
         assert_relative_eq!(v, 1.7f64.powf(2.5), max_relative = 1e-14);
         assert_relative_eq!(d, 2.5 * 1.7f64.powf(1.5), max_relative = 1e-14);
         assert_relative_eq!(dd, 3.75 * 1.7f64.sqrt(), max_relative = 1e-14);
-        assert!(prog("x^2.5").code.iter().any(|op| matches!(op, Op::PowF(_))));
+        assert!(
+            prog("x^2.5")
+                .code
+                .iter()
+                .any(|op| matches!(op, Op::PowF(_)))
+        );
+        // powf at 0: zero value and derivatives while p exceeds the derivative order.
+        assert_eq!(d1("x^2.5", 0.0, 0.0), (0.0, 0.0));
+        assert_eq!(d2("x^2.5", 0.0, 0.0), (0.0, 0.0, 0.0));
+        assert_eq!(d1("x^1.5", 0.0, 0.0), (0.0, 0.0));
+        assert!(d2("x^1.5", 0.0, 0.0).2.is_nan()); // 2nd derivative is infinite there
+        assert_eq!(f("x^0.5", 0.0, 0.0), 0.0);
+        // Negative integer powers at 0 are infinite, not NaN.
+        assert_eq!(d1("x^-1", 0.0, 0.0).0, f64::INFINITY);
+        assert_eq!(f("x^-3", -0.0, 0.0), f64::NEG_INFINITY);
+        // ... and do not underflow early for large bases: (1e100)^-3 = 1e-300, and at 1e50
+        // the derivative -3 x^-4 = -3e-200.
+        assert_relative_eq!(d1("x^-3", 1e100, 0.0).0, 1e-300, max_relative = 1e-14);
+        assert_relative_eq!(d1("x^-3", 1e50, 0.0).1, -3e-200, max_relative = 1e-14);
         // Huge integer exponents fall back to powf (still right for negative bases).
         assert_eq!(f("x^2000", -1.0, 0.0), 1.0);
-        assert!(prog("x^2000").code.iter().any(|op| matches!(op, Op::PowF(_))));
+        assert!(
+            prog("x^2000")
+                .code
+                .iter()
+                .any(|op| matches!(op, Op::PowF(_)))
+        );
     }
 
     #[test]
@@ -1380,7 +1450,11 @@ mod tests {
         assert_relative_eq!(rx.re, x.powf(y), max_relative = 1e-14);
         assert_relative_eq!(rx.eps, y * x.powf(y - 1.0), max_relative = 1e-14);
         assert_relative_eq!(ry.eps, x.powf(y) * x.ln(), max_relative = 1e-14);
-        assert!(p.eval(&[Dual64::new(-2.0, 1.0), Dual64::from(3.0)]).re.is_nan());
+        assert!(
+            p.eval(&[Dual64::new(-2.0, 1.0), Dual64::from(3.0)])
+                .re
+                .is_nan()
+        );
         // f64 keeps std powf for negative bases.
         assert_eq!(p.eval(&[-2.0, 3.0]), -8.0);
         // 2^x: d/dx = 2^x ln 2
@@ -1395,7 +1469,12 @@ mod tests {
         let sq = |x: f64| x * x;
         let cases: Vec<(&str, f64, f64, f64)> = vec![
             // sqrt: 1/(2 sqrt x), -1/(4 x^(3/2))
-            ("sqrt(x)", 0.7, 0.5 / 0.7f64.sqrt(), -0.25 / 0.7f64.powf(1.5)),
+            (
+                "sqrt(x)",
+                0.7,
+                0.5 / 0.7f64.sqrt(),
+                -0.25 / 0.7f64.powf(1.5),
+            ),
             // exp: e^x, e^x
             ("exp(x)", -0.4, (-0.4f64).exp(), (-0.4f64).exp()),
             // ln: 1/x, -1/x^2
@@ -1409,25 +1488,65 @@ mod tests {
             // cos: -sin, -cos
             ("cos(x)", 0.9, -0.9f64.sin(), -0.9f64.cos()),
             // tan: 1/cos^2, 2 tan/cos^2
-            ("tan(x)", 0.9, 1.0 / sq(0.9f64.cos()), 2.0 * 0.9f64.tan() / sq(0.9f64.cos())),
+            (
+                "tan(x)",
+                0.9,
+                1.0 / sq(0.9f64.cos()),
+                2.0 * 0.9f64.tan() / sq(0.9f64.cos()),
+            ),
             // asin: 1/sqrt(1-x^2), x/(1-x^2)^(3/2)
-            ("asin(x)", 0.3, 1.0 / (1.0 - sq(0.3)).sqrt(), 0.3 / (1.0 - sq(0.3)).powf(1.5)),
+            (
+                "asin(x)",
+                0.3,
+                1.0 / (1.0 - sq(0.3)).sqrt(),
+                0.3 / (1.0 - sq(0.3)).powf(1.5),
+            ),
             // acos: -1/sqrt(1-x^2), -x/(1-x^2)^(3/2)
-            ("acos(x)", 0.3, -1.0 / (1.0 - sq(0.3)).sqrt(), -0.3 / (1.0 - sq(0.3)).powf(1.5)),
+            (
+                "acos(x)",
+                0.3,
+                -1.0 / (1.0 - sq(0.3)).sqrt(),
+                -0.3 / (1.0 - sq(0.3)).powf(1.5),
+            ),
             // atan: 1/(1+x^2), -2x/(1+x^2)^2
-            ("atan(x)", 0.6, 1.0 / (1.0 + sq(0.6)), -1.2 / sq(1.0 + sq(0.6))),
+            (
+                "atan(x)",
+                0.6,
+                1.0 / (1.0 + sq(0.6)),
+                -1.2 / sq(1.0 + sq(0.6)),
+            ),
             // sinh: cosh, sinh
             ("sinh(x)", 0.6, 0.6f64.cosh(), 0.6f64.sinh()),
             // cosh: sinh, cosh
             ("cosh(x)", 0.6, 0.6f64.sinh(), 0.6f64.cosh()),
             // tanh: 1 - tanh^2, -2 tanh (1 - tanh^2)
-            ("tanh(x)", 0.6, 1.0 - sq(0.6f64.tanh()), -2.0 * 0.6f64.tanh() * (1.0 - sq(0.6f64.tanh()))),
+            (
+                "tanh(x)",
+                0.6,
+                1.0 - sq(0.6f64.tanh()),
+                -2.0 * 0.6f64.tanh() * (1.0 - sq(0.6f64.tanh())),
+            ),
             // asinh: 1/sqrt(x^2+1), -x/(x^2+1)^(3/2)
-            ("asinh(x)", 0.6, 1.0 / (sq(0.6) + 1.0).sqrt(), -0.6 / (sq(0.6) + 1.0).powf(1.5)),
+            (
+                "asinh(x)",
+                0.6,
+                1.0 / (sq(0.6) + 1.0).sqrt(),
+                -0.6 / (sq(0.6) + 1.0).powf(1.5),
+            ),
             // acosh: 1/sqrt(x^2-1), -x/(x^2-1)^(3/2)
-            ("acosh(x)", 1.6, 1.0 / (sq(1.6) - 1.0).sqrt(), -1.6 / (sq(1.6) - 1.0).powf(1.5)),
+            (
+                "acosh(x)",
+                1.6,
+                1.0 / (sq(1.6) - 1.0).sqrt(),
+                -1.6 / (sq(1.6) - 1.0).powf(1.5),
+            ),
             // atanh: 1/(1-x^2), 2x/(1-x^2)^2
-            ("atanh(x)", 0.4, 1.0 / (1.0 - sq(0.4)), 0.8 / sq(1.0 - sq(0.4))),
+            (
+                "atanh(x)",
+                0.4,
+                1.0 / (1.0 - sq(0.4)),
+                0.8 / sq(1.0 - sq(0.4)),
+            ),
             // piecewise constant: 0, 0
             ("floor(x)", 1.6, 0.0, 0.0),
             ("ceil(x)", 1.6, 0.0, 0.0),
@@ -1444,11 +1563,26 @@ mod tests {
             ("(-7) % x", 2.0, 3.0, 0.0),
             // product/quotient/chain rules: d/dx x sin x = sin x + x cos x,
             // d2 = 2 cos x - x sin x
-            ("x*sin(x)", 0.8, 0.8f64.sin() + 0.8 * 0.8f64.cos(), 2.0 * 0.8f64.cos() - 0.8 * 0.8f64.sin()),
+            (
+                "x*sin(x)",
+                0.8,
+                0.8f64.sin() + 0.8 * 0.8f64.cos(),
+                2.0 * 0.8f64.cos() - 0.8 * 0.8f64.sin(),
+            ),
             // 1/(1+x^2): -2x/(1+x^2)^2, (6x^2-2)/(1+x^2)^3
-            ("1/(1+x^2)", 0.8, -1.6 / sq(1.0 + sq(0.8)), (6.0 * sq(0.8) - 2.0) / (1.0 + sq(0.8)).powi(3)),
+            (
+                "1/(1+x^2)",
+                0.8,
+                -1.6 / sq(1.0 + sq(0.8)),
+                (6.0 * sq(0.8) - 2.0) / (1.0 + sq(0.8)).powi(3),
+            ),
             // exp(-x^2/2): -x e, (x^2-1) e
-            ("exp(-x^2/2)", 0.8, -0.8 * (-0.32f64).exp(), (sq(0.8) - 1.0) * (-0.32f64).exp()),
+            (
+                "exp(-x^2/2)",
+                0.8,
+                -0.8 * (-0.32f64).exp(),
+                (sq(0.8) - 1.0) * (-0.32f64).exp(),
+            ),
         ];
         for (src, x, want1, want2) in cases {
             let (v0, g1) = d1(src, x, 0.0);
@@ -1467,8 +1601,17 @@ mod tests {
         // d2/dy2 = -2xy/r2^2, d2/dx2 = 2xy/r2^2 (r2 = x^2 + y^2).
         let p = Program::compile("atan2(y, x)", &names(&["x", "y"]), &[]).unwrap();
         let pts: [(f64, f64); 11] = [
-            (1.0, 0.5), (-1.0, 0.5), (-1.0, -0.5), (1.0, -0.5), (0.0, 2.0), (0.0, -2.0),
-            (-3.0, 0.0), (2.0, 0.0), (1e-200, 3e-200), (-4e200, 1e200), (-1.0, 1e-12),
+            (1.0, 0.5),
+            (-1.0, 0.5),
+            (-1.0, -0.5),
+            (1.0, -0.5),
+            (0.0, 2.0),
+            (0.0, -2.0),
+            (-3.0, 0.0),
+            (2.0, 0.0),
+            (1e-200, 3e-200),
+            (-4e200, 1e200),
+            (-1.0, 1e-12),
         ];
         for (x, y) in pts {
             // Scaled closed forms so the extreme points are representable:
@@ -1484,14 +1627,29 @@ mod tests {
             assert_relative_eq!(gy.v1 * h, xs / r2s, max_relative = 1e-13, epsilon = 1e-300);
             let r2 = x * x + y * y;
             if h == 1.0 || h == 2.0 || h == 3.0 {
-                assert_relative_eq!(gx.v2, 2.0 * x * y / (r2 * r2), max_relative = 1e-12, epsilon = 1e-13);
-                assert_relative_eq!(gy.v2, -2.0 * x * y / (r2 * r2), max_relative = 1e-12, epsilon = 1e-13);
+                assert_relative_eq!(
+                    gx.v2,
+                    2.0 * x * y / (r2 * r2),
+                    max_relative = 1e-12,
+                    epsilon = 1e-13
+                );
+                assert_relative_eq!(
+                    gy.v2,
+                    -2.0 * x * y / (r2 * r2),
+                    max_relative = 1e-12,
+                    epsilon = 1e-13
+                );
                 // mixed partial d2/dxdy = (y^2 - x^2)/r2^2
                 let hd = p.eval(&[
                     HyperDual64::new(x, 1.0, 0.0, 0.0),
                     HyperDual64::new(y, 0.0, 1.0, 0.0),
                 ]);
-                assert_relative_eq!(hd.eps1eps2, (y * y - x * x) / (r2 * r2), max_relative = 1e-12, epsilon = 1e-13);
+                assert_relative_eq!(
+                    hd.eps1eps2,
+                    (y * y - x * x) / (r2 * r2),
+                    max_relative = 1e-12,
+                    epsilon = 1e-13
+                );
             }
         }
         // num-dual's own atan2 is NaN on the y axis, which is why we do not use it.
@@ -1516,8 +1674,33 @@ mod tests {
         assert_relative_eq!(g[0], 2.0 * x * y, max_relative = 1e-15);
         assert_relative_eq!(g[1], x * x + y.cos(), max_relative = 1e-15);
         // mixed partial with HyperDual64: d2/dxdy = 2x
-        let h = p.eval(&[HyperDual64::new(x, 1.0, 0.0, 0.0), HyperDual64::new(y, 0.0, 1.0, 0.0)]);
+        let h = p.eval(&[
+            HyperDual64::new(x, 1.0, 0.0, 0.0),
+            HyperDual64::new(y, 0.0, 1.0, 0.0),
+        ]);
         assert_relative_eq!(h.eps1eps2, 2.0 * x, max_relative = 1e-15);
+    }
+
+    #[test]
+    fn nested_duals() {
+        // Outer dual over an inner Dual64, as used for gradients of log-models: the outer
+        // derivative of f in x, differentiated again (inner) in x, is d2f/dx2; compare with
+        // Dual2_64 for an expression using the hand-written rules (abs, atan2, %, max, powi).
+        let src = "x^2*y + atan2(y, x) + abs(x) * (x % 0.7) + max(x, y)^3 + x^-2";
+        let p = prog(src);
+        for &(x, y) in &[(0.9, -0.4), (-1.3, 0.6), (0.2, 1.1)] {
+            let inner = Dual64::new(x, 1.0);
+            let xs = [
+                Dual::new(inner, Dual64::from(1.0)),
+                Dual::new(Dual64::from(y), Dual64::from(0.0)),
+            ];
+            let r: Dual<Dual64> = p.eval(&xs);
+            let (v, d1, d2) = d2(src, x, y);
+            assert_relative_eq!(r.re.re, v, max_relative = 1e-14);
+            assert_relative_eq!(r.eps.re, d1, max_relative = 1e-13);
+            assert_relative_eq!(r.re.eps, d1, max_relative = 1e-13);
+            assert_relative_eq!(r.eps.eps, d2, max_relative = 1e-12);
+        }
     }
 
     #[test]
@@ -1530,7 +1713,13 @@ mod tests {
         // 2*s^2 folded into one constant; no trace of the parameters remains.
         assert!(p.code.contains(&Op::Const(0.5)));
         assert!(p.code.contains(&Op::Const(2.0)));
-        assert!(p.code.iter().filter(|op| matches!(op, Op::Const(_))).count() <= 3);
+        assert!(
+            p.code
+                .iter()
+                .filter(|op| matches!(op, Op::Const(_)))
+                .count()
+                <= 3
+        );
         let c = Program::compile("mu * s + sin(pi/2) + max(1, mu)", &vars, &params).unwrap();
         assert_eq!(c.constant_value(), Some(2.0 * 0.5 + 1.0 + 2.0));
         assert_eq!(c.len(), 1);
@@ -1615,7 +1804,8 @@ mod tests {
 
     #[test]
     fn error_messages() {
-        let cases: &[(&str, &str, Option<(usize, usize)>)] = &[
+        type Case<'a> = (&'a str, &'a str, Option<(usize, usize)>);
+        let cases: &[Case] = &[
             ("x +", "missing operand after `+`", Some((2, 3))),
             ("sin(", "missing operand after `sin(`", Some((0, 4))),
             ("x * * y", "missing operand before `*`", Some((4, 5))),
@@ -1627,8 +1817,16 @@ mod tests {
             ("2x", "missing operator before `x`", Some((1, 2))),
             ("2 (x)", "missing operator before `(`", Some((2, 3))),
             ("sin x", "missing operator before `x`", Some((4, 5))),
-            ("x, y", "unexpected `,` outside function arguments", Some((1, 2))),
-            ("(x, y)", "unexpected `,` inside parentheses that are not a function call", Some((2, 3))),
+            (
+                "x, y",
+                "unexpected `,` outside function arguments",
+                Some((1, 2)),
+            ),
+            (
+                "(x, y)",
+                "unexpected `,` inside parentheses that are not a function call",
+                Some((2, 3)),
+            ),
             ("2e", "invalid number `2e`", Some((0, 2))),
             ("1 + 3e+", "invalid number `3e+`", Some((4, 7))),
             (".5", "invalid number `.5` (write `0.5`)", Some((0, 2))),
@@ -1640,16 +1838,56 @@ mod tests {
             ("((x)", "unclosed `(`", Some((0, 1))),
             ("exp(-(x)", "unclosed `(`", Some((3, 4))),
             ("x)", "unmatched `)`", Some((1, 2))),
-            ("z", "unknown variable `z`; known variables: x, y; parameters: mu, s", Some((0, 1))),
-            ("x + mu*sin(q)", "unknown variable `q`; known variables: x, y; parameters: mu, s", Some((11, 12))),
-            ("sin", "function `sin` is used without parentheses; call it like `sin(x)`", Some((0, 3))),
-            ("x(2)", "`x` is a variable, not a function (write `x*(...)` to multiply)", Some((0, 1))),
-            ("mu (2)", "`mu` is a constant, not a function (write `mu*(...)` to multiply)", Some((0, 2))),
-            ("pi(2)", "`pi` is a constant, not a function (write `pi*(...)` to multiply)", Some((0, 2))),
-            ("cos(x) + log(y)", "unknown function `log`; supported functions: sqrt, exp, ln, abs, sin, cos, tan, asin, acos, atan, sinh, cosh, tanh, asinh, acosh, atanh, floor, ceil, round, signum, atan2, max, min", Some((9, 12))),
-            ("atan2(x, y, 1)", "function `atan2` takes 2 arguments, got 3", Some((0, 14))),
-            ("1 + exp (x, y)", "function `exp` takes 1 argument, got 2", Some((4, 14))),
-            ("max(sin(x,y), 1)", "function `sin` takes 1 argument, got 2", Some((4, 12))),
+            (
+                "z",
+                "unknown variable `z`; known variables: x, y; parameters: mu, s",
+                Some((0, 1)),
+            ),
+            (
+                "x + mu*sin(q)",
+                "unknown variable `q`; known variables: x, y; parameters: mu, s",
+                Some((11, 12)),
+            ),
+            (
+                "sin",
+                "function `sin` is used without parentheses; call it like `sin(x)`",
+                Some((0, 3)),
+            ),
+            (
+                "x(2)",
+                "`x` is a variable, not a function (write `x*(...)` to multiply)",
+                Some((0, 1)),
+            ),
+            (
+                "mu (2)",
+                "`mu` is a constant, not a function (write `mu*(...)` to multiply)",
+                Some((0, 2)),
+            ),
+            (
+                "pi(2)",
+                "`pi` is a constant, not a function (write `pi*(...)` to multiply)",
+                Some((0, 2)),
+            ),
+            (
+                "cos(x) + log(y)",
+                "unknown function `log`; supported functions: sqrt, exp, ln, abs, sin, cos, tan, asin, acos, atan, sinh, cosh, tanh, asinh, acosh, atanh, floor, ceil, round, signum, atan2, max, min",
+                Some((9, 12)),
+            ),
+            (
+                "atan2(x, y, 1)",
+                "function `atan2` takes 2 arguments, got 3",
+                Some((0, 14)),
+            ),
+            (
+                "1 + exp (x, y)",
+                "function `exp` takes 1 argument, got 2",
+                Some((4, 14)),
+            ),
+            (
+                "max(sin(x,y), 1)",
+                "function `sin` takes 1 argument, got 2",
+                Some((4, 12)),
+            ),
         ];
         for &(src, msg, span) in cases {
             let e = err(src);
@@ -1663,7 +1901,10 @@ mod tests {
         let e = Program::compile("a", &[], &[]).unwrap_err();
         assert_eq!(e.message, "unknown variable `a`; no variables are defined");
         let e = Program::compile("a", &[], &[("b".into(), 1.0)]).unwrap_err();
-        assert_eq!(e.message, "unknown variable `a`; no variables are defined; parameters: b");
+        assert_eq!(
+            e.message,
+            "unknown variable `a`; no variables are defined; parameters: b"
+        );
         let e = Program::compile("a", &names(&["x"]), &[]).unwrap_err();
         assert_eq!(e.message, "unknown variable `a`; known variables: x");
     }
@@ -1674,17 +1915,29 @@ mod tests {
             let params: Vec<(String, f64)> = params.iter().map(|p| (p.to_string(), 1.0)).collect();
             Program::compile("1", &names(vars), &params).unwrap_err()
         };
-        assert_eq!(c(&["pi"], &[]).message, "variable name `pi` is reserved for a built-in constant");
-        assert_eq!(c(&["x"], &["e"]).message, "parameter name `e` is reserved for a built-in constant");
+        assert_eq!(
+            c(&["pi"], &[]).message,
+            "variable name `pi` is reserved for a built-in constant"
+        );
+        assert_eq!(
+            c(&["x"], &["e"]).message,
+            "parameter name `e` is reserved for a built-in constant"
+        );
         assert_eq!(c(&["x", "x"], &[]).message, "variable `x` is listed twice");
         assert_eq!(c(&[], &["a", "a"]).message, "parameter `a` is listed twice");
-        assert_eq!(c(&["a"], &["a"]).message, "name `a` is used for both a variable and a parameter");
+        assert_eq!(
+            c(&["a"], &["a"]).message,
+            "name `a` is used for both a variable and a parameter"
+        );
         assert_eq!(
             c(&["2x"], &[]).message,
             "invalid variable name `2x`: use letters, digits and `_`, not starting with a digit"
         );
         assert_eq!(c(&["pi"], &[]).span, None);
-        assert_eq!(c(&["pi"], &[]).to_string(), "variable name `pi` is reserved for a built-in constant");
+        assert_eq!(
+            c(&["pi"], &[]).to_string(),
+            "variable name `pi` is reserved for a built-in constant"
+        );
         // A variable may be named like a function; calls still mean the function.
         let p = Program::compile("sin(sin)", &names(&["sin"]), &[]).unwrap();
         assert_relative_eq!(p.eval(&[0.5]), 0.5f64.sin());
@@ -1694,13 +1947,19 @@ mod tests {
     fn limits() {
         let long = "x+".repeat(500_000) + "x";
         let e = err(&long);
-        assert_eq!(e.message, "expression is too long: 1000001 bytes (limit 100000)");
+        assert_eq!(
+            e.message,
+            "expression is too long: 1000001 bytes (limit 100000)"
+        );
         assert_eq!(e.span, None);
         assert_eq!(e.to_string(), e.message);
 
         let deep = "(".repeat(10_000) + "x" + &")".repeat(10_000);
         let e = err(&deep);
-        assert_eq!(e.message, "expression nests too deeply: 10000 levels of parentheses (limit 200)");
+        assert_eq!(
+            e.message,
+            "expression nests too deeply: 10000 levels of parentheses (limit 200)"
+        );
         assert_eq!(e.span, Some((200, 201)));
         // The display is a window around the caret, not 20000 characters.
         let shown = e.to_string();
@@ -1713,13 +1972,21 @@ mod tests {
 
         // Function parentheses count too.
         let deep_fn = "sin(".repeat(201) + "x" + &")".repeat(201);
-        assert!(err(&deep_fn).message.starts_with("expression nests too deeply: 201 levels"));
+        assert!(
+            err(&deep_fn)
+                .message
+                .starts_with("expression nests too deeply: 201 levels")
+        );
         // Exactly at the limit is fine.
         let ok = "(".repeat(200) + "x" + &")".repeat(200);
         assert_eq!(prog(&ok).eval(&[2.0, 0.0]), 2.0);
         let ok_fn = "-sin(".repeat(200) + "x" + &")".repeat(200);
         let p = prog(&ok_fn);
-        assert!(p.eval(&[Dual64::new(0.3, 1.0), Dual64::from(0.0)]).eps.is_finite());
+        assert!(
+            p.eval(&[Dual64::new(0.3, 1.0), Dual64::from(0.0)])
+                .eps
+                .is_finite()
+        );
 
         // Just under the byte limit, long flat expressions compile and run without recursion.
         let flat = "-".repeat(99_998) + "x";
@@ -1751,11 +2018,17 @@ mod tests {
             vec!["b", "x", "y", "a"]
         );
         // Function names in call position are not symbols, bare ones neither.
-        assert_eq!(free_symbols("sin(t) + max(u, 1) + cos", &[]).unwrap(), vec!["t", "u"]);
+        assert_eq!(
+            free_symbols("sin(t) + max(u, 1) + cos", &[]).unwrap(),
+            vec!["t", "u"]
+        );
         assert_eq!(free_symbols("1 + 2", &[]).unwrap(), Vec::<String>::new());
         let e = free_symbols("x + ", &[]).unwrap_err();
         assert_eq!(e.message, "missing operand after `+`");
-        assert_eq!(free_symbols(" ", &[]).unwrap_err().message, "empty expression");
+        assert_eq!(
+            free_symbols(" ", &[]).unwrap_err().message,
+            "empty expression"
+        );
         // free_symbols does not check function names; compile does.
         assert_eq!(free_symbols("foo(x)", &[]).unwrap(), vec!["x"]);
     }
@@ -1765,7 +2038,7 @@ mod tests {
     /// pseudo-random sample of longer ones.
     #[test]
     fn span_lexer_agrees_with_meval() {
-        use meval::tokenizer::{tokenize, ParseError};
+        use meval::tokenizer::{ParseError, tokenize};
         let alphabet: Vec<char> = " \t()+-*/^%,.e1x2!sin_é$E".chars().collect();
         let check = |s: &str| {
             if s.bytes().all(is_ws) {
@@ -1793,7 +2066,10 @@ mod tests {
                     let expr: meval::Expr = s.parse().unwrap();
                     let nfun = expr.iter().filter(|t| matches!(t, Token::Func(..))).count();
                     assert_eq!(nfun, l.calls.len(), "{s:?}");
-                    let nopd = expr.iter().filter(|t| matches!(t, Token::Var(_) | Token::Number(_))).count();
+                    let nopd = expr
+                        .iter()
+                        .filter(|t| matches!(t, Token::Var(_) | Token::Number(_)))
+                        .count();
                     assert_eq!(nopd, l.operands.len(), "{s:?}");
                 }
                 (Err(e), Err(ParseError::UnexpectedToken(i))) => {
@@ -1805,7 +2081,11 @@ mod tests {
                 (Err(e), Err(ParseError::MissingArgument)) => {
                     assert!(e.message.starts_with("missing operand after"), "{s:?}: {e}");
                 }
-                _ => panic!("disagreement on {s:?}: ours {:?}, meval {:?}", ours.map(|l| l.toks), theirs),
+                _ => panic!(
+                    "disagreement on {s:?}: ours {:?}, meval {:?}",
+                    ours.map(|l| l.toks),
+                    theirs
+                ),
             }
         };
         // exhaustive up to length 4
@@ -1822,7 +2102,10 @@ mod tests {
             }
         }
         // random longer strings, biased towards valid-looking input
-        let pieces = ["x", "2", "1.5e-3", "sin(", "max(", "(", ")", ",", "+", "-", "*", "^", " ", "e", "2.", "y", "!", "$", "1e", "\n"];
+        let pieces = [
+            "x", "2", "1.5e-3", "sin(", "max(", "(", ")", ",", "+", "-", "*", "^", " ", "e", "2.",
+            "y", "!", "$", "1e", "\n",
+        ];
         let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
         for _ in 0..200_000 {
             buf.clear();
@@ -1832,7 +2115,9 @@ mod tests {
             let n = 1 + (state % 14) as usize;
             let mut t = state;
             for _ in 0..n {
-                t = t.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                t = t
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
                 buf.push_str(pieces[((t >> 33) % pieces.len() as u64) as usize]);
             }
             check(&buf);
@@ -1850,5 +2135,41 @@ mod tests {
         // spans that are out of range or inside a char do not panic
         let e = ExprError::new("é", "m", Some((1, 9)));
         assert_eq!(e.to_string(), "m\n  é\n  ^");
+        // long sources: a 160-char window with `...` at the cut ends
+        let long: String = (0..300)
+            .map(|i| char::from(b'a' + (i % 26) as u8))
+            .collect();
+        let show = |span| {
+            let e = ExprError::new(&long, "m", Some(span));
+            let text = e.to_string();
+            let lines: Vec<String> = text.lines().map(str::to_string).collect();
+            let caret = lines[2].find('^').unwrap();
+            let width = lines[2].len() - caret;
+            (lines[1].clone(), caret, width)
+        };
+        let (line, caret, width) = show((0, 2));
+        assert!(line.starts_with("  abc") && line.ends_with("..."));
+        assert_eq!((caret, width), (2, 2));
+        assert_eq!(line.len(), 2 + 160 + 3);
+        let (line, caret, width) = show((150, 153));
+        assert!(line.starts_with("  ...") && line.ends_with("..."));
+        assert_eq!(&line[caret..caret + 3], &long[150..153]);
+        assert_eq!(width, 3);
+        let (line, caret, width) = show((299, 300));
+        assert!(line.starts_with("  ...") && !line.ends_with("..."));
+        assert_eq!(&line[caret..], &long[299..]);
+        assert_eq!(width, 1);
+        let (line, caret, width) = show((300, 300));
+        assert_eq!((caret, width), (line.len(), 1));
+        // a span running past the window end is cut there
+        let (line, caret, width) = show((10, 290));
+        assert_eq!(caret + width, line.len() - 3);
+        // a function token spanning a line break is quoted on one line
+        let e = err("sin\n(");
+        assert_eq!(e.message, "missing operand after `sin (`");
+        assert_eq!(
+            e.to_string(),
+            "missing operand after `sin (`\n  sin (\n  ^^^^^"
+        );
     }
 }

@@ -53,6 +53,16 @@ use report::Report;
 
 /// Run `check` on a compiled case.
 pub fn check_case(case: &Case, opts: &CheckOptions) -> Result<Report, CheckError> {
-    let info = CaseInfo { name: case.name.clone(), vars: case.vars.clone(), params: case.params.clone() };
-    check::check(&case.density, &case.check_field(), &case.domain, &info, opts)
+    let info = CaseInfo {
+        name: case.name.clone(),
+        vars: case.vars.clone(),
+        params: case.params.clone(),
+    };
+    check::check(
+        &case.density,
+        &case.check_field(),
+        &case.domain,
+        &info,
+        opts,
+    )
 }

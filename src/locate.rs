@@ -95,11 +95,9 @@ fn spd_solve(a: &[[f64; MAX_DIM]; MAX_DIM], g: &[f64], d: usize) -> Option<[f64;
     for i in 0..d {
         for j in 0..=i {
             let mut s = a[i][j];
-            for k in 0..j {
-                s -= l[i][k] * l[j][k];
-            }
+            s -= (0..j).map(|k| l[i][k] * l[j][k]).sum::<f64>();
             if i == j {
-                if !(s > 0.0) || !s.is_finite() {
+                if s.is_nan() || s <= 0.0 || !s.is_finite() {
                     return None;
                 }
                 l[i][i] = s.sqrt();
@@ -162,7 +160,11 @@ fn ascend<P: Density>(p: &P, x0: &[f64], domain: &[(f64, f64)]) -> Option<(Vec<f
             clamp_into(&mut xn, domain);
             let ln = log_p(p, &xn);
             if ln.is_finite() && ln > l {
-                let step: f64 = x.iter().zip(&xn).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+                let step: f64 = x
+                    .iter()
+                    .zip(&xn)
+                    .map(|(a, b)| (a - b).abs())
+                    .fold(0.0, f64::max);
                 x = xn;
                 l = ln;
                 moved = step > 1e-15 * (1.0 + x.iter().fold(0.0f64, |m, v| m.max(v.abs())));
@@ -182,7 +184,14 @@ fn ascend<P: Density>(p: &P, x0: &[f64], domain: &[(f64, f64)]) -> Option<(Vec<f
 
 /// Distance along axis `i` (direction `sgn`) at which `log p̃` has dropped by ½ from the
 /// mode; `None` if the domain ends first.
-fn half_width<P: Density>(p: &P, m: &Mode, i: usize, sgn: f64, domain: &[(f64, f64)], guess: f64) -> Option<f64> {
+fn half_width<P: Density>(
+    p: &P,
+    m: &Mode,
+    i: usize,
+    sgn: f64,
+    domain: &[(f64, f64)],
+    guess: f64,
+) -> Option<f64> {
     let (a, b) = domain[i];
     let room = if sgn > 0.0 { b - m.x[i] } else { m.x[i] - a };
     if room <= 0.0 {
@@ -195,7 +204,7 @@ fn half_width<P: Density>(p: &P, m: &Mode, i: usize, sgn: f64, domain: &[(f64, f
         log_p(p, &x)
     };
     let mut t = guess.min(room);
-    let below = |v: f64| !(v > target);
+    let below = |v: f64| v.is_nan() || v <= target;
     if below(at(t)) {
         for _ in 0..200 {
             let tn = 0.5 * t;
@@ -246,10 +255,18 @@ pub fn locate<P: Density>(p: &P, domain: &[(f64, f64)]) -> Result<Located, Locat
             continue;
         }
         let (_, _, h) = log_density_hessian(p, &x);
-        let mut m = Mode { x, logp: l, scale: vec![1.0; d] };
+        let mut m = Mode {
+            x,
+            logp: l,
+            scale: vec![1.0; d],
+        };
         let mut is_max = true;
         for i in 0..d {
-            let guess = if h[i][i] < 0.0 && h[i][i].is_finite() { 1.0 / (-h[i][i]).sqrt() } else { 1.0 };
+            let guess = if h[i][i] < 0.0 && h[i][i].is_finite() {
+                1.0 / (-h[i][i]).sqrt()
+            } else {
+                1.0
+            };
             let up = half_width(p, &m, i, 1.0, domain, guess);
             let dn = half_width(p, &m, i, -1.0, domain, guess);
             m.scale[i] = match (up, dn) {
@@ -271,7 +288,10 @@ pub fn locate<P: Density>(p: &P, domain: &[(f64, f64)]) -> Result<Located, Locat
             continue;
         }
         let dup = modes.iter().any(|o| {
-            (0..d).all(|i| (o.x[i] - m.x[i]).abs() <= 1e-3 * o.scale[i].min(m.scale[i]) + 1e-12 * (1.0 + m.x[i].abs()))
+            (0..d).all(|i| {
+                (o.x[i] - m.x[i]).abs()
+                    <= 1e-3 * o.scale[i].min(m.scale[i]) + 1e-12 * (1.0 + m.x[i].abs())
+            })
         });
         if !dup {
             modes.push(m);
@@ -281,7 +301,11 @@ pub fn locate<P: Density>(p: &P, domain: &[(f64, f64)]) -> Result<Located, Locat
         return Err(LocateError::NowhereFinite);
     }
     let pieces = (0..d).map(|i| axis_pieces(&modes, i, domain[i])).collect();
-    Ok(Located { modes, log_max, pieces })
+    Ok(Located {
+        modes,
+        log_max,
+        pieces,
+    })
 }
 
 /// Cut axis `i` at the modes' coordinates; long finite stretches are cut again at
@@ -298,7 +322,9 @@ fn axis_pieces(modes: &[Mode], i: usize, (a, b): (f64, f64)) -> Vec<Piece> {
             while r.is_finite() && r < 1e300 {
                 let x = c + sgn * r;
                 // only inside the domain and before the next mode
-                let blocked = cuts.iter().any(|&(o, _)| (o - c) * sgn > 0.0 && (o - x) * sgn <= 8.0 * s);
+                let blocked = cuts
+                    .iter()
+                    .any(|&(o, _)| (o - c) * sgn > 0.0 && (o - x) * sgn <= 8.0 * s);
                 if !(x > a && x < b) || blocked {
                     break;
                 }
@@ -335,8 +361,14 @@ fn axis_pieces(modes: &[Mode], i: usize, (a, b): (f64, f64)) -> Vec<Piece> {
         let (lo, hi) = (w[0], w[1]);
         let piece = match (lo.is_finite(), hi.is_finite()) {
             (true, true) => Piece::Finite { lo, hi },
-            (true, false) => Piece::Upper { start: lo, scale: nearest_scale(lo) },
-            (false, true) => Piece::Lower { end: hi, scale: nearest_scale(hi) },
+            (true, false) => Piece::Upper {
+                start: lo,
+                scale: nearest_scale(lo),
+            },
+            (false, true) => Piece::Lower {
+                end: hi,
+                scale: nearest_scale(hi),
+            },
             (false, false) => unreachable!("an infinite axis is always cut once"),
         };
         out.push(piece);

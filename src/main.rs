@@ -4,6 +4,7 @@ use clap::{Args, Parser, Subcommand};
 use scorecheck::case::{CaseSpec, Src, load_case_file, parse_interval, parse_param};
 use scorecheck::check::CheckOptions;
 use scorecheck::model::DensityKind;
+use scorecheck::report::{Boundary, Ibp, ObjectiveVerdict};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -31,7 +32,12 @@ struct CheckArgs {
     #[arg(long, value_name = "EXPR", allow_hyphen_values = true)]
     log_density: Option<String>,
     /// An unnormalized density, e.g. 'exp(-x^2/2)'.
-    #[arg(long, value_name = "EXPR", allow_hyphen_values = true, conflicts_with = "log_density")]
+    #[arg(
+        long,
+        value_name = "EXPR",
+        allow_hyphen_values = true,
+        conflicts_with = "log_density"
+    )]
     pdf: Option<String>,
     /// One component of the field s; repeat once per variable, in the order of --vars.
     #[arg(long = "score", value_name = "EXPR", allow_hyphen_values = true)]
@@ -52,7 +58,7 @@ struct CheckArgs {
     #[arg(long)]
     name: Option<String>,
     /// Target absolute error of every quantity (default 1e-10 in 1-D, 1e-8 in 2-D, 1e-6 above).
-    #[arg(long, value_name = "TOL")]
+    #[arg(long, value_name = "TOL", allow_negative_numbers = true)]
     tol: Option<f64>,
     /// Evaluations allowed per cubature in 2-D and up.
     #[arg(long, value_name = "N", default_value_t = 20_000_000)]
@@ -69,17 +75,41 @@ fn bad_input(msg: impl std::fmt::Display) -> ExitCode {
 
 fn spec_from_flags(a: &CheckArgs) -> Result<CaseSpec, String> {
     let density = match (&a.log_density, &a.pdf) {
-        (Some(l), None) => (DensityKind::Log, Src { text: l.clone(), origin: "--log-density".into() }),
-        (None, Some(p)) => (DensityKind::Pdf, Src { text: p.clone(), origin: "--pdf".into() }),
-        _ => return Err("give a case file, or the density with --log-density EXPR or --pdf EXPR".into()),
+        (Some(l), None) => (
+            DensityKind::Log,
+            Src {
+                text: l.clone(),
+                origin: "--log-density".into(),
+            },
+        ),
+        (None, Some(p)) => (
+            DensityKind::Pdf,
+            Src {
+                text: p.clone(),
+                origin: "--pdf".into(),
+            },
+        ),
+        _ => {
+            return Err(
+                "give a case file, or the density with --log-density EXPR or --pdf EXPR".into(),
+            );
+        }
     };
     if a.score.is_empty() && a.log_model.is_none() {
-        return Err("give the field with --score EXPR (once per variable) or --log-model EXPR".into());
+        return Err(
+            "give the field with --score EXPR (once per variable) or --log-model EXPR".into(),
+        );
     }
     let domain = if a.domain.is_empty() {
         None
     } else {
-        Some(a.domain.iter().map(|s| parse_interval(s)).collect::<Result<Vec<_>, _>>().map_err(|e| e.to_string())?)
+        Some(
+            a.domain
+                .iter()
+                .map(|s| parse_interval(s))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| e.to_string())?,
+        )
     };
     Ok(CaseSpec {
         name: a.name.clone().unwrap_or_else(|| "command-line".into()),
@@ -92,10 +122,16 @@ fn spec_from_flags(a: &CheckArgs) -> Result<CaseSpec, String> {
             a.score
                 .iter()
                 .enumerate()
-                .map(|(i, s)| Src { text: s.clone(), origin: format!("--score #{}", i + 1) })
+                .map(|(i, s)| Src {
+                    text: s.clone(),
+                    origin: format!("--score #{}", i + 1),
+                })
                 .collect()
         }),
-        log_model: a.log_model.as_ref().map(|s| Src { text: s.clone(), origin: "--log-model".into() }),
+        log_model: a.log_model.as_ref().map(|s| Src {
+            text: s.clone(),
+            origin: "--log-model".into(),
+        }),
         divergence: None,
         origin: "command line".into(),
     })
@@ -133,7 +169,12 @@ fn run_check(a: CheckArgs) -> ExitCode {
             Err(e) => return bad_input(e),
         },
     };
-    let overrides = match a.params.iter().map(|p| parse_param(p)).collect::<Result<Vec<_>, _>>() {
+    let overrides = match a
+        .params
+        .iter()
+        .map(|p| parse_param(p))
+        .collect::<Result<Vec<_>, _>>()
+    {
         Ok(o) => o,
         Err(e) => return bad_input(e),
     };
@@ -141,12 +182,13 @@ fn run_check(a: CheckArgs) -> ExitCode {
         Ok(c) => c,
         Err(e) => return bad_input(e),
     };
-    if let Some(t) = a.tol {
-        if !(t > 0.0 && t.is_finite()) {
-            return bad_input(format!("--tol must be a positive number, got {t}"));
-        }
+    if let Some(t) = a.tol.filter(|t| t.is_nan() || *t <= 0.0 || t.is_infinite()) {
+        return bad_input(format!("--tol must be a positive number, got {t}"));
     }
-    let opts = CheckOptions { tol: a.tol, max_evals: a.max_evals };
+    let opts = CheckOptions {
+        tol: a.tol,
+        max_evals: a.max_evals,
+    };
     let report = match scorecheck::check_case(&case, &opts) {
         Ok(r) => r,
         Err(e) => return bad_input(e),
@@ -158,8 +200,25 @@ fn run_check(a: CheckArgs) -> ExitCode {
     }
     let code = report.exit_code();
     if code == 3 {
-        let why: Vec<&String> = report.explanations.iter().filter(|e| !e.is_empty()).collect();
-        eprintln!("undecided: {}", why.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("; "));
+        // The reasons: the explanations of the undecided verdicts only (in order ibp,
+        // boundary, objective), else the notes.
+        let v = &report.verdict;
+        let undecided = [
+            v.ibp == Ibp::Undecided,
+            v.boundary == Boundary::Undecided,
+            v.objective == ObjectiveVerdict::Undecided,
+        ];
+        let mut why: Vec<&str> = report
+            .explanations
+            .iter()
+            .zip(undecided)
+            .filter(|(e, u)| *u && !e.is_empty())
+            .map(|(e, _)| e.as_str())
+            .collect();
+        if why.is_empty() {
+            why = report.notes.iter().map(String::as_str).collect();
+        }
+        eprintln!("undecided: {}", why.join("; "));
     }
     ExitCode::from(code)
 }

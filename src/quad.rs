@@ -126,7 +126,8 @@ pub fn end_behaviour(f: &dyn Fn(f64) -> f64, piece: &Piece, upper_end: bool) -> 
     }
     // Divergence: the last finite probes do not fall off.
     let tail: Vec<f64> = m.iter().rev().take(5).copied().collect(); // farthest first
-    if tail.iter().all(|v| v.is_finite() && *v > 0.0) && tail.windows(2).all(|w| w[0] >= 0.9 * w[1]) {
+    if tail.iter().all(|v| v.is_finite() && *v > 0.0) && tail.windows(2).all(|w| w[0] >= 0.9 * w[1])
+    {
         return EndBehaviour::Diverges;
     }
     if tail.iter().any(|v| v.is_infinite()) {
@@ -135,16 +136,26 @@ pub fn end_behaviour(f: &dyn Fn(f64) -> f64, piece: &Piece, upper_end: bool) -> 
     let e = EDGE.min(n - 2);
     let (me, mn) = (m[e], m[e + 1]);
     if !me.is_finite() {
-        return EndBehaviour::Finite { bound: f64::INFINITY };
+        return EndBehaviour::Finite {
+            bound: f64::INFINITY,
+        };
     }
     if me == 0.0 {
         return EndBehaviour::Finite { bound: 0.0 };
     }
-    let g = if mn.is_finite() && mn > 0.0 { (me / mn).log10() } else { f64::INFINITY };
-    if g > 0.02 {
-        EndBehaviour::Finite { bound: 2.0 * me / g.min(50.0) }
+    let g = if mn.is_finite() && mn > 0.0 {
+        (me / mn).log10()
     } else {
-        EndBehaviour::Finite { bound: f64::INFINITY }
+        f64::INFINITY
+    };
+    if g > 0.02 {
+        EndBehaviour::Finite {
+            bound: 2.0 * me / g.min(50.0),
+        }
+    } else {
+        EndBehaviour::Finite {
+            bound: f64::INFINITY,
+        }
     }
 }
 
@@ -173,7 +184,8 @@ pub fn integrate_1d(f: &dyn Fn(f64) -> f64, pieces: &[Piece], tol: f64) -> (Esti
         let coarse = quadrature::double_exponential::integrate(g, ua, ub, tol_piece);
         let fine = quadrature::double_exponential::integrate(g, ua, ub, tol_piece * 1e-3);
         // Size of |g| for the rounding floor, at low accuracy.
-        let mass = quadrature::double_exponential::integrate(abs_g, ua, ub, 1e-3 * tol_piece.max(1e-300));
+        let mass =
+            quadrature::double_exponential::integrate(abs_g, ua, ub, 1e-3 * tol_piece.max(1e-300));
         let mut err = (fine.integral - coarse.integral).abs()
             + fine.error_estimate
             + 8.0 * f64::EPSILON * mass.integral.abs();
@@ -231,12 +243,19 @@ pub struct Cell {
     pub pieces: Vec<Piece>,
 }
 
+/// Share of the embedded-rule difference |r7 − r5| kept as a floor on a split region's error.
+const EMBEDDED_SHARE: f64 = 0.02;
+
 struct Region {
     cell: usize,
     center: Vec<f64>,
     half: Vec<f64>,
     est: Vec<f64>,
     err: Vec<f64>,
+    /// |r7 − r5| per component.
+    raw: Vec<f64>,
+    /// Rounding floor per component.
+    floor: Vec<f64>,
     axis: usize,
     priority: f64,
 }
@@ -295,36 +314,67 @@ pub fn cubature(
             center[i] = 0.5 * (a + b);
             half[i] = 0.5 * (b - a);
         }
-        let r = eval_region(f, &cell.pieces, ci, center, half, k, &w, &mut scratch, &mut evals);
+        let r = eval_region(
+            f,
+            &cell.pieces,
+            ci,
+            center,
+            half,
+            k,
+            &w,
+            &mut scratch,
+            &mut evals,
+        );
         heap.push(r);
     }
-    let mut tgt = targets(&sum(&heap, k, |r| &r.est));
+    // Running totals, updated as regions are split; re-summed in a fixed order now and then
+    // (and at the end) so rounding does not drift and results do not depend on heap layout.
+    let mut vals = sum(&heap, k, |r| &r.est);
+    let mut errs = sum(&heap, k, |r| &r.err);
+    let mut tgt = targets(&vals);
+    set_targets(&mut scratch, &tgt);
     reprioritise(&mut heap, &tgt);
     let mut since = 0usize;
+    let mut resum = 0usize;
     loop {
-        let (vals, errs) = (sum(&heap, k, |r| &r.est), sum(&heap, k, |r| &r.err));
         if since >= 64 {
             tgt = targets(&vals);
+            set_targets(&mut scratch, &tgt);
             reprioritise(&mut heap, &tgt);
             since = 0;
         }
+        if resum >= 4096 {
+            vals = sum(&heap, k, |r| &r.est);
+            errs = sum(&heap, k, |r| &r.err);
+            resum = 0;
+        }
         let done = errs.iter().zip(&tgt).all(|(e, t)| e <= t);
         if done || evals >= max_evals {
-            return CubatureResult {
-                values: vals,
-                errors: errs,
-                evals,
-                converged: done,
-            };
+            vals = sum(&heap, k, |r| &r.est);
+            errs = sum(&heap, k, |r| &r.err);
+            let done = errs.iter().zip(&tgt).all(|(e, t)| e <= t);
+            if done || evals >= max_evals {
+                return CubatureResult {
+                    values: vals,
+                    errors: errs,
+                    evals,
+                    converged: done,
+                };
+            }
         }
         let worst = heap.pop().expect("at least one region");
+        for j in 0..k {
+            vals[j] -= worst.est[j];
+            errs[j] -= worst.err[j];
+        }
         let ax = worst.axis;
         let mut h = worst.half.clone();
         h[ax] *= 0.5;
+        let mut pair: Vec<Region> = Vec::with_capacity(2);
         for sgn in [-1.0, 1.0] {
             let mut c = worst.center.clone();
             c[ax] += sgn * h[ax];
-            let mut r = eval_region(
+            pair.push(eval_region(
                 f,
                 &cells[worst.cell].pieces,
                 worst.cell,
@@ -334,11 +384,27 @@ pub fn cubature(
                 &w,
                 &mut scratch,
                 &mut evals,
-            );
+            ));
+        }
+        // Error of the children: half the change from the parent's degree-7 value to the
+        // children's (an estimate of the parent's own error, so generous for the children),
+        // but never below a small share of the children's embedded-rule difference.
+        for j in 0..k {
+            let diff = (worst.est[j] - (pair[0].est[j] + pair[1].est[j])).abs();
+            for r in pair.iter_mut() {
+                r.err[j] = (0.5 * diff).max(EMBEDDED_SHARE * r.raw[j]) + r.floor[j];
+            }
+        }
+        for mut r in pair {
             r.priority = priority(&r.err, &tgt);
+            for j in 0..k {
+                vals[j] += r.est[j];
+                errs[j] += r.err[j];
+            }
             heap.push(r);
         }
         since += 1;
+        resum += 1;
     }
 }
 
@@ -363,6 +429,12 @@ fn sum(heap: &BinaryHeap<Region>, k: usize, field: impl Fn(&Region) -> &Vec<f64>
         }
     }
     out
+}
+
+fn set_targets(s: &mut Scratch, tgt: &[f64]) {
+    for (a, t) in s.tgt.iter_mut().zip(tgt) {
+        *a = if *t > 0.0 { *t } else { f64::MIN_POSITIVE };
+    }
 }
 
 fn priority(err: &[f64], tgt: &[f64]) -> f64 {
@@ -393,6 +465,7 @@ struct Scratch {
     diff: Vec<f64>,
     p2: Vec<f64>,
     m2: Vec<f64>,
+    tgt: Vec<f64>,
 }
 
 impl Scratch {
@@ -410,6 +483,7 @@ impl Scratch {
             diff: vec![0.0; d],
             p2: vec![0.0; k],
             m2: vec![0.0; k],
+            tgt: vec![1.0; k],
         }
     }
 }
@@ -478,8 +552,8 @@ fn eval_region(
             s.s2[j] += s.p2[j];
             s.s3[j] += s.m2[j];
             let dd = (s.p2[j] - 2.0 * s.f0[j] - ratio * (s.m2[j] - 2.0 * s.f0[j])).abs();
-            let scale = s.f0[j].abs() + 1e-300;
-            diff += dd / scale.max(1e-300);
+            // Weigh each component's difference by its error target.
+            diff += dd / s.tgt[j];
         }
         s.diff[i] = diff;
         if diff > best_diff * (1.0 + 1e-12) || (diff == best_diff && half[i] > half[best_axis]) {
@@ -517,14 +591,23 @@ fn eval_region(
     let vol: f64 = half.iter().map(|h| 2.0 * h).product();
     let mut est = vec![0.0; k];
     let mut err = vec![0.0; k];
+    let mut raw = vec![0.0; k];
+    let mut floor = vec![0.0; k];
     let npts = (1 + 4 * d + 2 * d * (d - 1) + (1 << d)) as f64;
     for j in 0..k {
         let r7 = vol
-            * (w.w7[0] * s.f0[j] + w.w7[1] * s.s2[j] + w.w7[2] * s.s3[j] + w.w7[3] * s.s4[j] + w.w7[4] * s.s5[j]);
-        let r5 = vol * (w.w5[0] * s.f0[j] + w.w5[1] * s.s2[j] + w.w5[2] * s.s3[j] + w.w5[3] * s.s4[j]);
+            * (w.w7[0] * s.f0[j]
+                + w.w7[1] * s.s2[j]
+                + w.w7[2] * s.s3[j]
+                + w.w7[3] * s.s4[j]
+                + w.w7[4] * s.s5[j]);
+        let r5 =
+            vol * (w.w5[0] * s.f0[j] + w.w5[1] * s.s2[j] + w.w5[2] * s.s3[j] + w.w5[3] * s.s4[j]);
         est[j] = r7;
         // Embedded-rule difference plus a floor of rounding error in the sums.
-        err[j] = (r7 - r5).abs() + 16.0 * f64::EPSILON * vol * s.abs[j] / npts * 4.0;
+        raw[j] = (r7 - r5).abs();
+        floor[j] = 64.0 * f64::EPSILON * vol * s.abs[j] / npts;
+        err[j] = raw[j] + floor[j];
     }
     // If no axis shows a difference, split the widest.
     if best_diff <= 0.0 {
@@ -538,6 +621,8 @@ fn eval_region(
         half,
         est,
         err,
+        raw,
+        floor,
         axis: best_axis,
         priority: 0.0,
     }
@@ -552,7 +637,9 @@ mod tests {
         for d in 1..=6 {
             let w = gm_weights(d);
             let n = d as f64;
-            let s7 = w.w7[0] + 2.0 * n * (w.w7[1] + w.w7[2]) + 2.0 * n * (n - 1.0) * w.w7[3]
+            let s7 = w.w7[0]
+                + 2.0 * n * (w.w7[1] + w.w7[2])
+                + 2.0 * n * (n - 1.0) * w.w7[3]
                 + 2f64.powi(d as i32) * w.w7[4];
             let s5 = w.w5[0] + 2.0 * n * (w.w5[1] + w.w5[2]) + 2.0 * n * (n - 1.0) * w.w5[3];
             assert!((s7 - 1.0).abs() < 1e-14, "d={d} s7={s7}");
@@ -568,9 +655,15 @@ mod tests {
             let pieces = (0..3)
                 .map(|i| {
                     if mask >> i & 1 == 1 {
-                        Piece::Upper { start: 0.0, scale: 1.0 }
+                        Piece::Upper {
+                            start: 0.0,
+                            scale: 1.0,
+                        }
                     } else {
-                        Piece::Lower { end: 0.0, scale: 1.0 }
+                        Piece::Lower {
+                            end: 0.0,
+                            scale: 1.0,
+                        }
                     }
                 })
                 .collect();
@@ -594,21 +687,50 @@ mod tests {
     #[test]
     fn tanh_sinh_half_line_and_finite() {
         // ∫_0^∞ e^{-x} dx = 1, ∫_0^1 x^2 dx = 1/3
-        let (e, div) = integrate_1d(&|x: f64| (-x).exp(), &[Piece::Upper { start: 0.0, scale: 1.0 }], 1e-12);
+        let (e, div) = integrate_1d(
+            &|x: f64| (-x).exp(),
+            &[Piece::Upper {
+                start: 0.0,
+                scale: 1.0,
+            }],
+            1e-12,
+        );
         assert!(!div);
         assert!((e.value - 1.0).abs() <= e.error && e.error < 1e-10, "{e:?}");
-        let (e, _) = integrate_1d(&|x: f64| x * x, &[Piece::Finite { lo: 0.0, hi: 1.0 }], 1e-12);
-        assert!((e.value - 1.0 / 3.0).abs() <= e.error && e.error < 1e-10, "{e:?}");
+        let (e, _) = integrate_1d(
+            &|x: f64| x * x,
+            &[Piece::Finite { lo: 0.0, hi: 1.0 }],
+            1e-12,
+        );
+        assert!(
+            (e.value - 1.0 / 3.0).abs() <= e.error && e.error < 1e-10,
+            "{e:?}"
+        );
     }
 
     #[test]
     fn divergence_is_recognised() {
         // ∫_0^∞ 1/(1+x) dx = ∞ and ∫_0^1 1/x dx = ∞; ∫_0^1 x^{-1/2} = 2 is finite.
-        let (_, div) = integrate_1d(&|x: f64| 1.0 / (1.0 + x), &[Piece::Upper { start: 0.0, scale: 1.0 }], 1e-10);
+        let (_, div) = integrate_1d(
+            &|x: f64| 1.0 / (1.0 + x),
+            &[Piece::Upper {
+                start: 0.0,
+                scale: 1.0,
+            }],
+            1e-10,
+        );
         assert!(div);
-        let (_, div) = integrate_1d(&|x: f64| 1.0 / x, &[Piece::Finite { lo: 0.0, hi: 1.0 }], 1e-10);
+        let (_, div) = integrate_1d(
+            &|x: f64| 1.0 / x,
+            &[Piece::Finite { lo: 0.0, hi: 1.0 }],
+            1e-10,
+        );
         assert!(div);
-        let (e, div) = integrate_1d(&|x: f64| 1.0 / x.sqrt(), &[Piece::Finite { lo: 0.0, hi: 1.0 }], 1e-10);
+        let (e, div) = integrate_1d(
+            &|x: f64| 1.0 / x.sqrt(),
+            &[Piece::Finite { lo: 0.0, hi: 1.0 }],
+            1e-10,
+        );
         assert!(!div);
         assert!((e.value - 2.0).abs() <= e.error, "{e:?}");
     }

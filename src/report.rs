@@ -72,14 +72,32 @@ impl Quantity {
     /// A quantity with a value.
     pub fn new(value: f64, error: f64, evals: u64, status: Status) -> Quantity {
         if status.has_value() {
-            Quantity { value: Some(value), error: Some(error), evals, status, at: None }
+            Quantity {
+                value: Some(value),
+                error: Some(error),
+                evals,
+                status,
+                at: None,
+            }
         } else {
-            Quantity { value: None, error: None, evals, status, at: None }
+            Quantity {
+                value: None,
+                error: None,
+                evals,
+                status,
+                at: None,
+            }
         }
     }
     /// A quantity without a value.
     pub fn none(evals: u64, status: Status) -> Quantity {
-        Quantity { value: None, error: None, evals, status, at: None }
+        Quantity {
+            value: None,
+            error: None,
+            evals,
+            status,
+            at: None,
+        }
     }
     /// Sum (with signs) of quantities: errors add, the worst status wins.
     pub fn combine(parts: &[(&Quantity, f64)], tol: f64) -> Quantity {
@@ -207,7 +225,10 @@ impl Report {
     /// The process exit code: 0 all checks hold, 1 a check is violated, 3 undecided.
     pub fn exit_code(&self) -> u8 {
         let v = &self.verdict;
-        if v.ibp == Ibp::Violated || v.boundary == Boundary::Nonzero || v.objective == ObjectiveVerdict::Infinite {
+        if v.ibp == Ibp::Violated
+            || v.boundary == Boundary::Nonzero
+            || v.objective == ObjectiveVerdict::Infinite
+        {
             1
         } else if v.ibp == Ibp::Undecided
             || v.boundary == Boundary::Undecided
@@ -235,12 +256,20 @@ impl Report {
             .collect();
         let _ = writeln!(o, "case {}: {}", self.case, dom.join(", "));
         if !self.params.is_empty() {
-            let ps: Vec<String> = self.params.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+            let ps: Vec<String> = self
+                .params
+                .iter()
+                .map(|(k, v)| format!("{k} = {v}"))
+                .collect();
             let _ = writeln!(o, "params: {}", ps.join(", "));
         }
         let _ = writeln!(o, "normalizer Z = {}", fmt_q(&self.normalizer));
         let _ = writeln!(o);
-        let _ = writeln!(o, "cross term ∫⟨s, ∇p⟩ = boundary − ∫p ∇·s, per variable (tolerance {:.0e}):", self.tolerance);
+        let _ = writeln!(
+            o,
+            "cross term ∫⟨s, ∇p⟩ = boundary − ∫p ∇·s, per variable (tolerance {:.0e}):",
+            self.tolerance
+        );
         let _ = writeln!(
             o,
             "  {:<6} {:>30} {:>30} {:>30} {:>12}",
@@ -250,13 +279,26 @@ impl Report {
             .components
             .iter()
             .map(|c| (c.var.as_str(), &c.lhs, &c.rhs, &c.boundary))
-            .chain(std::iter::once(("total", &self.cross.lhs, &self.cross.rhs, &self.cross.boundary)));
+            .chain(std::iter::once((
+                "total",
+                &self.cross.lhs,
+                &self.cross.rhs,
+                &self.cross.boundary,
+            )));
         for (name, l, r, b) in rows {
             let res = match (l.value, r.value, b.value) {
                 (Some(l), Some(r), Some(b)) => format!("{:.2e}", l - b - r),
                 _ => "—".to_string(),
             };
-            let _ = writeln!(o, "  {:<6} {:>30} {:>30} {:>30} {:>12}", name, fmt_q(l), fmt_q(r), fmt_q(b), res);
+            let _ = writeln!(
+                o,
+                "  {:<6} {:>30} {:>30} {:>30} {:>12}",
+                name,
+                fmt_q(l),
+                fmt_q(r),
+                fmt_q(b),
+                res
+            );
         }
         let _ = writeln!(o);
         let _ = writeln!(o, "objective:");
@@ -287,7 +329,10 @@ impl Report {
 }
 
 fn ser<T: Serialize>(t: &T) -> String {
-    serde_json::to_value(t).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
+    serde_json::to_value(t)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default()
 }
 
 fn end(v: Option<f64>, inf: &str) -> String {
@@ -302,7 +347,11 @@ pub fn fmt_q(q: &Quantity) -> String {
     match (q.value, q.error, q.status) {
         (Some(v), Some(e), st) => {
             let s = fmt_value(v, e);
-            if st == Status::NotConverged { format!("{s} (not converged)") } else { s }
+            if st == Status::NotConverged {
+                format!("{s} (not converged)")
+            } else {
+                s
+            }
         }
         (_, _, Status::Diverges) => "diverges (∞)".to_string(),
         (_, _, Status::Nonfinite) => match &q.at {
@@ -316,18 +365,33 @@ pub fn fmt_q(q: &Quantity) -> String {
 /// A point as `(x1, x2, …)`.
 pub fn fmt_point(x: &[f64]) -> String {
     let parts: Vec<String> = x.iter().map(|v| format!("{v:.6}")).collect();
-    if parts.len() == 1 { parts[0].clone() } else { format!("({})", parts.join(", ")) }
+    if parts.len() == 1 {
+        parts[0].clone()
+    } else {
+        format!("({})", parts.join(", "))
+    }
 }
 
-/// Print `v ± e` showing only the digits the error supports (one or two beyond the first
-/// uncertain digit), so that no digit printed is more accurate than the estimate says.
+/// Print `v ± e` showing only the digits the error supports (down to the error's leading
+/// digit), so that no digit printed claims more accuracy than the estimate allows.
 pub fn fmt_value(v: f64, e: f64) -> String {
-    if !(e > 0.0) {
-        return format!("{v:.15e} ± 0");
+    if e.is_nan() || e <= 0.0 {
+        return if v == 0.0 {
+            "0 ± 0".to_string()
+        } else {
+            format!("{v:.15e} ± 0")
+        };
     }
-    let mag_v = if v == 0.0 { e.log10().floor() } else { v.abs().log10().floor() };
-    let mag_e = e.log10().floor();
-    // decimals in scientific notation: down to the error's leading digit
-    let digits = ((mag_v - mag_e).max(0.0) as usize).min(16);
-    format!("{:.*e} ± {:.1e}", digits, v, e)
+    if v.abs() <= e {
+        return format!("{v:.1e} ± {e:.1e}");
+    }
+    let mag_e = e.log10().floor() as i32;
+    let mag_v = v.abs().log10().floor() as i32;
+    if (-3..7).contains(&mag_v) {
+        let decimals = (-mag_e).clamp(0, 17) as usize;
+        format!("{v:.decimals$} ± {e:.1e}")
+    } else {
+        let digits = (mag_v - mag_e).clamp(0, 16) as usize;
+        format!("{v:.digits$e} ± {e:.1e}")
+    }
 }
