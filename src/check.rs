@@ -201,6 +201,7 @@ pub fn check<P: Density, S: ScoreField>(
     let tol = opts.tol.unwrap_or_else(|| default_tol(d));
     let loc = locate(p, domain).map_err(|e| match e {
         LocateError::NowhereFinite => CheckError::DensityNowhere,
+        LocateError::Undefined(at) => CheckError::DensityUndefined { at },
     })?;
     let ig = Integrand {
         p,
@@ -220,11 +221,22 @@ pub fn check<P: Density, S: ScoreField>(
         integrate_all_1d(&ig, &loc, tol)
     } else {
         let cells = cells_of(&loc.pieces);
+        // Integrals that diverge are found first, so they do not drive the refinement.
+        let divergent = probe_divergence(&ig, &loc, domain);
         let targets = |v: &[f64]| {
             let z = v[0].abs().max(f64::MIN_POSITIVE);
-            let qmax = v[1..].iter().map(|x| (x / z).abs()).fold(0.0, f64::max);
+            let qmax = v[1..]
+                .iter()
+                .zip(&divergent[1..])
+                .filter(|(_, dv)| !**dv)
+                .map(|(x, _)| (x / z).abs())
+                .fold(0.0, f64::max);
             // Target on Q_k = I_k/Z is tol·max(1, |Q_k|), shared between I_k and Z.
-            let mut t: Vec<f64> = v.iter().map(|x| 0.45 * tol * z.max(x.abs())).collect();
+            let mut t: Vec<f64> = v
+                .iter()
+                .zip(&divergent)
+                .map(|(x, dv)| if *dv { f64::INFINITY } else { 0.45 * tol * z.max(x.abs()) })
+                .collect();
             t[0] = 0.45 * tol * z / (1.0 + qmax);
             t
         };
@@ -248,7 +260,7 @@ pub fn check<P: Density, S: ScoreField>(
                 opts.max_evals
             ));
         }
-        (est, vec![false; k], r.converged)
+        (est, divergent, r.converged)
     };
     let _ = converged_all;
     let rec = ig.rec.borrow();
@@ -339,7 +351,7 @@ pub fn check<P: Density, S: ScoreField>(
     }
     let sum_of = |f: &dyn Fn(&Component) -> &Quantity| {
         let refs: Vec<(&Quantity, f64)> = components.iter().map(|c| (f(c), 1.0)).collect();
-        Quantity::combine(&refs, tol * d as f64)
+        Quantity::combine(&refs, tol)
     };
     let cross = Cross {
         lhs: sum_of(&|c| &c.lhs),
@@ -349,7 +361,7 @@ pub fn check<P: Density, S: ScoreField>(
     let esm = quantity(2 * d + 1);
     let ism = quantity(2 * d + 2);
     let constant = quantity(2 * d + 3);
-    let mut gap = Quantity::combine(&[(&esm, 1.0), (&ism, -1.0), (&constant, -1.0)], 3.0 * tol);
+    let mut gap = Quantity::combine(&[(&esm, 1.0), (&ism, -1.0), (&constant, -1.0)], tol);
     if gap.status == Status::Nonfinite {
         gap.at = None;
     }
@@ -399,6 +411,70 @@ pub fn check<P: Density, S: ScoreField>(
         explanations,
         notes: notes_all,
     })
+}
+
+/// For 2-D and up: which integrals diverge. Along each axis, towards each end, the slab
+/// integral `G(r) = ∫|f_k| dx_{−i}` on the face at distance `r` from the mode (infinite end) or
+/// from the end (finite end) is followed over decades; `∫ G` is infinite when `r·G(r)` does
+/// not fall off (as `r → ∞`, or as `r → 0` at a finite end).
+fn probe_divergence<P: Density, S: ScoreField>(
+    ig: &Integrand<'_, P, S>,
+    loc: &Located,
+    domain: &[(f64, f64)],
+) -> Vec<bool> {
+    let d = ig.d;
+    let k = ig.k();
+    let mut div = vec![false; k];
+    let centre = &loc.modes[0];
+    for i in 0..d {
+        let others: Vec<Vec<Piece>> = (0..d).filter(|&j| j != i).map(|j| loc.pieces[j].clone()).collect();
+        let cells = cells_of(&others);
+        for upper in [false, true] {
+            let end = if upper { domain[i].1 } else { domain[i].0 };
+            let sgn = if upper { 1.0 } else { -1.0 };
+            let sigma = centre.scale[i];
+            let mut m: Vec<Vec<f64>> = vec![];
+            for j in 1..=12 {
+                let (r, t) = if end.is_infinite() {
+                    let r = sigma * 10f64.powi(j);
+                    (r, centre.x[i] + sgn * r)
+                } else {
+                    let width = (end - centre.x[i]).abs().min(sigma).max(f64::MIN_POSITIVE);
+                    let r = width * 10f64.powi(-j);
+                    (r, end - sgn * r)
+                };
+                if !t.is_finite() || (end.is_finite() && t == end) {
+                    break;
+                }
+                let f = |y: &[f64], out: &mut [f64]| {
+                    let mut x = [0.0; crate::model::MAX_DIM];
+                    let mut n = 0;
+                    for (jj, xj) in x.iter_mut().enumerate().take(d) {
+                        if jj == i {
+                            *xj = t;
+                        } else {
+                            *xj = y[n];
+                            n += 1;
+                        }
+                    }
+                    ig.eval(&x[..d], out);
+                    out.iter_mut().for_each(|v| *v = v.abs());
+                };
+                let g = cubature(&f, &cells, k, &|v: &[f64]| v.iter().map(|x| 1e-2 * x.abs() + 1e-300).collect(), 20_000);
+                m.push(g.values.iter().map(|v| r * v).collect());
+            }
+            if m.len() < 5 {
+                continue;
+            }
+            for (kk, dv) in div.iter_mut().enumerate() {
+                let tail: Vec<f64> = m[m.len() - 4..].iter().map(|v| v[kk]).collect();
+                if tail.iter().all(|v| *v > 0.0 && v.is_finite()) && tail.windows(2).all(|w| w[1] >= 0.9 * w[0]) {
+                    *dv = true;
+                }
+            }
+        }
+    }
+    div
 }
 
 fn integrate_all_1d<P: Density, S: ScoreField>(
@@ -734,17 +810,18 @@ fn verdicts(
                     let bad = [("lhs", l), ("rhs", r), ("boundary", b)]
                         .into_iter()
                         .find(|(_, q)| !q.status.has_value())
-                        .map(|(n, q)| {
-                            format!(
-                                "{n} {}",
-                                serde_json::to_value(q.status)
-                                    .unwrap()
-                                    .as_str()
-                                    .unwrap_or("")
-                            )
+                        .map(|(n, q)| match (q.status, &q.at) {
+                            (Status::Nonfinite, Some(at)) => format!(
+                                "{n} meets a NaN/inf integrand where p has mass (x = {})",
+                                fmt_point(at)
+                            ),
+                            (Status::Nonfinite, None) => {
+                                format!("{n} meets a NaN/inf integrand where p has mass")
+                            }
+                            _ => format!("{n} is infinite"),
                         })
                         .unwrap_or_default();
-                    ibp_why = format!("for {}: {} , so the identity cannot be tested", c.var, bad);
+                    ibp_why = format!("for {}: {}, so the identity cannot be tested", c.var, bad);
                 }
             }
         }

@@ -233,6 +233,8 @@ fn half_width<P: Density>(
 pub enum LocateError {
     /// `log p̃` is −∞ or undefined at every starting point.
     NowhereFinite,
+    /// `log p̃` is NaN (a negative or undefined density) at this point of the domain.
+    Undefined(Vec<f64>),
 }
 
 /// Find the modes of `p` on the box `domain` and cut each axis into pieces.
@@ -240,6 +242,9 @@ pub fn locate<P: Density>(p: &P, domain: &[(f64, f64)]) -> Result<Located, Locat
     let d = domain.len();
     let mut found: Vec<(Vec<f64>, f64)> = vec![];
     for s in starts(domain) {
+        if log_p(p, &s).is_nan() {
+            return Err(LocateError::Undefined(s));
+        }
         if let Some((x, l)) = ascend(p, &s, domain) {
             found.push((x, l));
         }

@@ -99,8 +99,11 @@ impl Quantity {
             at: None,
         }
     }
-    /// Sum (with signs) of quantities: errors add, the worst status wins.
+    /// Sum (with signs) of quantities: errors add, the worst status wins. The sum has
+    /// converged when its error is within the parts' tolerances added up, each part's being
+    /// `tol·max(1, |value|)`.
     pub fn combine(parts: &[(&Quantity, f64)], tol: f64) -> Quantity {
+        let allowed: f64 = parts.iter().map(|(q, _)| tol * q.value.map_or(1.0, |v| v.abs().max(1.0))).sum();
         let mut v = 0.0;
         let mut e = 0.0;
         let mut n = 0;
@@ -113,7 +116,7 @@ impl Quantity {
                 e += b;
             }
         }
-        if st == Status::Ok && e > tol * v.abs().max(1.0) {
+        if st == Status::Ok && e > allowed {
             st = Status::NotConverged;
         }
         let mut q = Quantity::new(v, e, n, st);
