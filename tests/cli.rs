@@ -306,6 +306,7 @@ fn gauss_text_report() {
     let verdict = |label: &str| {
         lines
             .iter()
+            .rev() // the verdicts are at the end; "objective:" also heads the table
             .find(|l| l.starts_with(label))
             .unwrap_or_else(|| panic!("no {label} line in\n{out}"))
             .to_string()
@@ -512,6 +513,13 @@ fn tiny_budget_leaves_the_boundary_undecided() {
     assert_eq!(code, 3);
     assert_eq!(r.verdict.boundary, JBoundary::Undecided);
     assert_eq!(r.cross.boundary.status, JStatus::NotConverged);
+    assert!(
+        r.notes
+            .iter()
+            .any(|n| n.contains("budget of 100 evaluations")),
+        "{:?}",
+        r.notes
+    );
     // The estimate is honest: the true 0 lies within it.
     assert!(r.cross.boundary.value.unwrap().abs() <= r.cross.boundary.error.unwrap());
 }

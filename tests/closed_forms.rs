@@ -12,6 +12,7 @@ use scorecheck::check::{CheckOptions, default_tol};
 use scorecheck::report::{Boundary, Ibp, ObjectiveVerdict, Quantity, Report, Status};
 
 fn run(toml: &str) -> Report {
+    eprintln!("case: {}", toml.replace('\n', " | "));
     let spec = parse_case(toml, "test.toml", "test").expect("case parses");
     let case = spec.compile(&[], false).expect("case compiles");
     scorecheck::check_case(&case, &CheckOptions::default()).expect("check runs")

@@ -1,0 +1,91 @@
+//! Statuses and verdicts that are not numbers: non-finite integrands, divergent integrals,
+//! bad densities, dropped tails.
+
+use scorecheck::case::parse_case;
+use scorecheck::check::{CheckError, CheckOptions};
+use scorecheck::report::{Boundary, Ibp, ObjectiveVerdict, Report, Status};
+
+fn run(toml: &str) -> Result<Report, CheckError> {
+    let spec = parse_case(toml, "test.toml", "test").expect("case parses");
+    let case = spec.compile(&[], false).expect("case compiles");
+    scorecheck::check_case(&case, &CheckOptions::default())
+}
+
+#[test]
+fn nan_where_p_has_mass_is_nonfinite_and_undecided() {
+    // sqrt(x) is NaN for x < 0, where N(0,1) has half its mass: no number may be reported.
+    let r = run("[density]\nlog = \"-x^2/2\"\n[score]\nfield = [\"sqrt(x)\"]\n").unwrap();
+    let lhs = &r.components[0].lhs;
+    assert_eq!(lhs.status, Status::Nonfinite);
+    assert_eq!(lhs.value, None);
+    let at = lhs.at.as_ref().expect("the point is reported")[0];
+    assert!(at < 0.0, "NaN met at x = {at}");
+    assert_eq!(r.objective.esm.status, Status::Nonfinite);
+    // const does not involve s and is still fine: ½E x² = ½.
+    assert_eq!(r.objective.constant.status, Status::Ok);
+    assert_eq!(r.verdict.ibp, Ibp::Undecided);
+    assert_eq!(r.exit_code(), 3);
+}
+
+#[test]
+fn cauchy_2d_objective_diverges() {
+    // p ∝ 1/((1+x²)(1+y²)), s = −(x, y): per axis as in 1-D, lhs_i = rhs_i = 1, while
+    // esm and ism contain ½E x² = ∞; const = 2·¼ = ½ (two copies of the 1-D ¼).
+    let r = run("[density]\npdf = \"1/((1+x^2)*(1+y^2))\"\n[score]\nfield = [\"-x\", \"-y\"]\n").unwrap();
+    assert_eq!(r.objective.esm.status, Status::Diverges);
+    assert_eq!(r.objective.ism.status, Status::Diverges);
+    let c = &r.objective.constant;
+    assert!((c.value.unwrap() - 0.5).abs() <= c.error.unwrap());
+    for comp in &r.components {
+        assert!((comp.lhs.value.unwrap() - 1.0).abs() <= comp.lhs.error.unwrap());
+        assert!((comp.rhs.value.unwrap() - 1.0).abs() <= comp.rhs.error.unwrap());
+    }
+    assert_eq!(r.verdict.objective, ObjectiveVerdict::Infinite);
+    assert_eq!(r.exit_code(), 1);
+}
+
+#[test]
+fn field_diverging_at_finite_end() {
+    // p = e^{−x} on (0, ∞), s = 1/x: p s = e^{−x}/x is not integrable at 0 in the objective
+    // (½E s² = ½∫e^{−x}/x² = ∞) and the boundary term p s → ∞ at 0.
+    let r = run("domain = [[0, inf]]\n[density]\nlog = \"-x\"\n[score]\nfield = [\"1/x\"]\n").unwrap();
+    assert_eq!(r.objective.esm.status, Status::Diverges, "{}", r.to_text());
+    assert_eq!(r.verdict.objective, ObjectiveVerdict::Infinite);
+    assert_ne!(r.verdict.boundary, Boundary::Vanishes);
+    assert_eq!(r.exit_code(), 1);
+}
+
+#[test]
+fn negative_density_is_bad_input() {
+    let e = run("[density]\npdf = \"x\"\n[score]\nfield = [\"-x\"]\n").unwrap_err();
+    assert!(matches!(e, CheckError::DensityUndefined { .. }), "{e}");
+    assert!(e.to_string().starts_with("the density is negative or undefined (NaN) at x = "), "{e}");
+}
+
+#[test]
+fn flat_density_on_the_line_is_not_integrable() {
+    let e = run("[density]\nlog = \"0*x\"\n[score]\nfield = [\"-x\"]\n").unwrap_err();
+    assert_eq!(e, CheckError::NotIntegrable);
+}
+
+#[test]
+fn zero_density_is_bad_input() {
+    let e = run("[density]\npdf = \"0*x\"\n[score]\nfield = [\"-x\"]\n").unwrap_err();
+    assert_eq!(e, CheckError::DensityNowhere);
+}
+
+#[test]
+fn overflow_in_a_negligible_tail_is_dropped_and_said() {
+    // Gumbel density p = exp(−x − e^{−x}): for x < −709, e^{−x} overflows to ∞ and p̃ to 0.
+    // The field s = e^{x/2} overflows for x > 1419, where p̃ = 0 already. The result must be
+    // clean: s = e^{x/2}, E[e^{x/2}·∂log p] with ∂log p = −1 + e^{−x}:
+    // lhs = rhs = −E[½e^{x/2}] (boundary 0). With y = e^{−x} ~ Exp(1): E e^{x/2} = E y^{−1/2} = Γ(½) = √π,
+    // so lhs = rhs = −√π/2.
+    let r = run("[density]\nlog = \"-x - exp(-x)\"\n[score]\nfield = [\"exp(x/2)\"]\n").unwrap();
+    let want = -std::f64::consts::PI.sqrt() / 2.0;
+    for q in [&r.components[0].lhs, &r.components[0].rhs] {
+        assert_eq!(q.status, Status::Ok, "{}", r.to_text());
+        assert!((q.value.unwrap() - want).abs() <= q.error.unwrap(), "{}", r.to_text());
+    }
+    assert_eq!(r.verdict.ibp, Ibp::Holds);
+}
