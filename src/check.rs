@@ -235,7 +235,13 @@ pub fn check<P: Density, S: ScoreField>(
             let mut t: Vec<f64> = v
                 .iter()
                 .zip(&divergent)
-                .map(|(x, dv)| if *dv { f64::INFINITY } else { 0.45 * tol * z.max(x.abs()) })
+                .map(|(x, dv)| {
+                    if *dv {
+                        f64::INFINITY
+                    } else {
+                        0.45 * tol * z.max(x.abs())
+                    }
+                })
                 .collect();
             t[0] = 0.45 * tol * z / (1.0 + qmax);
             t
@@ -427,7 +433,10 @@ fn probe_divergence<P: Density, S: ScoreField>(
     let mut div = vec![false; k];
     let centre = &loc.modes[0];
     for i in 0..d {
-        let others: Vec<Vec<Piece>> = (0..d).filter(|&j| j != i).map(|j| loc.pieces[j].clone()).collect();
+        let others: Vec<Vec<Piece>> = (0..d)
+            .filter(|&j| j != i)
+            .map(|j| loc.pieces[j].clone())
+            .collect();
         let cells = cells_of(&others);
         for upper in [false, true] {
             let end = if upper { domain[i].1 } else { domain[i].0 };
@@ -460,7 +469,13 @@ fn probe_divergence<P: Density, S: ScoreField>(
                     ig.eval(&x[..d], out);
                     out.iter_mut().for_each(|v| *v = v.abs());
                 };
-                let g = cubature(&f, &cells, k, &|v: &[f64]| v.iter().map(|x| 1e-2 * x.abs() + 1e-300).collect(), 20_000);
+                let g = cubature(
+                    &f,
+                    &cells,
+                    k,
+                    &|v: &[f64]| v.iter().map(|x| 1e-2 * x.abs() + 1e-300).collect(),
+                    20_000,
+                );
                 m.push(g.values.iter().map(|v| r * v).collect());
             }
             if m.len() < 5 {
@@ -468,7 +483,9 @@ fn probe_divergence<P: Density, S: ScoreField>(
             }
             for (kk, dv) in div.iter_mut().enumerate() {
                 let tail: Vec<f64> = m[m.len() - 4..].iter().map(|v| v[kk]).collect();
-                if tail.iter().all(|v| *v > 0.0 && v.is_finite()) && tail.windows(2).all(|w| w[1] >= 0.9 * w[0]) {
+                if tail.iter().all(|v| *v > 0.0 && v.is_finite())
+                    && tail.windows(2).all(|w| w[1] >= 0.9 * w[0])
+                {
                     *dv = true;
                 }
             }
@@ -534,6 +551,7 @@ fn face_at<P: Density, S: ScoreField>(
     i: usize,
     t: f64,
     target: f64,
+    rel: f64,
     opts: &CheckOptions,
 ) -> Option<Estimate> {
     let d = ig.d;
@@ -573,7 +591,13 @@ fn face_at<P: Density, S: ScoreField>(
             }
         }
     };
-    let r = cubature(&f, &cells, 1, &|_| vec![target], opts.max_evals / 10);
+    let r = cubature(
+        &f,
+        &cells,
+        1,
+        &|v: &[f64]| vec![target.max(rel * v[0].abs())],
+        opts.max_evals / 10,
+    );
     if bad.get() {
         return None;
     }
@@ -604,7 +628,7 @@ fn face_term<P: Density, S: ScoreField>(
     let pieces = &loc.pieces[i];
     if end.is_finite() {
         // Direct evaluation on the face; where that meets a singular field, the limit.
-        if let Some(e) = face_at(ig, loc, i, end, target, opts) {
+        if let Some(e) = face_at(ig, loc, i, end, target, 0.0, opts) {
             let err = e.error / z + (e.value / z).abs() * zrel;
             return (
                 Quantity::new(
@@ -631,7 +655,7 @@ fn face_term<P: Density, S: ScoreField>(
             if t == end {
                 break;
             }
-            match face_at(ig, loc, i, t, target, opts) {
+            match face_at(ig, loc, i, t, target, 0.0, opts) {
                 Some(e) => {
                     evals += e.evals;
                     if let Some(pv) = prev {
@@ -683,7 +707,16 @@ fn face_term<P: Density, S: ScoreField>(
         if !t.is_finite() {
             break;
         }
-        match face_at(ig, loc, i, t, (1e-3 * target).max(f64::MIN_POSITIVE), opts) {
+        // Evidence only: each sample to 1% (or far below the tolerance when it is tiny).
+        match face_at(
+            ig,
+            loc,
+            i,
+            t,
+            (1e-3 * target).max(f64::MIN_POSITIVE),
+            1e-2,
+            opts,
+        ) {
             Some(e) => {
                 evals += e.evals;
                 samples.push([t, e.value / z]);

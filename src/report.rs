@@ -103,7 +103,10 @@ impl Quantity {
     /// converged when its error is within the parts' tolerances added up, each part's being
     /// `tol·max(1, |value|)`.
     pub fn combine(parts: &[(&Quantity, f64)], tol: f64) -> Quantity {
-        let allowed: f64 = parts.iter().map(|(q, _)| tol * q.value.map_or(1.0, |v| v.abs().max(1.0))).sum();
+        let allowed: f64 = parts
+            .iter()
+            .map(|(q, _)| tol * q.value.map_or(1.0, |v| v.abs().max(1.0)))
+            .sum();
         let mut v = 0.0;
         let mut e = 0.0;
         let mut n = 0;
