@@ -534,10 +534,15 @@ impl CaseSpec {
                         .first()
                         .map(|s| s.origin.clone())
                         .unwrap_or_else(|| self.origin.clone());
+                    let hint = if self.vars.is_none() {
+                        "; the variables are the free symbols of the expressions (set `vars`, or make a constant a parameter)"
+                    } else {
+                        ""
+                    };
                     return Err(CaseError::new(
                         origin,
                         format!(
-                            "the field has {} component{} but there {} {d} variable{} ({})",
+                            "the field has {} component{} but there {} {d} variable{} ({}){hint}",
                             f.len(),
                             if f.len() == 1 { "" } else { "s" },
                             if d == 1 { "is" } else { "are" },
