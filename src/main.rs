@@ -57,7 +57,8 @@ struct CheckArgs {
     /// The case name in the report (flags only; a file's name is its `name` or stem).
     #[arg(long)]
     name: Option<String>,
-    /// Target absolute error of every quantity (default 1e-10 in 1-D, 1e-8 in 2-D, 1e-6 above).
+    /// Target error of every quantity: absolute for values up to 1 in size, relative above
+    /// (default 1e-10 in 1-D, 1e-8 in 2-D, 1e-6 in 3-D and 4-D).
     #[arg(long, value_name = "TOL", allow_negative_numbers = true)]
     tol: Option<f64>,
     /// Evaluations allowed per cubature in 2-D and up.
