@@ -67,13 +67,13 @@ pub fn check_case(case: &Case, opts: &CheckOptions) -> Result<Report, CheckError
     )?;
     if case.field.is_some() && case.log_model.is_some() {
         report.notes.push(
-            "the hand-written `field` is checked; `scorecheck score` compares it with `log_model`"
+            "the hand-written `field` is checked; `log_model` is not used when `field` is given"
                 .into(),
         );
     }
     if case.divergence.is_some() {
         report.notes.push(
-            "`divergence` is not used by `check` (its ∇·s is exact); `scorecheck score` compares it".into(),
+            "`divergence` is not used by `check`: its ∇·s comes from exact derivatives of the field".into(),
         );
     }
     if case.weight.is_some() {
