@@ -456,16 +456,7 @@ fn probe_divergence<P: Density, S: ScoreField>(
                     break;
                 }
                 let f = |y: &[f64], out: &mut [f64]| {
-                    let mut x = [0.0; crate::model::MAX_DIM];
-                    let mut n = 0;
-                    for (jj, xj) in x.iter_mut().enumerate().take(d) {
-                        if jj == i {
-                            *xj = t;
-                        } else {
-                            *xj = y[n];
-                            n += 1;
-                        }
-                    }
+                    let x = on_face(y, i, t, d);
                     ig.eval(&x[..d], out);
                     out.iter_mut().for_each(|v| *v = v.abs());
                 };
@@ -526,6 +517,20 @@ fn integrate_all_1d<P: Density, S: ScoreField>(
     (out, div, true)
 }
 
+/// The point of the face `x_i = t` whose other coordinates are `y` (in order).
+fn on_face(y: &[f64], i: usize, t: f64, d: usize) -> [f64; crate::model::MAX_DIM] {
+    let mut x = [0.0; crate::model::MAX_DIM];
+    let mut rest = y.iter();
+    for (j, xj) in x.iter_mut().enumerate().take(d) {
+        *xj = if j == i {
+            t
+        } else {
+            *rest.next().expect("d − 1 coordinates")
+        };
+    }
+    x
+}
+
 /// All products of the axes' pieces.
 fn cells_of(pieces: &[Vec<Piece>]) -> Vec<Cell> {
     let mut cells = vec![Cell { pieces: vec![] }];
@@ -569,16 +574,7 @@ fn face_at<P: Density, S: ScoreField>(
     let cells = cells_of(&others);
     let bad = std::cell::Cell::new(false);
     let f = |y: &[f64], out: &mut [f64]| {
-        let mut x = [0.0; crate::model::MAX_DIM];
-        let mut m = 0;
-        for (j, xj) in x.iter_mut().enumerate().take(d) {
-            if j == i {
-                *xj = t;
-            } else {
-                *xj = y[m];
-                m += 1;
-            }
-        }
+        let x = on_face(y, i, t, d);
         if x[..d].iter().any(|v| !v.is_finite()) {
             out[0] = 0.0;
             return;
