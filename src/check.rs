@@ -15,12 +15,13 @@
 //! All integrands are formed from `log p̃ − log p̃_max`, so `p̃ ≤ 1` and nothing overflows:
 //! `∂_i p̃ = p̃ ∂_i log p̃`. See `proofs/` for the derivation.
 
+use crate::expr::Program;
 use crate::locate::{LocateError, Located, locate};
-use crate::model::{Density, ScoreField, eval_point};
+use crate::model::{Density, ScalarFunction, ScoreField, eval_point, value_gradient};
 use crate::quad::{Cell, Estimate, Piece, cubature, integrate_1d};
 use crate::report::{
     Boundary, Component, Cross, Flux, Ibp, Objective, ObjectiveVerdict, Quantity, Report, Status,
-    Verdict, fmt_point,
+    Verdict, Weighted, fmt_point,
 };
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -66,6 +67,8 @@ pub enum CheckError {
     NotIntegrable,
     /// ∫ p̃ is zero.
     ZeroMass,
+    /// The weight is negative where p has mass.
+    NegativeWeight { at: Vec<f64> },
 }
 
 impl std::fmt::Display for CheckError {
@@ -85,6 +88,11 @@ impl std::fmt::Display for CheckError {
                 "the density is not integrable on the domain (Z = ∫ p = ∞); restrict the domain or fix the density"
             ),
             CheckError::ZeroMass => write!(f, "the density integrates to 0 on the domain"),
+            CheckError::NegativeWeight { at } => write!(
+                f,
+                "the weight is negative at x = {}; a weight must be >= 0 on the domain",
+                fmt_point(at)
+            ),
         }
     }
 }
@@ -97,28 +105,73 @@ pub struct CaseInfo {
     pub name: String,
     pub vars: Vec<String>,
     pub params: BTreeMap<String, f64>,
+    /// The weight's expression, when there is one (for the report).
+    pub weight: Option<String>,
 }
 
 /// Records of what the integrand met.
 #[derive(Default)]
 struct Records {
     undefined_density: Option<Vec<f64>>,
+    negative_weight: Option<Vec<f64>>,
     nonfinite: Vec<Option<Vec<f64>>>,
     dropped: u64,
 }
 
 /// The integrands at one point, in the order Z, lhs_1..d, rhs_1..d, esm, ism, const.
-struct Integrand<'a, P, S> {
+/// With a weight `h`, the weighted quantities follow, from `WB = 2d + 5`: lhs_i^h
+/// (`∫ h s_i ∂_i p`), rhs_i^h (`−∫ p ∂_i(h s_i)`), esm^h, ism^h, const^h.
+struct Integrand<'a, P, S, W> {
     p: &'a P,
     s: &'a S,
+    weight: Option<&'a W>,
     d: usize,
     log_max: f64,
     rec: RefCell<Records>,
 }
 
-impl<P: Density, S: ScoreField> Integrand<'_, P, S> {
-    fn k(&self) -> usize {
+/// Where each integral is in the integrand vector.
+#[derive(Clone, Copy)]
+struct Layout {
+    d: usize,
+    weighted: bool,
+}
+
+impl Layout {
+    fn lhs(self, i: usize) -> usize {
+        if self.weighted {
+            2 * self.d + 5 + i
+        } else {
+            1 + i
+        }
+    }
+    fn rhs(self, i: usize) -> usize {
+        self.lhs(i) + self.d
+    }
+    fn esm(self) -> usize {
+        self.lhs(0) + 2 * self.d
+    }
+    fn ism(self) -> usize {
+        self.esm() + 1
+    }
+    fn constant(self) -> usize {
+        self.esm() + 2
+    }
+    /// E ½|s|² (unweighted only).
+    fn half_s2(self) -> usize {
         2 * self.d + 4
+    }
+}
+
+impl<P: Density, S: ScoreField, W: ScalarFunction> Integrand<'_, P, S, W> {
+    fn k(&self) -> usize {
+        2 * self.d
+            + 5
+            + if self.weight.is_some() {
+                2 * self.d + 3
+            } else {
+                0
+            }
     }
 
     fn eval(&self, x: &[f64], out: &mut [f64]) {
@@ -154,6 +207,27 @@ impl<P: Density, S: ScoreField> Integrand<'_, P, S> {
         out[2 * d + 1] = w * esm;
         out[2 * d + 2] = w * ism;
         out[2 * d + 3] = w * cst;
+        out[2 * d + 4] = w * 0.5 * pt.s[..d].iter().map(|v| v * v).sum::<f64>();
+        if let Some(hf) = self.weight {
+            let (h, gh) = value_gradient(hf, x);
+            if h < 0.0 && lp >= NEGLIGIBLE_LOG {
+                let mut r = self.rec.borrow_mut();
+                if r.negative_weight.is_none() {
+                    r.negative_weight = Some(x.to_vec());
+                }
+            }
+            let l = Layout { d, weighted: true };
+            let mut hs = 0.0;
+            for i in 0..d {
+                let (s, g, ds) = (pt.s[i], pt.dlogp[i], pt.ds[i]);
+                out[l.lhs(i)] = w * h * s * g;
+                out[l.rhs(i)] = -w * (h * ds + s * gh[i]);
+                hs += gh[i] * s;
+            }
+            out[l.esm()] = w * h * esm;
+            out[l.ism()] = w * (h * ism + hs);
+            out[l.constant()] = w * h * cst;
+        }
         let mut r = self.rec.borrow_mut();
         for (k, v) in out.iter_mut().enumerate() {
             if !v.is_finite() {
@@ -167,8 +241,9 @@ impl<P: Density, S: ScoreField> Integrand<'_, P, S> {
         }
     }
 
-    /// `s_i p̃` at x (for faces); `None` if non-finite where p̃ is not negligible.
-    fn flux(&self, i: usize, x: &[f64]) -> Option<f64> {
+    /// `s_i p̃` (times `h` when `weighted`) at x, for faces; `None` if non-finite where p̃
+    /// is not negligible.
+    fn flux(&self, i: usize, x: &[f64], weighted: bool) -> Option<f64> {
         let pt = eval_point(self.p, self.s, x);
         let lp = pt.logp - self.log_max;
         if lp.is_nan() {
@@ -178,7 +253,11 @@ impl<P: Density, S: ScoreField> Integrand<'_, P, S> {
         if w == 0.0 {
             return Some(0.0);
         }
-        let v = w * pt.s[i];
+        let h = match (weighted, self.weight) {
+            (true, Some(hf)) => hf.value(x),
+            _ => 1.0,
+        };
+        let v = w * pt.s[i] * h;
         if v.is_finite() {
             Some(v)
         } else if lp < NEGLIGIBLE_LOG {
@@ -197,6 +276,20 @@ pub fn check<P: Density, S: ScoreField>(
     info: &CaseInfo,
     opts: &CheckOptions,
 ) -> Result<Report, CheckError> {
+    check_weighted::<P, S, Program>(p, s, None, domain, info, opts)
+}
+
+/// Run the check, and with a weight `h ≥ 0` also the weighted identity
+/// `E_p[½h|s − ∇log p|²] = E_p[h(½|s|² + ∇·s) + ∇h·s] + ½E_p[h|∇log p|²]`, whose boundary
+/// term is `∮ h p s·n` (generalized score matching for bounded domains).
+pub fn check_weighted<P: Density, S: ScoreField, W: ScalarFunction>(
+    p: &P,
+    s: &S,
+    weight: Option<&W>,
+    domain: &[(f64, f64)],
+    info: &CaseInfo,
+    opts: &CheckOptions,
+) -> Result<Report, CheckError> {
     let d = domain.len();
     let tol = opts.tol.unwrap_or_else(|| default_tol(d));
     let loc = locate(p, domain).map_err(|e| match e {
@@ -206,10 +299,11 @@ pub fn check<P: Density, S: ScoreField>(
     let ig = Integrand {
         p,
         s,
+        weight,
         d,
         log_max: loc.log_max,
         rec: RefCell::new(Records {
-            nonfinite: vec![None; 2 * d + 4],
+            nonfinite: vec![None; 4 * d + 8],
             ..Default::default()
         }),
     };
@@ -273,6 +367,9 @@ pub fn check<P: Density, S: ScoreField>(
     if let Some(at) = &rec.undefined_density {
         return Err(CheckError::DensityUndefined { at: at.clone() });
     }
+    if let Some(at) = &rec.negative_weight {
+        return Err(CheckError::NegativeWeight { at: at.clone() });
+    }
     if diverges[0] {
         return Err(CheckError::NotIntegrable);
     }
@@ -319,64 +416,75 @@ pub fn check<P: Density, S: ScoreField>(
         Quantity::new(v, err, e.evals, status_for_value(v, err, tol))
     };
 
-    // Boundary terms.
+    // The identity, unweighted and (with a weight) weighted.
+    let var_name = |i: usize| {
+        info.vars
+            .get(i)
+            .cloned()
+            .unwrap_or_else(|| format!("x{}", i + 1))
+    };
     let mut flux = vec![];
-    let mut components = vec![];
-    for i in 0..d {
-        let lhs = quantity(1 + i);
-        let rhs = quantity(1 + d + i);
-        let mut parts = vec![];
-        for upper in [false, true] {
-            let (q, samples) =
-                face_term(&ig, &loc, domain, i, upper, tol, (z.value, z.error), opts);
-            if let Some(samples) = samples {
-                flux.push(Flux {
-                    var: info
-                        .vars
-                        .get(i)
-                        .cloned()
-                        .unwrap_or_else(|| format!("x{}", i + 1)),
-                    end: if upper { "upper" } else { "lower" }.into(),
-                    samples,
-                });
+    let mut section = |weighted: bool| {
+        let l = Layout { d, weighted };
+        let mut components = vec![];
+        for i in 0..d {
+            let mut parts = vec![];
+            for upper in [false, true] {
+                let (q, samples) = face_term(
+                    &ig,
+                    &loc,
+                    domain,
+                    i,
+                    upper,
+                    tol,
+                    (z.value, z.error),
+                    weighted,
+                    opts,
+                );
+                if let (Some(samples), false) = (samples, weighted) {
+                    flux.push(Flux {
+                        var: var_name(i),
+                        end: if upper { "upper" } else { "lower" }.into(),
+                        samples,
+                    });
+                }
+                parts.push((q, if upper { 1.0 } else { -1.0 }));
             }
-            parts.push((q, if upper { 1.0 } else { -1.0 }));
+            let refs: Vec<(&Quantity, f64)> = parts.iter().map(|(q, s)| (q, *s)).collect();
+            components.push(Component {
+                var: var_name(i),
+                lhs: quantity(l.lhs(i)),
+                rhs: quantity(l.rhs(i)),
+                boundary: Quantity::combine(&refs, tol),
+            });
         }
-        let refs: Vec<(&Quantity, f64)> = parts.iter().map(|(q, s)| (q, *s)).collect();
-        let boundary = Quantity::combine(&refs, tol);
-        components.push(Component {
-            var: info
-                .vars
-                .get(i)
-                .cloned()
-                .unwrap_or_else(|| format!("x{}", i + 1)),
-            lhs,
-            rhs,
-            boundary,
-        });
-    }
-    let sum_of = |f: &dyn Fn(&Component) -> &Quantity| {
-        let refs: Vec<(&Quantity, f64)> = components.iter().map(|c| (f(c), 1.0)).collect();
-        Quantity::combine(&refs, tol)
+        let sum_of = |f: &dyn Fn(&Component) -> &Quantity| {
+            let refs: Vec<(&Quantity, f64)> = components.iter().map(|c| (f(c), 1.0)).collect();
+            Quantity::combine(&refs, tol)
+        };
+        let cross = Cross {
+            lhs: sum_of(&|c| &c.lhs),
+            rhs: sum_of(&|c| &c.rhs),
+            boundary: sum_of(&|c| &c.boundary),
+        };
+        let esm = quantity(l.esm());
+        let ism = quantity(l.ism());
+        let constant = quantity(l.constant());
+        let mut gap = Quantity::combine(&[(&esm, 1.0), (&ism, -1.0), (&constant, -1.0)], tol);
+        if gap.status == Status::Nonfinite {
+            gap.at = None;
+        }
+        let objective = Objective {
+            esm,
+            ism,
+            constant,
+            gap,
+        };
+        (components, cross, objective)
     };
-    let cross = Cross {
-        lhs: sum_of(&|c| &c.lhs),
-        rhs: sum_of(&|c| &c.rhs),
-        boundary: sum_of(&|c| &c.boundary),
-    };
-    let esm = quantity(2 * d + 1);
-    let ism = quantity(2 * d + 2);
-    let constant = quantity(2 * d + 3);
-    let mut gap = Quantity::combine(&[(&esm, 1.0), (&ism, -1.0), (&constant, -1.0)], tol);
-    if gap.status == Status::Nonfinite {
-        gap.at = None;
-    }
-    let objective = Objective {
-        esm,
-        ism,
-        constant,
-        gap,
-    };
+    let (components, cross, objective) = section(false);
+    let weighted_part = weight.map(|_| section(true));
+    let half_s2 = quantity(Layout { d, weighted: false }.half_s2());
 
     let rec = ig.rec.borrow();
     if rec.dropped > 0 {
@@ -388,6 +496,17 @@ pub fn check<P: Density, S: ScoreField>(
     drop(rec);
 
     let (verdict, explanations) = verdicts(&components, &cross, &objective, tol);
+    let weighted = weighted_part.map(|(components, cross, objective)| {
+        let (verdict, explanations) = verdicts(&components, &cross, &objective, tol);
+        Weighted {
+            weight: info.weight.clone().unwrap_or_default(),
+            components,
+            cross,
+            objective,
+            verdict,
+            explanations,
+        }
+    });
     let mut notes_all = notes;
     for (name, q) in [("Z", &normalizer)].into_iter().chain(
         components
@@ -416,6 +535,8 @@ pub fn check<P: Density, S: ScoreField>(
         flux,
         explanations,
         notes: notes_all,
+        half_s2,
+        weighted,
     })
 }
 
@@ -423,8 +544,8 @@ pub fn check<P: Density, S: ScoreField>(
 /// integral `G(r) = ∫|f_k| dx_{−i}` on the face at distance `r` from the mode (infinite end) or
 /// from the end (finite end) is followed over decades; `∫ G` is infinite when `r·G(r)` does
 /// not fall off (as `r → ∞`, or as `r → 0` at a finite end).
-fn probe_divergence<P: Density, S: ScoreField>(
-    ig: &Integrand<'_, P, S>,
+fn probe_divergence<P: Density, S: ScoreField, W: ScalarFunction>(
+    ig: &Integrand<'_, P, S, W>,
     loc: &Located,
     domain: &[(f64, f64)],
 ) -> Vec<bool> {
@@ -485,8 +606,8 @@ fn probe_divergence<P: Density, S: ScoreField>(
     div
 }
 
-fn integrate_all_1d<P: Density, S: ScoreField>(
-    ig: &Integrand<'_, P, S>,
+fn integrate_all_1d<P: Density, S: ScoreField, W: ScalarFunction>(
+    ig: &Integrand<'_, P, S, W>,
     loc: &Located,
     tol: f64,
 ) -> (Vec<Estimate>, Vec<bool>, bool) {
@@ -494,7 +615,7 @@ fn integrate_all_1d<P: Density, S: ScoreField>(
     let pieces = &loc.pieces[0];
     let comp = |j: usize| {
         move |x: f64| {
-            let mut out = [0.0; 6];
+            let mut out = [0.0; 16];
             ig.eval(&[x], &mut out);
             out[j]
         }
@@ -550,18 +671,19 @@ fn cells_of(pieces: &[Vec<Piece>]) -> Vec<Cell> {
 
 /// `∫ s_i p̃ dx_{−i}` at `x_i = t` (a point value in 1-D), with error and evaluations;
 /// `None` when a non-finite value is met where p̃ has mass.
-fn face_at<P: Density, S: ScoreField>(
-    ig: &Integrand<'_, P, S>,
+fn face_at<P: Density, S: ScoreField, W: ScalarFunction>(
+    ig: &Integrand<'_, P, S, W>,
     loc: &Located,
     i: usize,
     t: f64,
     target: f64,
     rel: f64,
+    weighted: bool,
     opts: &CheckOptions,
 ) -> Option<Estimate> {
     let d = ig.d;
     if d == 1 {
-        return ig.flux(0, &[t]).map(|v| Estimate {
+        return ig.flux(0, &[t], weighted).map(|v| Estimate {
             value: v,
             error: 4.0 * f64::EPSILON * v.abs(),
             evals: 1,
@@ -579,7 +701,7 @@ fn face_at<P: Density, S: ScoreField>(
             out[0] = 0.0;
             return;
         }
-        match ig.flux(i, &x[..d]) {
+        match ig.flux(i, &x[..d], weighted) {
             Some(v) => out[0] = v,
             None => {
                 bad.set(true);
@@ -606,14 +728,15 @@ fn face_at<P: Density, S: ScoreField>(
 
 /// The contribution of one end of axis `i` to `boundary_i` (before the sign), normalised.
 #[allow(clippy::too_many_arguments)]
-fn face_term<P: Density, S: ScoreField>(
-    ig: &Integrand<'_, P, S>,
+fn face_term<P: Density, S: ScoreField, W: ScalarFunction>(
+    ig: &Integrand<'_, P, S, W>,
     loc: &Located,
     domain: &[(f64, f64)],
     i: usize,
     upper: bool,
     tol: f64,
     (z, z_err): (f64, f64),
+    weighted: bool,
     opts: &CheckOptions,
 ) -> (Quantity, Option<Vec<[f64; 2]>>) {
     // A face value F/Z carries the relative error of Z too.
@@ -624,7 +747,7 @@ fn face_term<P: Density, S: ScoreField>(
     let pieces = &loc.pieces[i];
     if end.is_finite() {
         // Direct evaluation on the face; where that meets a singular field, the limit.
-        if let Some(e) = face_at(ig, loc, i, end, target, 0.0, opts) {
+        if let Some(e) = face_at(ig, loc, i, end, target, 0.0, weighted, opts) {
             let err = e.error / z + (e.value / z).abs() * zrel;
             return (
                 Quantity::new(
@@ -651,7 +774,7 @@ fn face_term<P: Density, S: ScoreField>(
             if t == end {
                 break;
             }
-            match face_at(ig, loc, i, t, target, 0.0, opts) {
+            match face_at(ig, loc, i, t, target, 0.0, weighted, opts) {
                 Some(e) => {
                     evals += e.evals;
                     if let Some(pv) = prev {
@@ -711,6 +834,7 @@ fn face_term<P: Density, S: ScoreField>(
             t,
             (1e-3 * target).max(f64::MIN_POSITIVE),
             1e-2,
+            weighted,
             opts,
         ) {
             Some(e) => {

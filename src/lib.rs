@@ -57,10 +57,12 @@ pub fn check_case(case: &Case, opts: &CheckOptions) -> Result<Report, CheckError
         name: case.name.clone(),
         vars: case.vars.clone(),
         params: case.params.clone(),
+        weight: case.weight.as_ref().map(|w| w.source().to_string()),
     };
-    let mut report = check::check(
+    let mut report = check::check_weighted(
         &case.density,
         &case.check_field(),
+        case.weight.as_ref(),
         &case.domain,
         &info,
         opts,
@@ -74,11 +76,6 @@ pub fn check_case(case: &Case, opts: &CheckOptions) -> Result<Report, CheckError
     if case.divergence.is_some() {
         report.notes.push(
             "`divergence` is not used by `check`: its ∇·s comes from exact derivatives of the field".into(),
-        );
-    }
-    if case.weight.is_some() {
-        report.notes.push(
-            "`weight` is not used by `check` yet: the weighted identity is not implemented".into(),
         );
     }
     Ok(report)

@@ -186,3 +186,32 @@ pub fn log_density_hessian<P: Density>(
     }
     (v, g, h)
 }
+
+/// A scalar function of the variables: a weight `h(x)`, or a hand-written divergence.
+pub trait ScalarFunction {
+    /// The value at `x`.
+    fn value<D: DualNum<Primitive = f64> + Copy>(&self, x: &[D]) -> D;
+}
+
+impl ScalarFunction for Program {
+    fn value<D: DualNum<Primitive = f64> + Copy>(&self, x: &[D]) -> D {
+        self.eval(x)
+    }
+}
+
+/// The value of `f` at `x` and its exact gradient.
+pub fn value_gradient<F: ScalarFunction>(f: &F, x: &[f64]) -> (f64, [f64; MAX_DIM]) {
+    let d = x.len();
+    let mut g = [0.0; MAX_DIM];
+    let mut v = 0.0;
+    let mut xs = [Dual64::from(0.0); MAX_DIM];
+    for i in 0..d {
+        for j in 0..d {
+            xs[j] = Dual64::new(x[j], if i == j { 1.0 } else { 0.0 });
+        }
+        let r = f.value(&xs[..d]);
+        v = r.re;
+        g[i] = r.eps;
+    }
+    (v, g)
+}

@@ -225,12 +225,33 @@ pub struct Report {
     pub explanations: Vec<String>,
     /// Anything the reader should know (dropped tails, not-converged integrals, …).
     pub notes: Vec<String>,
+    /// `E_p ½|s|²`, the first term of the expanded square (step 2 of the derivation).
+    pub half_s2: Quantity,
+    /// The weighted identity, when the case has a weight `h`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weighted: Option<Weighted>,
+}
+
+/// The weighted identity `E_p[½h|s − ∇log p|²] = E_p[h(½|s|² + ∇·s) + ∇h·s] + ½E_p[h|∇log p|²]`:
+/// per variable `lhs_i = ∫ h s_i ∂_i p`, `rhs_i = −∫ p ∂_i(h s_i)`, `boundary_i = ∫[h s_i p]`;
+/// `esm = E½h|s − ∇log p|²`, `ism = E[h(½|s|² + ∇·s) + ∇h·s]`, `const = ½E h|∇log p|²`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Weighted {
+    /// The weight's expression.
+    pub weight: String,
+    pub components: Vec<Component>,
+    pub cross: Cross,
+    pub objective: Objective,
+    pub verdict: Verdict,
+    pub explanations: Vec<String>,
 }
 
 impl Report {
     /// The process exit code: 0 all checks hold, 1 a check is violated, 3 undecided.
+    ///
+    /// With a weight, the weighted identity is the one the case asks about and decides.
     pub fn exit_code(&self) -> u8 {
-        let v = &self.verdict;
+        let v = self.weighted.as_ref().map_or(&self.verdict, |w| &w.verdict);
         if v.ibp == Ibp::Violated
             || v.boundary == Boundary::Nonzero
             || v.objective == ObjectiveVerdict::Infinite
@@ -276,61 +297,101 @@ impl Report {
             "cross term ∫⟨s, ∇p⟩ = boundary − ∫p ∇·s, per variable (tolerance {:.0e}):",
             self.tolerance
         );
-        let _ = writeln!(
-            o,
-            "  {:<6} {:>30} {:>30} {:>30} {:>12}",
-            "var", "lhs ∫ s_i ∂_i p", "rhs −∫ p ∂_i s_i", "boundary [s_i p]", "residual"
-        );
-        let rows = self
-            .components
-            .iter()
-            .map(|c| (c.var.as_str(), &c.lhs, &c.rhs, &c.boundary))
-            .chain(std::iter::once((
-                "total",
-                &self.cross.lhs,
-                &self.cross.rhs,
-                &self.cross.boundary,
-            )));
-        for (name, l, r, b) in rows {
-            let res = match (l.value, r.value, b.value) {
-                (Some(l), Some(r), Some(b)) => format!("{:.2e}", l - b - r),
-                _ => "—".to_string(),
-            };
-            let _ = writeln!(
-                o,
-                "  {:<6} {:>30} {:>30} {:>30} {:>12}",
-                name,
-                fmt_q(l),
-                fmt_q(r),
-                fmt_q(b),
-                res
-            );
-        }
-        let _ = writeln!(o);
-        let _ = writeln!(o, "objective:");
-        let ob = &self.objective;
-        for (name, q) in [
-            ("esm   E½|s − ∇log p|²", &ob.esm),
-            ("ism   E[½|s|² + ∇·s]", &ob.ism),
-            ("const ½E|∇log p|²", &ob.constant),
-            ("gap   esm − ism − const", &ob.gap),
-        ] {
-            let _ = writeln!(o, "  {:<26} {}", name, fmt_q(q));
-        }
-        let _ = writeln!(o);
-        let v = &self.verdict;
-        let labels = [
-            format!("ibp:       {}", ser(&v.ibp)),
-            format!("boundary:  {}", ser(&v.boundary)),
-            format!("objective: {}", ser(&v.objective)),
+        let names = [
+            "lhs ∫ s_i ∂_i p",
+            "rhs −∫ p ∂_i s_i",
+            "boundary [s_i p]",
+            "esm   E½|s − ∇log p|²",
+            "ism   E[½|s|² + ∇·s]",
+            "const ½E|∇log p|²",
         ];
-        for (l, e) in labels.iter().zip(&self.explanations) {
-            let _ = writeln!(o, "{l:<20} {e}");
+        section(
+            &mut o,
+            &self.components,
+            &self.cross,
+            &self.objective,
+            names,
+        );
+        verdict_lines(&mut o, &self.verdict, &self.explanations);
+        if let Some(w) = &self.weighted {
+            let _ = writeln!(o);
+            let _ = writeln!(o, "weighted identity, h(x) = {}:", w.weight);
+            let names = [
+                "lhs ∫ h s_i ∂_i p",
+                "rhs −∫ p ∂_i(h s_i)",
+                "boundary [h s_i p]",
+                "esm   E½h|s − ∇log p|²",
+                "ism   E[h(½|s|²+∇·s)+∇h·s]",
+                "const ½E h|∇log p|²",
+            ];
+            section(&mut o, &w.components, &w.cross, &w.objective, names);
+            verdict_lines(&mut o, &w.verdict, &w.explanations);
         }
         for n in &self.notes {
             let _ = writeln!(o, "note: {n}");
         }
         o
+    }
+}
+
+/// The per-variable table and the objective block.
+fn section(
+    o: &mut String,
+    components: &[Component],
+    cross: &Cross,
+    ob: &Objective,
+    names: [&str; 6],
+) {
+    let _ = writeln!(
+        o,
+        "  {:<6} {:>30} {:>30} {:>30} {:>12}",
+        "var", names[0], names[1], names[2], "residual"
+    );
+    let rows = components
+        .iter()
+        .map(|c| (c.var.as_str(), &c.lhs, &c.rhs, &c.boundary))
+        .chain(std::iter::once((
+            "total",
+            &cross.lhs,
+            &cross.rhs,
+            &cross.boundary,
+        )));
+    for (name, l, r, b) in rows {
+        let res = match (l.value, r.value, b.value) {
+            (Some(l), Some(r), Some(b)) => format!("{:.2e}", l - b - r),
+            _ => "—".to_string(),
+        };
+        let _ = writeln!(
+            o,
+            "  {:<6} {:>30} {:>30} {:>30} {:>12}",
+            name,
+            fmt_q(l),
+            fmt_q(r),
+            fmt_q(b),
+            res
+        );
+    }
+    let _ = writeln!(o);
+    let _ = writeln!(o, "objective:");
+    for (name, q) in [
+        (names[3], &ob.esm),
+        (names[4], &ob.ism),
+        (names[5], &ob.constant),
+        ("gap   esm − ism − const", &ob.gap),
+    ] {
+        let _ = writeln!(o, "  {:<28} {}", name, fmt_q(q));
+    }
+    let _ = writeln!(o);
+}
+
+fn verdict_lines(o: &mut String, v: &Verdict, explanations: &[String]) {
+    let labels = [
+        format!("ibp:       {}", ser(&v.ibp)),
+        format!("boundary:  {}", ser(&v.boundary)),
+        format!("objective: {}", ser(&v.objective)),
+    ];
+    for (l, e) in labels.iter().zip(explanations) {
+        let _ = writeln!(o, "{l:<20} {e}");
     }
 }
 

@@ -374,3 +374,57 @@ fn gaussian_4d_nonlinear() {
     }
     objective(&r, 7.0 + c, 5.0 + c, 2.0, 4);
 }
+
+#[test]
+fn weighted_half_normal() {
+    // p ∝ e^{−x²/2} on (0, ∞), s = −(x − 1), weight h = x (vanishes at 0). With k = √(2/π):
+    // E x = k, E x² = 1, E x³ = 2k. Unweighted: boundary −k (fails). Weighted:
+    // lhs^h = E[h s ∂log p] = E[x²(x − 1)] = 2k − 1; rhs^h = −E[∂(h s)] = −E[1 − 2x] = 2k − 1;
+    // boundary^h = [h s p] = 0; esm^h = ½E[x·1] = k/2; ism^h = E[x(½(x−1)² − 1) − (x − 1)]
+    // = ½·2k − 1 + ½k − k − k + 1 = −k/2; const^h = ½E[x³] = k. The exit code follows h.
+    let r = run(
+        "domain = [[0, inf]]\nweight = \"x\"\n[density]\nlog = \"-x^2/2\"\n[score]\nfield = [\"-(x-1)\"]\n",
+    );
+    let k = (2.0 / std::f64::consts::PI).sqrt();
+    assert_eq!(r.verdict.boundary, Boundary::Nonzero);
+    close(&r.components[0].boundary, -k, 1, "boundary");
+    let w = r.weighted.as_ref().expect("weighted section");
+    close(&w.components[0].lhs, 2.0 * k - 1.0, 1, "lhs^h");
+    close(&w.components[0].rhs, 2.0 * k - 1.0, 1, "rhs^h");
+    close(&w.components[0].boundary, 0.0, 1, "boundary^h");
+    close(&w.objective.esm, k / 2.0, 1, "esm^h");
+    close(&w.objective.ism, -k / 2.0, 1, "ism^h");
+    close(&w.objective.constant, k, 1, "const^h");
+    assert_eq!(w.verdict.boundary, Boundary::Vanishes);
+    assert_eq!(w.verdict.ibp, Ibp::Holds);
+    assert_eq!(r.exit_code(), 0);
+}
+
+#[test]
+fn weighted_uniform_square() {
+    // p = 1 on [0,1]², s = (x − ½, y − ½), h = x(1−x)y(1−y).
+    // Unweighted: ∂log p = 0 so lhs_i = 0, rhs_i = −1, boundary_i = ½ − (−½) = 1.
+    // Weighted: lhs^h = 0; rhs^h = −∫∂_x(h s_x) = −∫[h s_x] dy = 0 (h = 0 on the edges);
+    // esm^h = ½E[h|s|²] = E[x(1−x)(x−½)²]·E[y(1−y)] = (1/120)(1/6) = 1/720 (with t = x − ½,
+    // ∫(¼ − t²)t² dt over [−½, ½] = 1/48 − 1/80 = 1/120); const^h = 0; ism^h = esm^h = 1/720.
+    let r = run(
+        "domain = [[0, 1], [0, 1]]\nweight = \"x*(1-x)*y*(1-y)\"\n[density]\nlog = \"0*x + 0*y\"\n[score]\nfield = [\"x - 1/2\", \"y - 1/2\"]\n",
+    );
+    for c in &r.components {
+        close(&c.lhs, 0.0, 2, "lhs");
+        close(&c.rhs, -1.0, 2, "rhs");
+        close(&c.boundary, 1.0, 2, "boundary");
+    }
+    let w = r.weighted.as_ref().expect("weighted section");
+    for c in &w.components {
+        close(&c.lhs, 0.0, 2, "lhs^h");
+        close(&c.rhs, 0.0, 2, "rhs^h");
+        close(&c.boundary, 0.0, 2, "boundary^h");
+    }
+    close(&w.objective.esm, 1.0 / 720.0, 2, "esm^h");
+    close(&w.objective.ism, 1.0 / 720.0, 2, "ism^h");
+    close(&w.objective.constant, 0.0, 2, "const^h");
+    assert_eq!(r.verdict.boundary, Boundary::Nonzero);
+    assert_eq!(w.verdict.boundary, Boundary::Vanishes);
+    assert_eq!(r.exit_code(), 0);
+}
