@@ -553,14 +553,14 @@ fn probe_divergence<P: Density, S: ScoreField, W: ScalarFunction>(
     let k = ig.k();
     let mut div = vec![false; k];
     let centre = &loc.modes[0];
-    for i in 0..d {
+    for (i, &(lo, hi)) in domain.iter().enumerate() {
         let others: Vec<Vec<Piece>> = (0..d)
             .filter(|&j| j != i)
             .map(|j| loc.pieces[j].clone())
             .collect();
         let cells = cells_of(&others);
         for upper in [false, true] {
-            let end = if upper { domain[i].1 } else { domain[i].0 };
+            let end = if upper { hi } else { lo };
             let sgn = if upper { 1.0 } else { -1.0 };
             let sigma = centre.scale[i];
             let mut m: Vec<Vec<f64>> = vec![];
@@ -671,6 +671,7 @@ fn cells_of(pieces: &[Vec<Piece>]) -> Vec<Cell> {
 
 /// `∫ s_i p̃ dx_{−i}` at `x_i = t` (a point value in 1-D), with error and evaluations;
 /// `None` when a non-finite value is met where p̃ has mass.
+#[allow(clippy::too_many_arguments)]
 fn face_at<P: Density, S: ScoreField, W: ScalarFunction>(
     ig: &Integrand<'_, P, S, W>,
     loc: &Located,

@@ -205,13 +205,13 @@ pub fn value_gradient<F: ScalarFunction>(f: &F, x: &[f64]) -> (f64, [f64; MAX_DI
     let mut g = [0.0; MAX_DIM];
     let mut v = 0.0;
     let mut xs = [Dual64::from(0.0); MAX_DIM];
-    for i in 0..d {
-        for j in 0..d {
-            xs[j] = Dual64::new(x[j], if i == j { 1.0 } else { 0.0 });
+    for (i, gi) in g.iter_mut().enumerate().take(d) {
+        for (j, xj) in xs.iter_mut().enumerate().take(d) {
+            *xj = Dual64::new(x[j], if i == j { 1.0 } else { 0.0 });
         }
         let r = f.value(&xs[..d]);
         v = r.re;
-        g[i] = r.eps;
+        *gi = r.eps;
     }
     (v, g)
 }
