@@ -20,8 +20,8 @@ use crate::locate::{LocateError, Located, locate};
 use crate::model::{Density, ScalarFunction, ScoreField, eval_point, value_gradient};
 use crate::quad::{Cell, Estimate, Piece, cubature, integrate_1d};
 use crate::report::{
-    Boundary, Component, Cross, Flux, Ibp, Objective, ObjectiveVerdict, Quantity, Report, Status,
-    Verdict, Weighted, fmt_point,
+    Boundary, Component, Cross, Face, Flux, Ibp, Objective, ObjectiveVerdict, Quantity, Report,
+    Status, Verdict, Weighted, fmt_point,
 };
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -451,11 +451,23 @@ pub fn check_weighted<P: Density, S: ScoreField, W: ScalarFunction>(
                 parts.push((q, if upper { 1.0 } else { -1.0 }));
             }
             let refs: Vec<(&Quantity, f64)> = parts.iter().map(|(q, s)| (q, *s)).collect();
+            let boundary = Quantity::combine(&refs, tol);
+            let faces = parts
+                .iter()
+                .zip([domain[i].0, domain[i].1])
+                .zip(["lower", "upper"])
+                .map(|(((q, _), at), end)| Face {
+                    end: end.into(),
+                    at: at.is_finite().then_some(at),
+                    value: q.clone(),
+                })
+                .collect();
             components.push(Component {
                 var: var_name(i),
                 lhs: quantity(l.lhs(i)),
                 rhs: quantity(l.rhs(i)),
-                boundary: Quantity::combine(&refs, tol),
+                boundary,
+                faces,
             });
         }
         let sum_of = |f: &dyn Fn(&Component) -> &Quantity| {

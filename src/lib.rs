@@ -41,6 +41,7 @@
 
 pub mod case;
 pub mod check;
+pub mod explain;
 pub mod expr;
 pub mod locate;
 pub mod model;

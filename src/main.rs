@@ -22,6 +22,20 @@ enum Cmd {
     ///
     /// Exit codes: 0 every check holds; 1 a check is violated; 2 bad input; 3 undecided.
     Check(CheckArgs),
+    /// Walk the score-matching derivation step by step for a case, with numbers: each step's
+    /// equation, both sides with their errors, and ✓/✗ with the reason.
+    ///
+    /// Exit codes: 0 every step holds; 1 a step fails; 2 bad input; 3 a step is undecided.
+    Explain(ExplainArgs),
+}
+
+#[derive(Args)]
+struct ExplainArgs {
+    #[command(flatten)]
+    check: CheckArgs,
+    /// Print a Markdown table instead of text (--json prints JSON).
+    #[arg(long, conflicts_with = "json")]
+    markdown: bool,
 }
 
 #[derive(Args)]
@@ -138,7 +152,9 @@ fn spec_from_flags(a: &CheckArgs) -> Result<CaseSpec, String> {
     })
 }
 
-fn run_check(a: CheckArgs) -> ExitCode {
+/// Load the case and run `check`; on bad input, the message is printed and the exit code
+/// returned as the error.
+fn report_of(a: &CheckArgs) -> Result<scorecheck::report::Report, ExitCode> {
     let from_file = a.case.is_some();
     let spec = match &a.case {
         Some(path) => {
@@ -155,19 +171,19 @@ fn run_check(a: CheckArgs) -> ExitCode {
             .filter_map(|(on, n)| on.then_some(n))
             .collect();
             if !flags.is_empty() {
-                return bad_input(format!(
+                return Err(bad_input(format!(
                     "{} cannot be combined with a case file; edit the file, or drop it and give the case by flags",
                     flags.join(", ")
-                ));
+                )));
             }
             match load_case_file(path) {
                 Ok(s) => s,
-                Err(e) => return bad_input(e),
+                Err(e) => return Err(bad_input(e)),
             }
         }
-        None => match spec_from_flags(&a) {
+        None => match spec_from_flags(a) {
             Ok(s) => s,
-            Err(e) => return bad_input(e),
+            Err(e) => return Err(bad_input(e)),
         },
     };
     let overrides = match a
@@ -177,22 +193,28 @@ fn run_check(a: CheckArgs) -> ExitCode {
         .collect::<Result<Vec<_>, _>>()
     {
         Ok(o) => o,
-        Err(e) => return bad_input(e),
+        Err(e) => return Err(bad_input(e)),
     };
     let case = match spec.compile(&overrides, !from_file) {
         Ok(c) => c,
-        Err(e) => return bad_input(e),
+        Err(e) => return Err(bad_input(e)),
     };
     if let Some(t) = a.tol.filter(|t| t.is_nan() || *t <= 0.0 || t.is_infinite()) {
-        return bad_input(format!("--tol must be a positive number, got {t}"));
+        return Err(bad_input(format!(
+            "--tol must be a positive number, got {t}"
+        )));
     }
     let opts = CheckOptions {
         tol: a.tol,
         max_evals: a.max_evals,
     };
-    let report = match scorecheck::check_case(&case, &opts) {
+    scorecheck::check_case(&case, &opts).map_err(bad_input)
+}
+
+fn run_check(a: CheckArgs) -> ExitCode {
+    let report = match report_of(&a) {
         Ok(r) => r,
-        Err(e) => return bad_input(e),
+        Err(code) => return code,
     };
     if a.json {
         println!("{}", report.to_json());
@@ -224,6 +246,22 @@ fn run_check(a: CheckArgs) -> ExitCode {
     ExitCode::from(code)
 }
 
+fn run_explain(a: ExplainArgs) -> ExitCode {
+    let report = match report_of(&a.check) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let ex = scorecheck::explain::explain(&report);
+    if a.check.json {
+        println!("{}", ex.to_json());
+    } else if a.markdown {
+        print!("{}", ex.to_markdown());
+    } else {
+        print!("{}", ex.to_text());
+    }
+    ExitCode::from(ex.exit_code())
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
@@ -235,5 +273,6 @@ fn main() -> ExitCode {
     };
     match cli.cmd {
         Cmd::Check(a) => run_check(a),
+        Cmd::Explain(a) => run_explain(a),
     }
 }

@@ -137,6 +137,20 @@ pub struct Component {
     pub lhs: Quantity,
     pub rhs: Quantity,
     pub boundary: Quantity,
+    /// The two ends' terms `∫ s_i p` on the faces `x_i = a_i` and `x_i = b_i`
+    /// (`boundary = upper − lower`); at an infinite end, the limit.
+    #[serde(default)]
+    pub faces: Vec<Face>,
+}
+
+/// One end's term of a boundary.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Face {
+    /// `"lower"` or `"upper"`.
+    pub end: String,
+    /// Where the face is; `null` for an infinite end.
+    pub at: Option<f64>,
+    pub value: Quantity,
 }
 
 /// The cross term, summed over components.

@@ -1,0 +1,350 @@
+//! The derivation of the score-matching identity walked step by step for one case, each step
+//! with its equation, both sides as numbers with their errors, and ✓ or ✗ (see
+//! `proofs/score-matching-ibp.md` for the steps in words).
+//!
+//! Every number comes from a [`Report`] of `check`, so `explain` and `check` always agree.
+
+use crate::report::{Boundary, Quantity, Report, Status, fmt_value};
+use serde::{Deserialize, Serialize};
+use std::fmt::Write as _;
+
+/// One side of an equation: a value with its error, or nothing when it is not finite.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Side {
+    pub value: Option<f64>,
+    pub error: Option<f64>,
+    /// The quantity's status (`ok`, `not_converged`, `diverges`, `nonfinite`).
+    pub status: Status,
+}
+
+impl Side {
+    fn of(q: &Quantity) -> Side {
+        Side {
+            value: q.value,
+            error: q.error,
+            status: q.status,
+        }
+    }
+    fn exact(v: f64) -> Side {
+        Side {
+            value: Some(v),
+            error: Some(0.0),
+            status: Status::Ok,
+        }
+    }
+    /// `Σ sign·q` with errors added.
+    fn sum(parts: &[(&Quantity, f64)]) -> Side {
+        let mut st = Status::Ok;
+        let (mut v, mut e) = (0.0, 0.0);
+        for (q, sg) in parts {
+            st = st.worst(q.status);
+            if let (Some(a), Some(b)) = (q.value, q.error) {
+                v += sg * a;
+                e += b;
+            }
+        }
+        if st.has_value() {
+            Side {
+                value: Some(v),
+                error: Some(e),
+                status: st,
+            }
+        } else {
+            Side {
+                value: None,
+                error: None,
+                status: st,
+            }
+        }
+    }
+    fn text(&self) -> String {
+        match (self.value, self.error) {
+            (Some(v), Some(e)) => fmt_value(v, e),
+            _ => match self.status {
+                Status::Diverges => "∞ (diverges)".into(),
+                Status::Nonfinite => "NaN/inf where p has mass".into(),
+                _ => "—".into(),
+            },
+        }
+    }
+}
+
+/// One step of the derivation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    /// Step number as in the derivation (1–5); sub-steps share a number.
+    pub step: u8,
+    /// Short name, e.g. `"integration by parts (x)"`.
+    pub name: String,
+    /// The equation in plain text.
+    pub equation: String,
+    pub left: Side,
+    pub right: Side,
+    /// `left − right`, when both are finite.
+    pub difference: Option<f64>,
+    /// `true` ✓, `false` ✗, `null` undecided.
+    pub holds: Option<bool>,
+    /// One line: why it holds or fails, with the numbers.
+    pub why: String,
+}
+
+/// The walk through the derivation for one case.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Explanation {
+    pub case: String,
+    pub steps: Vec<Step>,
+}
+
+/// Compare two sides: equal within the sum of their errors (plus rounding).
+fn compare(left: &Side, right: &Side) -> (Option<f64>, Option<bool>) {
+    match (left.value, left.error, right.value, right.error) {
+        (Some(a), Some(ea), Some(b), Some(eb)) => {
+            let diff = a - b;
+            let allowed = ea + eb + 4.0 * f64::EPSILON * a.abs().max(b.abs());
+            let converged = left.status == Status::Ok && right.status == Status::Ok;
+            let holds = if diff.abs() <= allowed {
+                Some(true)
+            } else if converged {
+                Some(false)
+            } else {
+                None
+            };
+            (Some(diff), holds)
+        }
+        _ => (None, None),
+    }
+}
+
+fn step(
+    step: u8,
+    name: &str,
+    equation: &str,
+    left: Side,
+    right: Side,
+    why_ok: &str,
+    why_fail: String,
+) -> Step {
+    let (difference, holds) = compare(&left, &right);
+    let why = match holds {
+        Some(true) => why_ok.to_string(),
+        Some(false) => why_fail,
+        None => format!(
+            "undecided: {} vs {} (an integral is infinite, NaN, or not converged)",
+            left.text(),
+            right.text()
+        ),
+    };
+    Step {
+        step,
+        name: name.into(),
+        equation: equation.into(),
+        left,
+        right,
+        difference,
+        holds,
+        why,
+    }
+}
+
+/// Walk the derivation for the case of `r`.
+pub fn explain(r: &Report) -> Explanation {
+    let ob = &r.objective;
+    let mut steps = vec![];
+    // Step 1: the objective is a finite number.
+    let esm = Side::of(&ob.esm);
+    let finite = esm.value.is_some();
+    steps.push(Step {
+        step: 1,
+        name: "explicit objective".into(),
+        equation: "esm = E_p[½|s − ∇log p|²]".into(),
+        left: esm.clone(),
+        right: esm.clone(),
+        difference: finite.then_some(0.0),
+        holds: match ob.esm.status {
+            Status::Ok | Status::NotConverged => Some(true),
+            Status::Diverges => Some(false),
+            Status::Nonfinite => None,
+        },
+        why: match ob.esm.status {
+            Status::Diverges => "esm is infinite: there is no finite objective to rewrite".into(),
+            Status::Nonfinite => "the integrand is NaN/inf where p has mass".into(),
+            _ => "a finite number: the objective we would like to minimise".into(),
+        },
+    });
+    // Step 2: expand the square.
+    let right2 = Side::sum(&[(&r.half_s2, 1.0), (&r.cross.lhs, -1.0), (&ob.constant, 1.0)]);
+    steps.push(step(
+        2,
+        "expand the square",
+        "E½|s − ∇log p|² = E½|s|² − E⟨s, ∇log p⟩ + ½E|∇log p|²",
+        esm,
+        right2,
+        "|a − b|² = |a|² − 2⟨a, b⟩ + |b|², term by term",
+        "the expanded terms do not add up to esm".into(),
+    ));
+    // Step 3: p cancels.
+    steps.push(step(
+        3,
+        "the density cancels",
+        "E_p⟨s, ∇log p⟩ = ∫⟨s, ∇p⟩ dx   (p ∇log p = ∇p where p > 0)",
+        Side::of(&r.cross.lhs),
+        Side::of(&r.cross.lhs),
+        "the same integral: p·(∇p/p) = ∇p wherever p > 0 (scorecheck forms ∇p as p ∇log p)",
+        String::new(),
+    ));
+    // Step 4: integration by parts per variable, then the boundary term.
+    for c in &r.components {
+        let right = Side::sum(&[(&c.boundary, 1.0), (&c.rhs, 1.0)]);
+        steps.push(step(
+            4,
+            &format!("integration by parts ({})", c.var),
+            &format!("∫ s_{0} ∂_{0} p dx = [s_{0} p] − ∫ p ∂_{0} s_{0} dx", c.var),
+            Side::of(&c.lhs),
+            right,
+            "the derivative moves from p to s, the boundary term included",
+            format!(
+                "lhs − (boundary + rhs) = {:.6}: s_{} p is not continuous (a jump inside the domain acts as a hidden boundary)",
+                c.lhs.value.unwrap_or(f64::NAN) - c.boundary.value.unwrap_or(f64::NAN) - c.rhs.value.unwrap_or(f64::NAN),
+                c.var
+            ),
+        ));
+    }
+    let b = Side::of(&r.cross.boundary);
+    let mut s4 = step(
+        4,
+        "the boundary term vanishes",
+        "Σ_i ∫[s_i p] = 0",
+        b,
+        Side::exact(0.0),
+        "p·s vanishes on the boundary, so E⟨s, ∇log p⟩ = −E[∇·s]",
+        boundary_failure(r),
+    );
+    if r.verdict.boundary == Boundary::Undecided {
+        s4.holds = None;
+    }
+    steps.push(s4);
+    // Step 5: the tractable objective.
+    let right5 = Side::sum(&[(&ob.ism, 1.0), (&ob.constant, 1.0)]);
+    let gap = ob.gap.value.unwrap_or(f64::NAN);
+    steps.push(step(
+        5,
+        "tractable objective",
+        "esm = E[½|s|² + ∇·s] + ½E|∇log p|² = ism + const",
+        Side::of(&ob.esm),
+        right5,
+        "score matching without ∇log p: esm and ism + const agree",
+        format!(
+            "esm − (ism + const) = {gap:.6} = −(boundary term): ism is off by the boundary term"
+        ),
+    ));
+    Explanation {
+        case: r.case.clone(),
+        steps,
+    }
+}
+
+/// "the boundary term is −0.797885, not 0: p·s does not vanish at x = 0"
+fn boundary_failure(r: &Report) -> String {
+    let total = r.cross.boundary.value.unwrap_or(f64::NAN);
+    let worst = r
+        .components
+        .iter()
+        .flat_map(|c| c.faces.iter().map(move |f| (c, f)))
+        .filter_map(|(c, f)| f.value.value.map(|v| (c, f, v)))
+        .max_by(|a, b| a.2.abs().total_cmp(&b.2.abs()));
+    match worst {
+        Some((c, f, v)) => {
+            let place = match f.at {
+                Some(a) => format!("at {} = {}", c.var, a),
+                None => format!(
+                    "as {} → {}∞",
+                    c.var,
+                    if f.end == "upper" { "+" } else { "−" }
+                ),
+            };
+            let what = if r.components.len() == 1 {
+                format!("s_{} p = {v:.6} there", c.var)
+            } else {
+                format!("∫ s_{} p over that face = {v:.6}", c.var)
+            };
+            format!("the boundary term is {total:.6}, not 0: p·s does not vanish {place} ({what})")
+        }
+        None => format!("the boundary term is {total:.6}, not 0"),
+    }
+}
+
+impl Explanation {
+    /// Exit code: 0 every step holds, 1 a step fails, 3 a step is undecided.
+    pub fn exit_code(&self) -> u8 {
+        if self.steps.iter().any(|s| s.holds == Some(false)) {
+            1
+        } else if self.steps.iter().any(|s| s.holds.is_none()) {
+            3
+        } else {
+            0
+        }
+    }
+
+    /// Plain text.
+    pub fn to_text(&self) -> String {
+        let mut o = String::new();
+        let _ = writeln!(o, "the score-matching derivation for case {}:", self.case);
+        for s in &self.steps {
+            let mark = match s.holds {
+                Some(true) => "✓",
+                Some(false) => "✗",
+                None => "?",
+            };
+            let _ = writeln!(o);
+            let _ = writeln!(o, "step {} — {}  {}", s.step, s.name, mark);
+            let _ = writeln!(o, "  {}", s.equation);
+            let _ = writeln!(o, "  left  = {}", s.left.text());
+            let _ = writeln!(o, "  right = {}", s.right.text());
+            if let Some(d) = s.difference {
+                let _ = writeln!(o, "  left − right = {d:.3e}");
+            }
+            let _ = writeln!(o, "  {}", s.why);
+        }
+        o
+    }
+
+    /// A Markdown table.
+    pub fn to_markdown(&self) -> String {
+        let mut o = String::new();
+        let _ = writeln!(o, "### The derivation for `{}`\n", self.case);
+        let _ = writeln!(
+            o,
+            "| step | equation | left | right | left − right | | why |"
+        );
+        let _ = writeln!(o, "|---|---|---|---|---|---|---|");
+        for s in &self.steps {
+            let mark = match s.holds {
+                Some(true) => "✓",
+                Some(false) => "✗",
+                None => "?",
+            };
+            let d = s
+                .difference
+                .map(|d| format!("{d:.3e}"))
+                .unwrap_or_else(|| "—".into());
+            let _ = writeln!(
+                o,
+                "| {} {} | `{}` | {} | {} | {} | {} | {} |",
+                s.step,
+                s.name,
+                s.equation,
+                s.left.text(),
+                s.right.text(),
+                d,
+                mark,
+                s.why.replace('|', "\\|")
+            );
+        }
+        o
+    }
+
+    /// JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("an explanation always serializes")
+    }
+}
