@@ -27,6 +27,23 @@ enum Cmd {
     ///
     /// Exit codes: 0 every step holds; 1 a step fails; 2 bad input; 3 a step is undecided.
     Explain(ExplainArgs),
+    /// Check every claim of a proof (fenced ```claim blocks in a Markdown file) on every case
+    /// of a gallery, and print a step × case table.
+    ///
+    /// Exit codes: 0 every outcome as expected; 1 an unexpected pass or failure; 2 bad input.
+    Prove(ProveArgs),
+}
+
+#[derive(Args)]
+struct ProveArgs {
+    /// The proof, e.g. proofs/score-matching-ibp.md.
+    file: PathBuf,
+    /// The folder of case files the claims run on.
+    #[arg(long, value_name = "DIR", default_value = "proofs/cases")]
+    cases: PathBuf,
+    /// Evaluations allowed per cubature in 2-D and up.
+    #[arg(long, value_name = "N", default_value_t = 20_000_000)]
+    max_evals: u64,
 }
 
 #[derive(Args)]
@@ -274,5 +291,12 @@ fn main() -> ExitCode {
     match cli.cmd {
         Cmd::Check(a) => run_check(a),
         Cmd::Explain(a) => run_explain(a),
+        Cmd::Prove(a) => match scorecheck::prove::prove(&a.file, &a.cases, a.max_evals) {
+            Ok(run) => {
+                print!("{}", run.to_text());
+                ExitCode::from(run.exit_code())
+            }
+            Err(e) => bad_input(e),
+        },
     }
 }
