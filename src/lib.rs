@@ -37,7 +37,7 @@
 //! Modules: [`expr`] the expression language; [`case`] case files and flags; [`model`]
 //! the density and field traits with exact derivatives; [`locate`] where the mass is;
 //! [`quad`] quadrature; [`check`] the identity checks; [`report`] the report and its
-//! renderings.
+//! renderings; [`score`] hand-written scores and divergences against exact derivatives.
 
 pub mod case;
 pub mod check;
@@ -48,6 +48,7 @@ pub mod model;
 pub mod prove;
 pub mod quad;
 pub mod report;
+pub mod score;
 
 use case::Case;
 use check::{CaseInfo, CheckError, CheckOptions};
@@ -79,6 +80,58 @@ pub fn check_case(case: &Case, opts: &CheckOptions) -> Result<Report, CheckError
         report.notes.push(
             "`divergence` is not used by `check`: its ∇·s comes from exact derivatives of the field".into(),
         );
+    }
+    Ok(report)
+}
+
+/// Run `score` on a compiled case: the hand-written `field` against the exact gradient of
+/// `log_model`, the hand-written `divergence` against the exact `∇·s`, and, without a
+/// log-model, whether the field is a gradient field.
+///
+/// ```
+/// use scorecheck::case::parse_case;
+/// use scorecheck::score::{Agreement, ScoreOptions};
+///
+/// // The double well's score is −(x² − 1)x; this one drops the chain-rule factor x.
+/// let spec = parse_case(
+///     "[density]\nlog = \"-(x^2-1)^2/4\"\n[score]\nlog_model = \"-(x^2-1)^2/4\"\nfield = [\"-(x^2-1)\"]\n",
+///     "well.toml",
+///     "well",
+/// )
+/// .unwrap();
+/// let case = spec.compile(&[], false).unwrap();
+/// let report = scorecheck::score_case(&case, &ScoreOptions::default()).unwrap();
+/// assert_eq!(report.verdict.field, Some(Agreement::Disagrees));
+/// assert_eq!(report.exit_code(), 1);
+/// ```
+pub fn score_case(
+    case: &Case,
+    opts: &score::ScoreOptions,
+) -> Result<score::ScoreReport, score::ScoreError> {
+    let info = CaseInfo {
+        name: case.name.clone(),
+        vars: case.vars.clone(),
+        params: case.params.clone(),
+        ..Default::default()
+    };
+    let log_model = case.log_model.as_ref().map(|m| model::ExprDensity {
+        program: m.clone(),
+        kind: model::DensityKind::Log,
+        dim: case.vars.len(),
+    });
+    let mut report = score::check_score(
+        &case.density,
+        case.field.as_ref(),
+        log_model.as_ref(),
+        case.divergence.as_ref(),
+        &case.domain,
+        &info,
+        opts,
+    )?;
+    if case.weight.is_some() {
+        report
+            .notes
+            .push("`weight` is not used by `score`: scores do not depend on it".into());
     }
     Ok(report)
 }

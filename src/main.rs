@@ -32,6 +32,45 @@ enum Cmd {
     ///
     /// Exit codes: 0 every outcome as expected; 1 an unexpected pass or failure; 2 bad input.
     Prove(ProveArgs),
+    /// Check a hand-written score against exact derivatives: each field component against
+    /// ∂_i log_model, a hand-written divergence against the exact ∇·s, and, without a
+    /// log_model, whether the field is a gradient at all — over where p has its mass.
+    ///
+    /// Exit codes: 0 they agree; 1 they disagree (counterexamples printed); 2 bad input;
+    /// 3 undecided.
+    Score(ScoreArgs),
+}
+
+#[derive(Args)]
+struct ScoreArgs {
+    /// A TOML case file whose [score] has a hand-written `field` (with `log_model` to compare
+    /// against, and optionally `divergence`).
+    case: PathBuf,
+    /// Set a named constant, NAME=VALUE; repeatable; overrides the case file's params.
+    #[arg(long = "param", value_name = "NAME=VALUE", allow_hyphen_values = true)]
+    params: Vec<String>,
+    /// Low-discrepancy points spread over the bulk of p (the modes and tail points come on top).
+    #[arg(long, value_name = "N", default_value_t = 2048)]
+    points: usize,
+    /// Relative tolerance: a and b agree when |a − b| <= atol + rtol·max(|a|, |b|).
+    #[arg(
+        long,
+        value_name = "R",
+        default_value_t = 1e-8,
+        allow_negative_numbers = true
+    )]
+    rtol: f64,
+    /// Absolute tolerance (see --rtol).
+    #[arg(
+        long,
+        value_name = "A",
+        default_value_t = 1e-10,
+        allow_negative_numbers = true
+    )]
+    atol: f64,
+    /// Print the JSON report instead of the text.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -279,6 +318,52 @@ fn run_explain(a: ExplainArgs) -> ExitCode {
     ExitCode::from(ex.exit_code())
 }
 
+fn run_score(a: ScoreArgs) -> ExitCode {
+    let spec = match load_case_file(&a.case) {
+        Ok(s) => s,
+        Err(e) => return bad_input(e),
+    };
+    let overrides = match a
+        .params
+        .iter()
+        .map(|p| parse_param(p))
+        .collect::<Result<Vec<_>, _>>()
+    {
+        Ok(o) => o,
+        Err(e) => return bad_input(e),
+    };
+    let case = match spec.compile(&overrides, false) {
+        Ok(c) => c,
+        Err(e) => return bad_input(e),
+    };
+    let opts = scorecheck::score::ScoreOptions {
+        points: a.points,
+        rtol: a.rtol,
+        atol: a.atol,
+        ..Default::default()
+    };
+    let report = match scorecheck::score_case(&case, &opts) {
+        Ok(r) => r,
+        Err(e) => return bad_input(e),
+    };
+    if a.json {
+        println!("{}", report.to_json());
+    } else {
+        print!("{}", report.to_text());
+    }
+    let code = report.exit_code();
+    match code {
+        1 => {
+            for line in report.counterexample_lines() {
+                eprintln!("counterexample: {line}");
+            }
+        }
+        3 => eprintln!("undecided: {}", report.undecided_reasons().join("; ")),
+        _ => {}
+    }
+    ExitCode::from(code)
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
@@ -290,6 +375,7 @@ fn main() -> ExitCode {
     };
     match cli.cmd {
         Cmd::Check(a) => run_check(a),
+        Cmd::Score(a) => run_score(a),
         Cmd::Explain(a) => run_explain(a),
         Cmd::Prove(a) => match scorecheck::prove::prove(&a.file, &a.cases, a.max_evals) {
             Ok(run) => {

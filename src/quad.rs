@@ -160,11 +160,13 @@ pub fn end_behaviour(f: &dyn Fn(f64) -> f64, piece: &Piece, upper_end: bool) -> 
 }
 
 /// Integrate a scalar function over a union of pieces (1-D) with the `quadrature` crate's
-/// tanh-sinh rule at absolute target `tol`.
+/// tanh-sinh rule.
 ///
-/// The rule is run at `tol` and at `tol/1000`; the finer value is reported with an error of
-/// the coarser run's distance to it (a safe over-estimate) plus the finer run's own estimate,
-/// a floor of rounding error, and bounds on what lies beyond the rule's outermost nodes.
+/// The crate's own error estimate can be far too small (it squares the last difference
+/// between levels), so each piece is integrated at the rule's finest level twice, whole and
+/// in two halves; the split value is reported with twice the difference of the two as its
+/// error, plus a floor of rounding error and bounds on what lies beyond the rule's outermost
+/// nodes. `tol` only sets the accuracy of the rounding floor's rough integral.
 /// Returns `None` for the value when an end of a piece shows a divergent integral.
 pub fn integrate_1d(f: &dyn Fn(f64) -> f64, pieces: &[Piece], tol: f64) -> (Estimate, bool) {
     use std::cell::Cell;
@@ -181,14 +183,19 @@ pub fn integrate_1d(f: &dyn Fn(f64) -> f64, pieces: &[Piece], tol: f64) -> (Esti
             if v == 0.0 { 0.0 } else { v * j }
         };
         let abs_g = |u: f64| g(u).abs();
-        let coarse = quadrature::double_exponential::integrate(g, ua, ub, tol_piece);
-        let fine = quadrature::double_exponential::integrate(g, ua, ub, tol_piece * 1e-3);
+        // The rule at its finest level (a target of 0 is never met) over the piece, and again
+        // over its two halves: two rules with different nodes. Their difference estimates the
+        // error of either; the split one is reported, with twice the difference.
+        let whole = quadrature::double_exponential::integrate(g, ua, ub, 0.0);
+        let mid = 0.5 * (ua + ub);
+        let left = quadrature::double_exponential::integrate(g, ua, mid, 0.0);
+        let right = quadrature::double_exponential::integrate(g, mid, ub, 0.0);
+        let split = left.integral + right.integral;
         // Size of |g| for the rounding floor, at low accuracy.
         let mass =
             quadrature::double_exponential::integrate(abs_g, ua, ub, 1e-3 * tol_piece.max(1e-300));
-        let mut err = (fine.integral - coarse.integral).abs()
-            + fine.error_estimate
-            + 8.0 * f64::EPSILON * mass.integral.abs();
+        let mut err =
+            2.0 * (whole.integral - split).abs() + 16.0 * f64::EPSILON * mass.integral.abs();
         for upper in [false, true] {
             match end_behaviour(f, piece, upper) {
                 EndBehaviour::Finite { bound } => {
@@ -200,7 +207,7 @@ pub fn integrate_1d(f: &dyn Fn(f64) -> f64, pieces: &[Piece], tol: f64) -> (Esti
             }
         }
         evals.set(evals.get() + 60);
-        total.value += fine.integral;
+        total.value += split;
         total.error += err;
     }
     total.evals = evals.get();

@@ -181,11 +181,7 @@ impl ScoreOptions {
                 return bad(format!("{name} must be a finite number >= 0, got {v}"));
             }
         }
-        if let Some(h) = self
-            .fd_steps
-            .iter()
-            .find(|h| !(h.is_finite() && **h > 0.0))
-        {
+        if let Some(h) = self.fd_steps.iter().find(|h| !(h.is_finite() && **h > 0.0)) {
             return bad(format!("finite-difference steps must be positive, got {h}"));
         }
         Ok(())
@@ -323,7 +319,7 @@ pub struct FdRow {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FiniteDifferences {
     pub at: Vec<f64>,
-    /// Why this point: `the highest mode` or `the counterexample of s_x`.
+    /// Why this point: `the counterexample of s_x`, or `one width from the highest mode`.
     pub why: String,
     pub rows: Vec<FdRow>,
 }
@@ -524,9 +520,7 @@ pub fn jacobian<S: ScoreField>(s: &S, x: &[f64]) -> ([f64; MAX_DIM], [[f64; MAX_
 /// ```
 pub fn divergence<S: ScoreField>(s: &S, x: &[f64]) -> f64 {
     let d = x.len();
-    (0..d)
-        .map(|i| s.component(i, &seeded(x, i)[..d]).eps)
-        .sum()
+    (0..d).map(|i| s.component(i, &seeded(x, i)[..d]).eps).sum()
 }
 
 /// The exact gradient of `log q` at `x`.
@@ -622,9 +616,8 @@ impl Acc {
         if o.max_rel.as_ref().is_none_or(|s| rel > s.rel) {
             o.max_rel = Some(sample());
         }
-        let is_heavier = |s: &Sample| {
-            weighted > s.weighted || (weighted == s.weighted && pt.log_p > s.log_p)
-        };
+        let is_heavier =
+            |s: &Sample| weighted > s.weighted || (weighted == s.weighted && pt.log_p > s.log_p);
         if o.max_weighted.as_ref().is_none_or(is_heavier) {
             o.max_weighted = Some(sample());
         }
@@ -632,7 +625,7 @@ impl Acc {
             o.disagreeing += 1;
             let key = (abs.is_infinite(), pt.log_p + abs.ln());
             let key = if key.0 { (true, pt.log_p) } else { key };
-            if o.worst.is_none() || key.0 > self.worst_key.0 || (key.0 == self.worst_key.0 && key.1 > self.worst_key.1) {
+            if o.worst.is_none() || key > self.worst_key {
                 self.worst_key = key;
                 o.worst = Some(sample());
             }
@@ -688,7 +681,9 @@ struct EvalPoint {
 }
 
 fn axis_name(vars: &[String], i: usize) -> String {
-    vars.get(i).cloned().unwrap_or_else(|| format!("x{}", i + 1))
+    vars.get(i)
+        .cloned()
+        .unwrap_or_else(|| format!("x{}", i + 1))
 }
 
 /// The points: bulk, modes, tails and edges (log densities not yet filled in).
@@ -704,7 +699,11 @@ fn point_set(loc: &Located, domain: &[(f64, f64)], n: usize, vars: &[String]) ->
         used: false,
     };
     for (k, m) in loc.modes.iter().enumerate() {
-        pts.push(point(m.x.clone(), PointKind::Mode, format!("mode {}", k + 1)));
+        pts.push(point(
+            m.x.clone(),
+            PointKind::Mode,
+            format!("mode {}", k + 1),
+        ));
     }
     for k in 0..n {
         let m = &loc.modes[k % nm];
@@ -877,37 +876,78 @@ impl<'a, P: Density, S: ScoreField, M: Density, V: ScalarFunction> ScoreCheck<'a
 
     /// Run the checks.
     pub fn run(&self, info: &CaseInfo, opts: &ScoreOptions) -> Result<ScoreReport, ScoreError> {
-        opts.validate()?;
-        let d = self.domain.len();
-        let dims = [
-            ("density", Some(self.p.dim())),
-            ("field", self.field.map(|f| f.dim())),
-            ("log-model", self.log_model.map(|m| m.dim())),
-        ];
-        for (what, got) in dims {
-            if let Some(got) = got.filter(|g| *g != d) {
-                return Err(ScoreError::Dimension {
-                    what,
-                    got,
-                    expected: d,
-                });
-            }
+        check_score(
+            self.p,
+            self.field,
+            self.log_model,
+            self.divergence,
+            self.domain,
+            info,
+            opts,
+        )
+    }
+}
+
+/// Every score check in one call, with the parts that are given; [`ScoreCheck`] is the same
+/// with a builder, and [`compare_score`] and [`gradient_check`] are the common cases.
+///
+/// A `None` part needs its type named; [`Absent`] serves:
+///
+/// ```
+/// use scorecheck::check::CaseInfo;
+/// use scorecheck::expr::Program;
+/// use scorecheck::model::{DensityKind, ExprDensity};
+/// use scorecheck::score::{Absent, Agreement, ScoreOptions, check_score};
+///
+/// let vars = vec!["x".to_string(), "y".to_string()];
+/// let compile = |s: &str| Program::compile(s, &vars, &[]).unwrap();
+/// let p = ExprDensity { program: compile("-(x^2+y^2)/2"), kind: DensityKind::Log, dim: 2 };
+/// let div = compile("-1"); // ∇·∇log p = −2: one term forgotten
+/// let info = CaseInfo { name: "div".into(), vars: vars.clone(), ..Default::default() };
+/// let r = check_score(&p, None::<&Absent>, Some(&p), Some(&div),
+///     &[(f64::NEG_INFINITY, f64::INFINITY); 2], &info, &ScoreOptions::default()).unwrap();
+/// assert_eq!(r.verdict.divergence, Some(Agreement::Disagrees));
+/// assert_eq!(r.verdict.field, None); // no hand-written field to compare
+/// ```
+pub fn check_score<P: Density, S: ScoreField, M: Density, V: ScalarFunction>(
+    p: &P,
+    field: Option<&S>,
+    log_model: Option<&M>,
+    divergence: Option<&V>,
+    domain: &[(f64, f64)],
+    info: &CaseInfo,
+    opts: &ScoreOptions,
+) -> Result<ScoreReport, ScoreError> {
+    opts.validate()?;
+    let d = domain.len();
+    let dims = [
+        ("density", Some(p.dim())),
+        ("field", field.map(|f| f.dim())),
+        ("log-model", log_model.map(|m| m.dim())),
+    ];
+    for (what, got) in dims {
+        if let Some(got) = got.filter(|g| *g != d) {
+            return Err(ScoreError::Dimension {
+                what,
+                got,
+                expected: d,
+            });
         }
-        match (self.field, self.log_model) {
-            (None, _) if self.divergence.is_none() => Err(ScoreError::NothingToCheck),
-            (None, None) => Err(ScoreError::DivergenceOfNothing),
-            (Some(f), m) => run_checks(self.p, f, true, m, self.divergence, self.domain, info, opts),
-            (None, Some(m)) => run_checks(
-                self.p,
-                &GradientOf(m),
-                false,
-                Some(m),
-                self.divergence,
-                self.domain,
-                info,
-                opts,
-            ),
-        }
+    }
+    match (field, log_model) {
+        (None, _) if divergence.is_none() => Err(ScoreError::NothingToCheck),
+        (None, None) => Err(ScoreError::DivergenceOfNothing),
+        (Some(f), m) => run_checks(p, f, true, m, divergence, domain, info, opts),
+        (None, Some(m)) => run_checks(
+            p,
+            &GradientOf(m),
+            false,
+            Some(m),
+            divergence,
+            domain,
+            info,
+            opts,
+        ),
     }
 }
 
@@ -1086,6 +1126,7 @@ fn run_checks<P: Density, S: ScoreField, M: Density, V: ScalarFunction>(
 
     let field_res: Vec<Discrepancy> = field_acc.into_iter().map(Acc::finish).collect();
     let div_res = div_acc.map(Acc::finish);
+    let pair_ij: Vec<(usize, usize)> = pairs.iter().map(|(i, j, _)| (*i, *j)).collect();
     let grad_res: Vec<Discrepancy> = pairs.into_iter().map(|(_, _, a)| a.finish()).collect();
 
     // Verdicts and explanations.
@@ -1205,10 +1246,42 @@ fn run_checks<P: Density, S: ScoreField, M: Density, V: ScalarFunction>(
             c.sample.at.clone(),
             format!("the counterexample of {}", c.check),
         ),
-        None => (loc.modes[0].x.clone(), "the highest mode".to_string()),
+        // One width from the highest mode along every axis: at the mode itself the score
+        // vanishes, which hides the error of a difference quotient.
+        None => {
+            let m = &loc.modes[0];
+            let x = (0..d)
+                .map(|i| {
+                    let (a, b) = domain[i];
+                    let up = m.x[i] + m.scale[i];
+                    if up <= b {
+                        up
+                    } else {
+                        (m.x[i] - m.scale[i]).max(a)
+                    }
+                })
+                .collect();
+            (x, "one width from the highest mode".to_string())
+        }
     };
+    // For a failing Jacobian pair, also its two entries.
+    let mut entries: Vec<(usize, usize)> = (0..d).map(|i| (i, i)).collect();
+    let pair_first = field_res.iter().chain(&div_res).all(|r| r.worst.is_none());
+    if pair_first && let Some(k) = grad_res.iter().position(|r| r.worst.is_some()) {
+        let (i, j) = pair_ij[k];
+        entries.extend([(i, j), (j, i)]);
+    }
     let finite_differences = (!opts.fd_steps.is_empty()).then(|| {
-        finite_difference_table(field, log_model, &fd_at, why, domain, &vars, &opts.fd_steps)
+        finite_difference_table(
+            field,
+            log_model,
+            &fd_at,
+            why,
+            domain,
+            &vars,
+            &entries,
+            &opts.fd_steps,
+        )
     });
 
     let tails = pts
@@ -1269,7 +1342,9 @@ fn combine(vs: impl Iterator<Item = Agreement>) -> Agreement {
     out
 }
 
-/// Exact derivatives against central differences at `x`.
+/// Exact derivatives against central differences at `x`: `∂_i log_model` for every `i`
+/// (with a log-model), and `∂_j s_i` for every `(i, j)` in `entries`.
+#[allow(clippy::too_many_arguments)]
 fn finite_difference_table<S: ScoreField, M: Density>(
     field: &S,
     log_model: Option<&M>,
@@ -1277,22 +1352,24 @@ fn finite_difference_table<S: ScoreField, M: Density>(
     why: String,
     domain: &[(f64, f64)],
     vars: &[String],
+    entries: &[(usize, usize)],
     steps: &[f64],
 ) -> FiniteDifferences {
     let d = x.len();
     let (_, jac) = jacobian(field, x);
     let mut rows = vec![];
-    let central = |f: &dyn Fn(&[f64]) -> f64, i: usize, exact: f64| -> Vec<FdStep> {
-        steps
+    // Central differences of `f` along axis `j`.
+    let row = |name: String, f: &dyn Fn(&[f64]) -> f64, j: usize, exact: f64| -> FdRow {
+        let st: Vec<FdStep> = steps
             .iter()
             .map(|&h| {
                 let (mut up, mut dn) = (x.to_vec(), x.to_vec());
-                up[i] += h;
-                dn[i] -= h;
-                let inside = up[i] <= domain[i].1 && dn[i] >= domain[i].0;
-                // The step actually taken, as the floating-point grid rounds x ± h.
+                up[j] += h;
+                dn[j] -= h;
+                let inside = up[j] <= domain[j].1 && dn[j] >= domain[j].0;
+                // Divide by the step actually taken: x ± h is rounded to the float grid.
                 let value = if inside {
-                    (f(&up) - f(&dn)) / (up[i] - dn[i])
+                    (f(&up) - f(&dn)) / (up[j] - dn[j])
                 } else {
                     f64::NAN
                 };
@@ -1303,35 +1380,29 @@ fn finite_difference_table<S: ScoreField, M: Density>(
                     inside,
                 }
             })
-            .collect()
-    };
-    let best = |steps: &[FdStep]| {
-        steps
+            .collect();
+        let best_h = st
             .iter()
             .filter(|s| s.error.is_finite())
             .min_by(|a, b| a.error.total_cmp(&b.error))
-            .map(|s| s.h)
+            .map(|s| s.h);
+        FdRow {
+            derivative: name,
+            exact,
+            steps: st,
+            best_h,
+        }
     };
     if let Some(m) = log_model {
         let g = log_gradient(m, x);
         for i in 0..d {
-            let st = central(&|y: &[f64]| m.log_density(y), i, g[i]);
-            rows.push(FdRow {
-                derivative: format!("∂_{} log_model", vars[i]),
-                exact: g[i],
-                best_h: best(&st),
-                steps: st,
-            });
+            let name = format!("∂_{} log_model", vars[i]);
+            rows.push(row(name, &|y: &[f64]| m.log_density(y), i, g[i]));
         }
     }
-    for i in 0..d {
-        let st = central(&|y: &[f64]| field.component(i, y), i, jac[i][i]);
-        rows.push(FdRow {
-            derivative: format!("∂_{} s_{}", vars[i], vars[i]),
-            exact: jac[i][i],
-            best_h: best(&st),
-            steps: st,
-        });
+    for &(i, j) in entries {
+        let name = format!("∂_{} s_{}", vars[j], vars[i]);
+        rows.push(row(name, &|y: &[f64]| field.component(i, y), j, jac[i][j]));
     }
     FiniteDifferences {
         at: x.to_vec(),
@@ -1357,12 +1428,11 @@ fn fmt_num(v: f64) -> String {
         let mag = a.log10().floor() as i32;
         let decimals = (7 - mag).clamp(0, 11) as usize;
         let s = format!("{v:.decimals$}");
-        let s = if s.contains('.') {
+        if s.contains('.') {
             s.trim_end_matches('0').trim_end_matches('.').to_string()
         } else {
             s
-        };
-        s
+        }
     } else {
         format!("{v:.7e}")
     }
@@ -1375,6 +1445,11 @@ fn fmt_at(vars: &[String], x: &[f64]) -> String {
     } else {
         format!("({}) = {}", vars.join(", "), fmt_point(x))
     }
+}
+
+/// A label without its parenthesised remark: `s_x (hand-written)` → `s_x`.
+fn short(label: &str) -> &str {
+    label.split(" (").next().unwrap_or(label)
 }
 
 fn kind_name(k: PointKind) -> &'static str {
@@ -1461,7 +1536,11 @@ impl ScoreReport {
             .collect();
         let _ = writeln!(o, "score check {}: {}", self.case, dom.join(", "));
         if !self.params.is_empty() {
-            let ps: Vec<String> = self.params.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+            let ps: Vec<String> = self
+                .params
+                .iter()
+                .map(|(k, v)| format!("{k} = {v}"))
+                .collect();
             let _ = writeln!(o, "params: {}", ps.join(", "));
         }
         let c = &self.points;
@@ -1482,9 +1561,18 @@ impl ScoreReport {
             self.tolerance.atol, self.tolerance.rtol
         );
         let sections: [(&str, Vec<&Discrepancy>); 3] = [
-            ("hand-written field against the exact gradient of log_model:", self.field.iter().collect()),
-            ("hand-written divergence against the exact divergence:", self.divergence.iter().collect()),
-            ("is s a gradient field? (a score's Jacobian is symmetric):", self.gradient.iter().collect()),
+            (
+                "hand-written field against the exact gradient of log_model:",
+                self.field.iter().collect(),
+            ),
+            (
+                "hand-written divergence against the exact divergence:",
+                self.divergence.iter().collect(),
+            ),
+            (
+                "is s a gradient field? (a score's Jacobian is symmetric):",
+                self.gradient.iter().collect(),
+            ),
         ];
         for (title, rows) in sections {
             if rows.is_empty() {
@@ -1500,10 +1588,7 @@ impl ScoreReport {
         }
         let used: Vec<&TailPoint> = self.tails.iter().filter(|t| t.used).collect();
         if !self.tails.is_empty() {
-            let lowest = used
-                .iter()
-                .map(|t| t.log_p)
-                .fold(f64::INFINITY, f64::min);
+            let lowest = used.iter().map(|t| t.log_p).fold(f64::INFINITY, f64::min);
             let _ = writeln!(
                 o,
                 "\ntails: {} of {} tail and edge points carry mass and are checked{}",
@@ -1522,7 +1607,11 @@ impl ScoreReport {
         }
         if !self.counterexamples.is_empty() {
             let _ = writeln!(o, "counterexamples:");
-            for (line, c) in self.counterexample_lines().iter().zip(&self.counterexamples) {
+            for (line, c) in self
+                .counterexample_lines()
+                .iter()
+                .zip(&self.counterexamples)
+            {
                 let _ = writeln!(
                     o,
                     "  {line}  ({}, log p/p_max = {})",
@@ -1553,11 +1642,12 @@ impl ScoreReport {
             ),
             _ => format!("{} at all {} points", verdict_word(r.verdict), r.compared),
         };
-        let _ = writeln!(o, "  {}: {} vs {}: {head}", r.check, r.a, r.b);
+        let _ = writeln!(o, "  {} vs {}: {head}", r.a, r.b);
+        let (sa, sb) = (short(&r.a), short(&r.b));
         let line = |o: &mut String, what: &str, v: f64, s: &Sample| {
             let _ = writeln!(
                 o,
-                "      {what:<22} {:<14} at {}  [{}, {}]",
+                "      {what:<20} {:<14} at {}  ({sa} = {}, {sb} = {})",
                 fmt_num(v),
                 fmt_at(&self.vars, &s.at),
                 fmt_num(s.a),
@@ -1678,7 +1768,8 @@ mod tests {
     fn van_der_corput() {
         let v: Vec<f64> = (1..=4).map(|k| radical_inverse(k, 2)).collect();
         assert_eq!(v, [0.5, 0.25, 0.75, 0.125]);
-        assert_eq!(radical_inverse(5, 3), 1.0 / 3.0 + 1.0 / 9.0);
+        // 5 = 12 in base 3, mirrored: 0.21 = 2/3 + 1/9.
+        assert!((radical_inverse(5, 3) - 7.0 / 9.0).abs() < 1e-15);
     }
 
     #[test]
@@ -1691,7 +1782,62 @@ mod tests {
             assert!((-2.0..=0.5).contains(&t));
         }
         // The median of the untruncated map is the centre.
-        assert_eq!(truncated_logistic(0.5, f64::NEG_INFINITY, f64::INFINITY), 0.0);
+        assert_eq!(
+            truncated_logistic(0.5, f64::NEG_INFINITY, f64::INFINITY),
+            0.0
+        );
+    }
+
+    struct HalfLine;
+    impl Density for HalfLine {
+        fn dim(&self) -> usize {
+            2
+        }
+        fn log_density<D: DualNum<Primitive = f64> + Copy>(&self, x: &[D]) -> D {
+            -(x[0] - 1.0).powi(2) * 0.5 - x[1] * x[1] * 0.5
+        }
+    }
+
+    #[test]
+    fn points_stay_in_the_domain() {
+        let domain = [(0.0, f64::INFINITY), (-1.0, 100.0)];
+        let loc = locate(&HalfLine, &domain).unwrap();
+        let vars = ["x".to_string(), "y".to_string()];
+        let pts = point_set(&loc, &domain, 500, &vars);
+        let bulk = pts.iter().filter(|p| p.kind == PointKind::Bulk).count();
+        assert_eq!(bulk, 500);
+        for p in &pts {
+            for (v, (a, b)) in p.x.iter().zip(domain) {
+                assert!(*v >= a && *v <= b, "{:?} {}", p.x, p.label);
+            }
+        }
+        // Mode (1, 0), widths 1: tails at x = 1 + 5, 1 + 10 (1 − 5 < 0 is outside) and
+        // y = 5, 10 (−5, −10 are outside); edges x = 0, y = −1, y = 100.
+        let tails: Vec<&str> = pts
+            .iter()
+            .filter(|p| p.kind != PointKind::Bulk && p.kind != PointKind::Mode)
+            .map(|p| p.label.as_str())
+            .collect();
+        assert_eq!(
+            tails,
+            [
+                "mode 1 + 5σ along x",
+                "mode 1 + 10σ along x",
+                "mode 1 at x = 0",
+                "mode 1 + 5σ along y",
+                "mode 1 + 10σ along y",
+                "mode 1 at y = -1",
+                "mode 1 at y = 100"
+            ]
+        );
+        // About a quarter of the bulk points spread uniformly over the finite axis y, so about
+        // 0.25·0.8·500 = 100 land above y = 20; the logistic map around the mode (scale 1.5)
+        // puts one there with probability e^−13.
+        let far = pts
+            .iter()
+            .filter(|p| p.kind == PointKind::Bulk && p.x[1] > 20.0)
+            .count();
+        assert!((60..140).contains(&far), "{far}");
     }
 
     #[test]
@@ -1703,7 +1849,10 @@ mod tests {
         assert_eq!(compare(1.0, 1.0 + 1e-9, t).2, Some(true));
         assert_eq!(compare(1.0, 1.0 + 1e-7, t).2, Some(false));
         assert_eq!(compare(0.0, 1e-11, t).2, Some(true));
-        assert_eq!(compare(f64::INFINITY, f64::INFINITY, t), (0.0, 0.0, Some(true)));
+        assert_eq!(
+            compare(f64::INFINITY, f64::INFINITY, t),
+            (0.0, 0.0, Some(true))
+        );
         assert_eq!(compare(f64::NAN, 1.0, t).2, Some(false));
         assert_eq!(compare(f64::NAN, f64::NAN, t).2, None);
         assert_eq!(compare(f64::INFINITY, 1.0, t).0, f64::INFINITY);
@@ -1722,7 +1871,10 @@ mod tests {
             weighted: 0.0,
         };
         let j = serde_json::to_string(&s).unwrap();
-        assert!(j.contains("\"a\":\"NaN\"") && j.contains("\"log_p\":\"-inf\""), "{j}");
+        assert!(
+            j.contains("\"a\":\"NaN\"") && j.contains("\"log_p\":\"-inf\""),
+            "{j}"
+        );
         let back: Sample = serde_json::from_str(&j).unwrap();
         assert!(back.a.is_nan() && back.b == f64::INFINITY && back.rel == 0.5);
     }
