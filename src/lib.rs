@@ -45,6 +45,7 @@ pub mod explain;
 pub mod expr;
 pub mod locate;
 pub mod model;
+pub mod output;
 pub mod prove;
 pub mod quad;
 pub mod report;

@@ -137,6 +137,27 @@ struct CheckArgs {
     /// Print the JSON report instead of the text table.
     #[arg(long)]
     json: bool,
+    /// Write the output to this file (whole or not at all) instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+}
+
+/// Print `text`, or write it to `out` through a temporary file renamed into place.
+fn emit(out: Option<scorecheck::output::Pending>, text: &str) -> Result<(), ExitCode> {
+    match out {
+        None => {
+            print!("{text}");
+            Ok(())
+        }
+        Some(p) => p.commit(text).map_err(bad_input),
+    }
+}
+
+/// Open the output file early, so a bad path fails before the work.
+fn open_out(path: &Option<PathBuf>) -> Result<Option<scorecheck::output::Pending>, ExitCode> {
+    path.as_ref()
+        .map(|p| scorecheck::output::Pending::create(p).map_err(bad_input))
+        .transpose()
 }
 
 fn bad_input(msg: impl std::fmt::Display) -> ExitCode {
@@ -268,14 +289,21 @@ fn report_of(a: &CheckArgs) -> Result<scorecheck::report::Report, ExitCode> {
 }
 
 fn run_check(a: CheckArgs) -> ExitCode {
+    let out = match open_out(&a.out) {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
     let report = match report_of(&a) {
         Ok(r) => r,
         Err(code) => return code,
     };
-    if a.json {
-        println!("{}", report.to_json());
+    let text = if a.json {
+        format!("{}\n", report.to_json())
     } else {
-        print!("{}", report.to_text());
+        report.to_text()
+    };
+    if let Err(code) = emit(out, &text) {
+        return code;
     }
     let code = report.exit_code();
     if code == 3 {
@@ -303,17 +331,24 @@ fn run_check(a: CheckArgs) -> ExitCode {
 }
 
 fn run_explain(a: ExplainArgs) -> ExitCode {
+    let out = match open_out(&a.check.out) {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
     let report = match report_of(&a.check) {
         Ok(r) => r,
         Err(code) => return code,
     };
     let ex = scorecheck::explain::explain(&report);
-    if a.check.json {
-        println!("{}", ex.to_json());
+    let text = if a.check.json {
+        format!("{}\n", ex.to_json())
     } else if a.markdown {
-        print!("{}", ex.to_markdown());
+        ex.to_markdown()
     } else {
-        print!("{}", ex.to_text());
+        ex.to_text()
+    };
+    if let Err(code) = emit(out, &text) {
+        return code;
     }
     ExitCode::from(ex.exit_code())
 }
