@@ -147,10 +147,6 @@ impl Law {
     }
 }
 
-fn binom(n: usize, k: usize) -> f64 {
-    (0..k).fold(1.0, |acc, i| acc * (n - i) as f64 / (i + 1) as f64)
-}
-
 fn fact(n: usize) -> f64 {
     (1..=n).map(|v| v as f64).product()
 }
