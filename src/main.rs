@@ -56,7 +56,7 @@ struct ScoreArgs {
     #[arg(
         long,
         value_name = "R",
-        default_value_t = 1e-8,
+        default_value = "1e-8",
         allow_negative_numbers = true
     )]
     rtol: f64,
@@ -64,7 +64,7 @@ struct ScoreArgs {
     #[arg(
         long,
         value_name = "A",
-        default_value_t = 1e-10,
+        default_value = "1e-10",
         allow_negative_numbers = true
     )]
     atol: f64,

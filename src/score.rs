@@ -1132,12 +1132,15 @@ fn run_checks<P: Density, S: ScoreField, M: Density, V: ScalarFunction>(
     // Verdicts and explanations.
     let mut explanations = vec![];
     let mut notes = vec![];
-    let used = counts.used;
+    // The points every check of a group could compare (fewer than `used` if both sides
+    // were NaN somewhere).
+    let compared = |rs: &[Discrepancy]| rs.iter().map(|r| r.compared).min().unwrap_or(0);
     let field_verdict = (!field_res.is_empty()).then(|| {
         let v = combine(field_res.iter().map(|r| r.verdict));
         explanations.push(match v {
             Agreement::Agrees => format!(
-                "field agrees: every s_i equals the exact ∂_i log_model to tolerance at all {used} points where p has mass"
+                "field agrees: every s_i equals the exact ∂_i log_model to tolerance at all {} points where p has mass",
+                compared(&field_res)
             ),
             Agreement::Disagrees => {
                 let bad: Vec<&str> = field_res
@@ -1181,7 +1184,8 @@ fn run_checks<P: Density, S: ScoreField, M: Density, V: ScalarFunction>(
         let v = combine(grad_res.iter().map(|r| r.verdict));
         explanations.push(match v {
             Agreement::Agrees => format!(
-                "gradient: the Jacobian of s is symmetric at all {used} points, as a score's must be"
+                "gradient: the Jacobian of s is symmetric at all {} points, as a score's must be",
+                compared(&grad_res)
             ),
             Agreement::Disagrees => {
                 let r = first_worst(&grad_res).expect("a disagreeing pair");
@@ -1643,6 +1647,18 @@ impl ScoreReport {
             _ => format!("{} at all {} points", verdict_word(r.verdict), r.compared),
         };
         let _ = writeln!(o, "  {} vs {}: {head}", r.a, r.b);
+        if r.verdict != Agreement::Disagrees {
+            // Where they agree, the sizes of the differences are enough.
+            if let (Some(a), Some(b)) = (&r.max_abs, &r.max_rel) {
+                let _ = writeln!(
+                    o,
+                    "      max |a − b| = {}, max relative = {}",
+                    fmt_num(a.abs),
+                    fmt_num(b.rel)
+                );
+            }
+            return;
+        }
         let (sa, sb) = (short(&r.a), short(&r.b));
         let line = |o: &mut String, what: &str, v: f64, s: &Sample| {
             let _ = writeln!(
