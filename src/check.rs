@@ -26,8 +26,9 @@ use crate::report::{
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
-/// Below this `log(p̃/p̃_max)` a non-finite integrand value is taken to be in a negligible tail.
-const NEGLIGIBLE_LOG: f64 = -700.0;
+/// Below this `log(p̃/p̃_max)` (p/p_max < 1e-100) a non-finite integrand value is taken to be
+/// in a negligible tail: an integrand would have to exceed 1e80 there to matter at 1e-20.
+const NEGLIGIBLE_LOG: f64 = -230.0;
 
 /// Settings of a check.
 #[derive(Clone, Debug)]
@@ -501,8 +502,8 @@ pub fn check_weighted<P: Density, S: ScoreField, W: ScalarFunction>(
     let rec = ig.rec.borrow();
     if rec.dropped > 0 {
         notes.push(format!(
-            "{} integrand values were NaN/inf (or at an infinite coordinate) where p/p_max < e^{}; they were dropped: the region they stand for holds less than e^{} of the mass",
-            rec.dropped, NEGLIGIBLE_LOG as i64, NEGLIGIBLE_LOG as i64
+            "{} integrand values were NaN/inf (or at an infinite coordinate) where p/p_max < e^{} (1e-100); they were dropped as a negligible tail",
+            rec.dropped, NEGLIGIBLE_LOG as i64
         ));
     }
     drop(rec);

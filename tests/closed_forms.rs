@@ -428,3 +428,23 @@ fn weighted_uniform_square() {
     assert_eq!(w.verdict.boundary, Boundary::Vanishes);
     assert_eq!(r.exit_code(), 0);
 }
+
+#[test]
+fn banana_2d() {
+    // p ∝ exp(−x²/8 − (y − x²/4)²/2): with u = y − x²/4, x ~ N(0, 4) and u ~ N(0, 1) are
+    // independent, so Z = √(8π)·√(2π) = 4π. s = ∇log p (log_model): s_x = −x/4 + u x/2,
+    // s_y = −u. lhs_x = E s_x² = E x²/16 + E u² E x²/4 = 1/4 + 1 = 5/4;
+    // ∂_x s_x = −1/4 + u/2 − x²/4, so rhs_x = 1/4 + 1 = 5/4; lhs_y = E u² = 1 = rhs_y.
+    // esm = 0, const = ½(5/4 + 1) = 9/8, ism = −9/8. The mass follows a curved ridge
+    // out to y ≈ 30 and beyond: the case that once lost 5e-8 of Z.
+    let r = run(
+        "vars = [\"x\", \"y\"]\n[density]\nlog = \"-x^2/8 - (y - x^2/4)^2/2\"\n[score]\nlog_model = \"-x^2/8 - (y - x^2/4)^2/2\"\n",
+    );
+    holds(&r);
+    close(&r.normalizer, 4.0 * std::f64::consts::PI, 2, "Z");
+    close(&r.components[0].lhs, 1.25, 2, "lhs_x");
+    close(&r.components[0].rhs, 1.25, 2, "rhs_x");
+    close(&r.components[1].lhs, 1.0, 2, "lhs_y");
+    close(&r.components[1].rhs, 1.0, 2, "rhs_y");
+    objective(&r, 0.0, -1.125, 1.125, 2);
+}
