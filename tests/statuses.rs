@@ -31,7 +31,8 @@ fn nan_where_p_has_mass_is_nonfinite_and_undecided() {
 fn cauchy_2d_objective_diverges() {
     // p ∝ 1/((1+x²)(1+y²)), s = −(x, y): per axis as in 1-D, lhs_i = rhs_i = 1, while
     // esm and ism contain ½E x² = ∞; const = 2·¼ = ½ (two copies of the 1-D ¼).
-    let r = run("[density]\npdf = \"1/((1+x^2)*(1+y^2))\"\n[score]\nfield = [\"-x\", \"-y\"]\n").unwrap();
+    let r = run("[density]\npdf = \"1/((1+x^2)*(1+y^2))\"\n[score]\nfield = [\"-x\", \"-y\"]\n")
+        .unwrap();
     assert_eq!(r.objective.esm.status, Status::Diverges);
     assert_eq!(r.objective.ism.status, Status::Diverges);
     let c = &r.objective.constant;
@@ -48,7 +49,8 @@ fn cauchy_2d_objective_diverges() {
 fn field_diverging_at_finite_end() {
     // p = e^{−x} on (0, ∞), s = 1/x: p s = e^{−x}/x is not integrable at 0 in the objective
     // (½E s² = ½∫e^{−x}/x² = ∞) and the boundary term p s → ∞ at 0.
-    let r = run("domain = [[0, inf]]\n[density]\nlog = \"-x\"\n[score]\nfield = [\"1/x\"]\n").unwrap();
+    let r =
+        run("domain = [[0, inf]]\n[density]\nlog = \"-x\"\n[score]\nfield = [\"1/x\"]\n").unwrap();
     assert_eq!(r.objective.esm.status, Status::Diverges, "{}", r.to_text());
     assert_eq!(r.verdict.objective, ObjectiveVerdict::Infinite);
     assert_ne!(r.verdict.boundary, Boundary::Vanishes);
@@ -59,7 +61,11 @@ fn field_diverging_at_finite_end() {
 fn negative_density_is_bad_input() {
     let e = run("[density]\npdf = \"x\"\n[score]\nfield = [\"-x\"]\n").unwrap_err();
     assert!(matches!(e, CheckError::DensityUndefined { .. }), "{e}");
-    assert!(e.to_string().starts_with("the density is negative or undefined (NaN) at x = "), "{e}");
+    assert!(
+        e.to_string()
+            .starts_with("the density is negative or undefined (NaN) at x = "),
+        "{e}"
+    );
 }
 
 #[test]
@@ -85,7 +91,11 @@ fn overflow_in_a_negligible_tail_is_dropped_and_said() {
     let want = -std::f64::consts::PI.sqrt() / 2.0;
     for q in [&r.components[0].lhs, &r.components[0].rhs] {
         assert_eq!(q.status, Status::Ok, "{}", r.to_text());
-        assert!((q.value.unwrap() - want).abs() <= q.error.unwrap(), "{}", r.to_text());
+        assert!(
+            (q.value.unwrap() - want).abs() <= q.error.unwrap(),
+            "{}",
+            r.to_text()
+        );
     }
     assert_eq!(r.verdict.ibp, Ibp::Holds);
 }
