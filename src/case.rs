@@ -157,6 +157,7 @@ pub fn load_case_file(path: &Path) -> Result<CaseSpec, CaseError> {
     let bytes = std::fs::read(path).map_err(|e| {
         let why = match e.kind() {
             std::io::ErrorKind::NotFound => "no such file".to_string(),
+            std::io::ErrorKind::IsADirectory => "it is a folder, not a file".to_string(),
             std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
             _ => e.to_string(),
         };
@@ -210,8 +211,8 @@ pub fn parse_case(text: &str, shown: &str, stem: &str) -> Result<CaseSpec, CaseE
                 return Err(CaseError::new(
                     where_,
                     format!(
-                        "an interval is [lower, upper], two numbers; got {} numbers",
-                        v.len()
+                        "an interval is [lower, upper], two numbers; got {}",
+                        plural(v.len(), "number")
                     ),
                 ));
             }
@@ -312,6 +313,20 @@ pub fn parse_case(text: &str, shown: &str, stem: &str) -> Result<CaseSpec, CaseE
         ));
     }
     Ok(spec)
+}
+
+/// `1 number`, `2 numbers`.
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+/// Check `vars` given on the command line.
+pub fn check_flag_vars(vars: &[String]) -> Result<(), CaseError> {
+    check_var_names(vars, "--vars")
 }
 
 /// Validate `[lo, hi]`.
@@ -506,8 +521,10 @@ impl CaseSpec {
                     return Err(CaseError::new(
                         self.origin.clone(),
                         format!(
-                            "the domain has {} intervals but there are {d} variables ({})",
-                            dom.len(),
+                            "the domain has {} but there {} {} ({})",
+                            plural(dom.len(), "interval"),
+                            if d == 1 { "is" } else { "are" },
+                            plural(d, "variable"),
                             vars.join(", ")
                         ),
                     ));

@@ -187,6 +187,9 @@ fn spec_from_flags(a: &CheckArgs) -> Result<CaseSpec, String> {
             );
         }
     };
+    if let Some(v) = &a.vars {
+        scorecheck::case::check_flag_vars(v).map_err(|e| e.to_string())?;
+    }
     if a.score.is_empty() && a.log_model.is_none() {
         return Err(
             "give the field with --score EXPR (once per variable) or --log-model EXPR".into(),
