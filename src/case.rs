@@ -453,15 +453,17 @@ impl CaseSpec {
             }
             if !allow_new_params && !params.contains_key(k) {
                 let known: Vec<&str> = params.keys().map(|s| s.as_str()).collect();
-                let list = if known.is_empty() {
-                    "none".to_string()
+                let message = if known.is_empty() {
+                    format!(
+                        "unknown parameter `{k}`: the case has no parameters (add `params = {{ {k} = ... }}` to the file)"
+                    )
                 } else {
-                    known.join(", ")
+                    format!(
+                        "unknown parameter `{k}`; the case's parameters: {}",
+                        known.join(", ")
+                    )
                 };
-                return Err(CaseError::new(
-                    "--param",
-                    format!("unknown parameter `{k}`; the case's parameters: {list}"),
-                ));
+                return Err(CaseError::new("--param", message));
             }
             params.insert(k.clone(), *v);
         }

@@ -508,9 +508,9 @@ pub fn check_weighted<P: Density, S: ScoreField, W: ScalarFunction>(
     }
     drop(rec);
 
-    let (verdict, explanations) = verdicts(&components, &cross, &objective, tol);
+    let (verdict, explanations) = verdicts(&components, &cross, &objective, false);
     let weighted = weighted_part.map(|(components, cross, objective)| {
-        let (verdict, explanations) = verdicts(&components, &cross, &objective, tol);
+        let (verdict, explanations) = verdicts(&components, &cross, &objective, false);
         Weighted {
             weight: info.weight.clone().unwrap_or_default(),
             components,
@@ -521,11 +521,16 @@ pub fn check_weighted<P: Density, S: ScoreField, W: ScalarFunction>(
         }
     });
     let mut notes_all = notes;
-    for (name, q) in [("Z", &normalizer)].into_iter().chain(
-        components
-            .iter()
-            .flat_map(|c| [("lhs", &c.lhs), ("rhs", &c.rhs), ("boundary", &c.boundary)]),
-    ) {
+    let names: Vec<(String, &Quantity)> = std::iter::once(("Z".to_string(), &normalizer))
+        .chain(components.iter().flat_map(|c| {
+            [
+                (format!("lhs_{}", c.var), &c.lhs),
+                (format!("rhs_{}", c.var), &c.rhs),
+                (format!("boundary_{}", c.var), &c.boundary),
+            ]
+        }))
+        .collect();
+    for (name, q) in names {
         if q.status == Status::NotConverged {
             notes_all.push(format!("{name} did not reach the tolerance {tol:.0e}"));
         }
@@ -940,9 +945,9 @@ fn verdicts(
     components: &[Component],
     cross: &Cross,
     ob: &Objective,
-    tol: f64,
+    weighted: bool,
 ) -> (Verdict, Vec<String>) {
-    let _ = tol;
+    let ps = if weighted { "h·p·s" } else { "p·s" };
     // IBP per component.
     let mut ibp = Ibp::Holds;
     let mut ibp_why =
@@ -955,6 +960,19 @@ fn verdicts(
                 let e = le + re + be;
                 let converged = [l, r, b].iter().all(|q| q.status == Status::Ok);
                 if res.abs() <= e {
+                    if !converged && ibp == Ibp::Holds {
+                        let slow = [("lhs", l), ("rhs", r), ("boundary", b)]
+                            .into_iter()
+                            .filter(|(_, q)| q.status == Status::NotConverged)
+                            .map(|(n, _)| format!("{n}_{}", c.var))
+                            .collect::<Vec<_>>()
+                            .join(", ");
+                        ibp = Ibp::Undecided;
+                        ibp_why = format!(
+                            "for {}: the two sides agree within their errors, but {slow} did not reach the tolerance",
+                            c.var
+                        );
+                    }
                     continue;
                 }
                 if converged {
@@ -999,7 +1017,7 @@ fn verdicts(
         (Some(v), Some(e)) if v.abs() <= e && b.status == Status::Ok => (
             Boundary::Vanishes,
             format!(
-                "the boundary term is {} (zero within its error): p·s vanishes on the boundary",
+                "the boundary term is {} (zero within its error): {ps} vanishes on the boundary",
                 crate::report::fmt_value(v, e)
             ),
         ),
@@ -1014,7 +1032,7 @@ fn verdicts(
             (
                 Boundary::Nonzero,
                 format!(
-                    "the boundary term is {:.6}, not 0: p·s does not vanish on the boundary{wh}",
+                    "the boundary term is {:.6}, not 0: {ps} does not vanish on the boundary{wh}",
                     v
                 ),
             )
@@ -1035,10 +1053,20 @@ fn verdicts(
                 ObjectiveVerdict::Infinite,
                 format!("{n} is infinite: the score-matching objective is not finite"),
             )
-        } else if let Some((n, q)) = qs.iter().find(|(_, q)| !q.status.has_value()) {
+        } else if let Some((n, q)) = qs
+            .iter()
+            .find(|(_, q)| !q.status.has_value() || q.status == Status::NotConverged)
+        {
             (
                 ObjectiveVerdict::Undecided,
-                format!("{n} is {}", crate::report::fmt_q(q)),
+                if q.status == Status::NotConverged {
+                    format!(
+                        "{n} did not reach the tolerance: {}",
+                        crate::report::fmt_q(q)
+                    )
+                } else {
+                    format!("{n} is {}", crate::report::fmt_q(q))
+                },
             )
         } else {
             let g = &ob.gap;

@@ -279,6 +279,9 @@ fn report_of(a: &CheckArgs) -> Result<scorecheck::report::Report, ExitCode> {
         Ok(c) => c,
         Err(e) => return Err(bad_input(e)),
     };
+    if a.max_evals == 0 {
+        return Err(bad_input("--max-evals must be at least 1"));
+    }
     if let Some(t) = a.tol.filter(|t| t.is_nan() || *t <= 0.0 || t.is_infinite()) {
         return Err(bad_input(format!(
             "--tol must be a positive number, got {t}"

@@ -11,7 +11,7 @@
 //! In one dimension every quantity is integrated with the `quadrature` crate's tanh-sinh
 //! rule ([`integrate_1d`]); its error estimate is made honest by running two tolerances and
 //! reporting the difference, plus a bound on what the rule's truncation at the ends of each
-//! piece leaves out ([`tail_bound`]). In two to four dimensions all quantities are integrated
+//! piece leaves out ([`end_behaviour`]). In two to four dimensions all quantities are integrated
 //! together from shared evaluations with an adaptive Genz–Malik rule of degree 7 with an
 //! embedded degree-5 rule ([`cubature`]), which splits the region with the largest error
 //! along the axis with the largest fourth difference.

@@ -358,7 +358,7 @@ fn flag_catalogue() {
         ),
         (
             vec!["check", "ok.toml", "--param", "a=1"],
-            "error: --param: unknown parameter `a`; the case's parameters: none",
+            "error: --param: unknown parameter `a`: the case has no parameters (add `params = { a = ... }` to the file)",
         ),
         (
             vec!["check", "ok.toml", "--tol", "0"],
