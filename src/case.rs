@@ -519,6 +519,17 @@ impl CaseSpec {
         }
         let domain = match &self.domain {
             Some(dom) => {
+                if dom.len() != d && self.origin == "command line" {
+                    return Err(CaseError::new(
+                        "--domain",
+                        format!(
+                            "given {} but the case has {} ({}); give one --domain per variable, in the order of --vars",
+                            plural(dom.len(), "time"),
+                            plural(d, "variable"),
+                            vars.join(", ")
+                        ),
+                    ));
+                }
                 if dom.len() != d {
                     return Err(CaseError::new(
                         self.origin.clone(),
@@ -549,14 +560,22 @@ impl CaseSpec {
         let field = match &self.field {
             Some(f) => {
                 if f.len() != d {
-                    let origin = f
-                        .first()
-                        .map(|s| s.origin.clone())
-                        .unwrap_or_else(|| self.origin.clone());
-                    let hint = if self.vars.is_none() {
-                        "; the variables are the free symbols of the expressions (set `vars`, or make a constant a parameter)"
+                    let flags = self.origin == "command line";
+                    let origin = if flags {
+                        "--score".to_string()
                     } else {
-                        ""
+                        f.first()
+                            .map(|s| s.origin.replace("score.field[0]", "score.field"))
+                            .unwrap_or_else(|| self.origin.clone())
+                    };
+                    let hint = match (self.vars.is_none(), flags) {
+                        (true, true) => {
+                            "; the variables are the free symbols of the expressions (set --vars, or make a constant a parameter with --param)"
+                        }
+                        (true, false) => {
+                            "; the variables are the free symbols of the expressions (set `vars`, or make a constant a parameter)"
+                        }
+                        _ => "",
                     };
                     return Err(CaseError::new(
                         origin,

@@ -120,7 +120,7 @@ fn case_file_catalogue() {
                 "fmany.toml",
                 "vars = [\"x\"]\n[density]\nlog = \"-x^2/2\"\n[score]\nfield = [\"-x\", \"-x\"]\n",
             ),
-            "error: fmany.toml:5 (score.field[0]): the field has 2 components but there is 1 variable (x)",
+            "error: fmany.toml:5 (score.field): the field has 2 components but there is 1 variable (x)",
         ),
         (
             f("vname.toml", &format!("vars = [\"1x\"]\n{OK}")),
@@ -316,7 +316,7 @@ fn flag_catalogue() {
                 "--score",
                 "-x",
             ],
-            "error: --score #1: the field has 2 components but there is 1 variable (x)",
+            "error: --score: the field has 2 components but there is 1 variable (x)",
         ),
         (
             vec![

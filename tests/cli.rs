@@ -732,13 +732,13 @@ fn field_with_wrong_number_of_components() {
         "field_with_wrong_number_of_components",
         "ncomp.toml",
         "vars = [\"x\", \"y\"]\n[density]\nlog = \"-x^2/2 - y^2/2\"\n[score]\nfield = [\"-x\"]\n",
-        "error: ncomp.toml:5 (score.field[0]): the field has 1 component but there are 2 variables (x, y)",
+        "error: ncomp.toml:5 (score.field): the field has 1 component but there are 2 variables (x, y)",
     );
     let dir = scratch("field_with_wrong_number_of_components");
     bad_input(
         &dir,
         &["check", "--log-density", "-x^2/2 - y^2/2", "--score", "-x"],
-        "error: --score #1: the field has 1 component but there are 2 variables (x, y); the variables are the free symbols of the expressions (set `vars`, or make a constant a parameter)",
+        "error: --score: the field has 1 component but there are 2 variables (x, y); the variables are the free symbols of the expressions (set --vars, or make a constant a parameter with --param)",
     );
 }
 
