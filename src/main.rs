@@ -266,15 +266,7 @@ fn report_of(a: &CheckArgs) -> Result<scorecheck::report::Report, ExitCode> {
             Err(e) => return Err(bad_input(e)),
         },
     };
-    let overrides = match a
-        .params
-        .iter()
-        .map(|p| parse_param(p))
-        .collect::<Result<Vec<_>, _>>()
-    {
-        Ok(o) => o,
-        Err(e) => return Err(bad_input(e)),
-    };
+    let overrides = overrides_of(&a.params)?;
     let case = match spec.compile(&overrides, !from_file) {
         Ok(c) => c,
         Err(e) => return Err(bad_input(e)),
@@ -292,6 +284,15 @@ fn report_of(a: &CheckArgs) -> Result<scorecheck::report::Report, ExitCode> {
         max_evals: a.max_evals,
     };
     scorecheck::check_case(&case, &opts).map_err(bad_input)
+}
+
+/// Parse the `--param NAME=VALUE` overrides.
+fn overrides_of(params: &[String]) -> Result<Vec<(String, f64)>, ExitCode> {
+    params
+        .iter()
+        .map(|p| parse_param(p))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(bad_input)
 }
 
 fn run_check(a: CheckArgs) -> ExitCode {
@@ -364,14 +365,9 @@ fn run_score(a: ScoreArgs) -> ExitCode {
         Ok(s) => s,
         Err(e) => return bad_input(e),
     };
-    let overrides = match a
-        .params
-        .iter()
-        .map(|p| parse_param(p))
-        .collect::<Result<Vec<_>, _>>()
-    {
+    let overrides = match overrides_of(&a.params) {
         Ok(o) => o,
-        Err(e) => return bad_input(e),
+        Err(code) => return code,
     };
     let case = match spec.compile(&overrides, false) {
         Ok(c) => c,

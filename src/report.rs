@@ -289,21 +289,13 @@ impl Report {
     /// The text table.
     pub fn to_text(&self) -> String {
         let mut o = String::new();
-        let dom: Vec<String> = self
-            .vars
-            .iter()
-            .zip(&self.domain)
-            .map(|(v, [a, b])| format!("{v} ∈ [{}, {}]", end(*a, "-inf"), end(*b, "inf")))
-            .collect();
-        let _ = writeln!(o, "case {}: {}", self.case, dom.join(", "));
-        if !self.params.is_empty() {
-            let ps: Vec<String> = self
-                .params
-                .iter()
-                .map(|(k, v)| format!("{k} = {v}"))
-                .collect();
-            let _ = writeln!(o, "params: {}", ps.join(", "));
-        }
+        header(
+            &mut o,
+            &format!("case {}", self.case),
+            &self.vars,
+            &self.domain,
+            &self.params,
+        );
         let _ = writeln!(o, "normalizer Z = {}", fmt_q(&self.normalizer));
         let _ = writeln!(o);
         let _ = writeln!(
@@ -406,6 +398,26 @@ fn verdict_lines(o: &mut String, v: &Verdict, explanations: &[String]) {
     ];
     for (l, e) in labels.iter().zip(explanations) {
         let _ = writeln!(o, "{l:<20} {e}");
+    }
+}
+
+/// The first lines of a text report: `title: x ∈ [a, b], …` and the parameters.
+pub fn header(
+    o: &mut String,
+    title: &str,
+    vars: &[String],
+    domain: &[[Option<f64>; 2]],
+    params: &BTreeMap<String, f64>,
+) {
+    let dom: Vec<String> = vars
+        .iter()
+        .zip(domain)
+        .map(|(v, [a, b])| format!("{v} ∈ [{}, {}]", end(*a, "-inf"), end(*b, "inf")))
+        .collect();
+    let _ = writeln!(o, "{title}: {}", dom.join(", "));
+    if !params.is_empty() {
+        let ps: Vec<String> = params.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+        let _ = writeln!(o, "params: {}", ps.join(", "));
     }
 }
 

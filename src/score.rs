@@ -1529,24 +1529,13 @@ impl ScoreReport {
     /// The text report.
     pub fn to_text(&self) -> String {
         let mut o = String::new();
-        let dom: Vec<String> = self
-            .vars
-            .iter()
-            .zip(&self.domain)
-            .map(|(v, [a, b])| {
-                let e = |x: &Option<f64>, inf: &str| x.map_or(inf.to_string(), |x| x.to_string());
-                format!("{v} ∈ [{}, {}]", e(a, "-inf"), e(b, "inf"))
-            })
-            .collect();
-        let _ = writeln!(o, "score check {}: {}", self.case, dom.join(", "));
-        if !self.params.is_empty() {
-            let ps: Vec<String> = self
-                .params
-                .iter()
-                .map(|(k, v)| format!("{k} = {v}"))
-                .collect();
-            let _ = writeln!(o, "params: {}", ps.join(", "));
-        }
+        crate::report::header(
+            &mut o,
+            &format!("score check {}", self.case),
+            &self.vars,
+            &self.domain,
+            &self.params,
+        );
         let c = &self.points;
         let _ = writeln!(
             o,
