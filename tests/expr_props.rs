@@ -335,10 +335,18 @@ fn run(strategy: impl Strategy<Value = (String, f64, f64)>, min_checked: f64) {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(256);
+    // A fixed seed keeps CI reproducible; `PROPTEST_RNG_SEED` explores other cases.
+    let base = Config::default();
+    let rng_seed = if std::env::var("PROPTEST_RNG_SEED").is_ok() {
+        base.rng_seed
+    } else {
+        proptest::test_runner::RngSeed::Fixed(20_261_129)
+    };
     let mut runner = TestRunner::new(Config {
         cases,
         failure_persistence: None,
-        ..Config::default()
+        rng_seed,
+        ..base
     });
     let (checked, total) = (Cell::new(0u32), Cell::new(0u32));
     let result = runner.run(&strategy, |(src, x, y)| {
