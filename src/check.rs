@@ -312,7 +312,7 @@ pub fn check_weighted<P: Density, S: ScoreField, W: ScalarFunction>(
     let mut notes = vec![];
 
     // Raw integrals of p̃-weighted quantities.
-    let (raw, diverges, converged_all) = if d == 1 {
+    let (raw, diverges) = if d == 1 {
         integrate_all_1d(&ig, &loc, tol)
     } else {
         let cells = cells_of(&loc.pieces);
@@ -361,9 +361,8 @@ pub fn check_weighted<P: Density, S: ScoreField, W: ScalarFunction>(
                 opts.max_evals
             ));
         }
-        (est, divergent, r.converged)
+        (est, divergent)
     };
-    let _ = converged_all;
     let rec = ig.rec.borrow();
     if let Some(at) = &rec.undefined_density {
         return Err(CheckError::DensityUndefined { at: at.clone() });
@@ -628,7 +627,7 @@ fn integrate_all_1d<P: Density, S: ScoreField, W: ScalarFunction>(
     ig: &Integrand<'_, P, S, W>,
     loc: &Located,
     tol: f64,
-) -> (Vec<Estimate>, Vec<bool>, bool) {
+) -> (Vec<Estimate>, Vec<bool>) {
     let k = ig.k();
     let pieces = &loc.pieces[0];
     let comp = |j: usize| {
@@ -653,7 +652,7 @@ fn integrate_all_1d<P: Density, S: ScoreField, W: ScalarFunction>(
         out.push(e);
         div.push(dj);
     }
-    (out, div, true)
+    (out, div)
 }
 
 /// The point of the face `x_i = t` whose other coordinates are `y` (in order).
