@@ -25,10 +25,15 @@ use crate::report::{
 };
 use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 /// Below this `log(p̃/p̃_max)` (p/p_max < 1e-100) a non-finite integrand value is taken to be
 /// in a negligible tail: an integrand would have to exceed 1e80 there to matter at 1e-20.
 const NEGLIGIBLE_LOG: f64 = -230.0;
+
+/// The most integrands: Z, lhs/rhs per variable, esm, ism, const, E½|s|², and the weighted
+/// lhs/rhs, esm, ism, const (`4·MAX_DIM + 8`).
+const MAX_K: usize = 4 * crate::model::MAX_DIM + 8;
 
 /// Settings of a check.
 #[derive(Clone, Debug)]
@@ -304,7 +309,7 @@ pub fn check_weighted<P: Density, S: ScoreField, W: ScalarFunction>(
         d,
         log_max: loc.log_max,
         rec: RefCell::new(Records {
-            nonfinite: vec![None; 4 * d + 8],
+            nonfinite: vec![None; MAX_K],
             ..Default::default()
         }),
     };
@@ -313,7 +318,7 @@ pub fn check_weighted<P: Density, S: ScoreField, W: ScalarFunction>(
 
     // Raw integrals of p̃-weighted quantities.
     let (raw, diverges) = if d == 1 {
-        integrate_all_1d(&ig, &loc, tol)
+        integrate_all_1d(&ig, &loc)
     } else {
         let cells = cells_of(&loc.pieces);
         // Integrals that diverge are found first, so they do not drive the refinement.
@@ -623,35 +628,33 @@ fn probe_divergence<P: Density, S: ScoreField, W: ScalarFunction>(
     div
 }
 
+/// 1-D: every quantity integrated with the tanh-sinh rule. The rule visits the same nodes for
+/// every quantity, so each point's integrand vector is computed once and looked up after.
 fn integrate_all_1d<P: Density, S: ScoreField, W: ScalarFunction>(
     ig: &Integrand<'_, P, S, W>,
     loc: &Located,
-    tol: f64,
 ) -> (Vec<Estimate>, Vec<bool>) {
     let k = ig.k();
     let pieces = &loc.pieces[0];
-    let comp = |j: usize| {
-        move |x: f64| {
-            let mut out = [0.0; 16];
-            ig.eval(&[x], &mut out);
-            out[j]
+    let cache: RefCell<HashMap<u64, [f64; MAX_K]>> = RefCell::new(HashMap::new());
+    let at = |x: f64, j: usize| {
+        if let Some(v) = cache.borrow().get(&x.to_bits()) {
+            return v[j];
         }
+        let mut out = [0.0; MAX_K];
+        ig.eval(&[x], &mut out[..k]);
+        cache.borrow_mut().insert(x.to_bits(), out);
+        out[j]
     };
-    // Z first, roughly then finely, to set the targets of the others.
-    let (rough, _) = integrate_1d(&comp(0), pieces, 1e-6);
-    let zr = rough.value.abs().max(f64::MIN_POSITIVE);
-    let mut out = vec![];
-    let mut div = vec![];
-    let (z, zd) = integrate_1d(&comp(0), pieces, 1e-3 * tol * zr);
-    out.push(z);
-    div.push(zd);
-    for j in 1..k {
-        // A first pass gives the size of I_j; the target is relative above size 1.
-        let (r1, _) = integrate_1d(&comp(j), pieces, 1e-4 * zr);
-        let (e, dj) = integrate_1d(&comp(j), pieces, 0.45 * tol * zr.max(r1.value.abs()));
+    let (mut out, mut div) = (vec![], vec![]);
+    for j in 0..k {
+        let (e, dj) = integrate_1d(&|x| at(x, j), pieces);
         out.push(e);
         div.push(dj);
     }
+    // Evaluations of the integrand: the distinct points, shared by every quantity.
+    let n = cache.borrow().len() as u64;
+    out.iter_mut().for_each(|e| e.evals = n);
     (out, div)
 }
 
