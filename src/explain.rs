@@ -182,16 +182,19 @@ pub fn explain(r: &Report) -> Explanation {
         "|a − b|² = |a|² − 2⟨a, b⟩ + |b|², term by term",
         "the expanded terms do not add up to esm".into(),
     ));
-    // Step 3: p cancels.
-    steps.push(step(
-        3,
-        "the density cancels",
-        "E_p⟨s, ∇log p⟩ = ∫⟨s, ∇p⟩ dx   (p ∇log p = ∇p where p > 0)",
-        Side::of(&r.cross.lhs),
-        Side::of(&r.cross.lhs),
-        "the same integral: p·(∇p/p) = ∇p wherever p > 0 (scorecheck forms ∇p as p ∇log p)",
-        String::new(),
-    ));
+    // Step 3: p cancels. This is algebra, not a measurement: scorecheck forms ∇p as p ∇log p,
+    // so both sides are the same integral and no number could disagree. Shown, not tested.
+    let cross = Side::of(&r.cross.lhs);
+    steps.push(Step {
+        step: 3,
+        name: "the density cancels".into(),
+        equation: "E_p⟨s, ∇log p⟩ = ∫⟨s, ∇p⟩ dx   (p ∇log p = ∇p where p > 0)".into(),
+        left: cross.clone(),
+        right: cross,
+        difference: None,
+        holds: Some(true),
+        why: "algebra, not a numerical check: p·(∇p/p) = ∇p wherever p > 0, so both sides are one integral".into(),
+    });
     // Step 4: integration by parts per variable, then the boundary term.
     for c in &r.components {
         let right = Side::sum(&[(&c.boundary, 1.0), (&c.rhs, 1.0)]);

@@ -18,10 +18,6 @@ use proptest::prelude::*;
 use scorecheck::case::parse_case;
 use scorecheck::check::CheckOptions;
 use scorecheck::report::{Boundary, Ibp, ObjectiveVerdict, Quantity, Report};
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-static DECIDED: AtomicUsize = AtomicUsize::new(0);
-static UNDECIDED: AtomicUsize = AtomicUsize::new(0);
 
 /// Polynomials as coefficient vectors, lowest degree first.
 type Poly = Vec<f64>;
@@ -182,7 +178,8 @@ fn check_law(law: Law, s: Poly) {
 
 /// A product density, one law per variable, with a field whose component i is a polynomial in
 /// variable i alone: every quantity separates into one-dimensional moments.
-fn check_product(axes: Vec<(Law, Poly)>) {
+/// Returns whether every verdict was decided.
+fn check_product(axes: Vec<(Law, Poly)>) -> bool {
     let names = ["x", "y"];
     let vars: Vec<String> = (0..axes.len())
         .map(|i| format!("\"{}\"", names[i]))
@@ -254,14 +251,9 @@ fn check_product(axes: Vec<(Law, Poly)>) {
     } else if btot == 0.0 {
         assert_ne!(v.boundary, Boundary::Nonzero, "{case}\n{}", r.to_text());
     }
-    let decided = v.ibp == Ibp::Holds
+    v.ibp == Ibp::Holds
         && v.boundary != Boundary::Undecided
-        && v.objective == ObjectiveVerdict::Finite;
-    if decided {
-        DECIDED.fetch_add(1, Ordering::Relaxed);
-    } else {
-        UNDECIDED.fetch_add(1, Ordering::Relaxed);
-    }
+        && v.objective == ObjectiveVerdict::Finite
 }
 
 fn law() -> impl Strategy<Value = Law> {
@@ -326,12 +318,26 @@ proptest! {
     }
 }
 
+/// Undecided is honest, but a tool that decided nothing would be useless: on well-posed
+/// random 1-D cases at the default settings, at least 90% of the cases must be decided.
 #[test]
-fn print_counts() {
-    // Runs alongside the properties; the totals are meaningful with --test-threads 1, last.
-    eprintln!(
-        "decided so far: {}, undecided: {}",
-        DECIDED.load(Ordering::Relaxed),
-        UNDECIDED.load(Ordering::Relaxed)
+fn most_cases_are_decided() {
+    let mut runner = proptest::test_runner::TestRunner::new(config(96));
+    let (decided, total) = (std::cell::Cell::new(0u32), std::cell::Cell::new(0u32));
+    runner
+        .run(&(law(), poly()), |(l, s)| {
+            total.set(total.get() + 1);
+            if check_product(vec![(l, s)]) {
+                decided.set(decided.get() + 1);
+            }
+            Ok(())
+        })
+        .unwrap();
+    eprintln!("decided {} of {} random cases", decided.get(), total.get());
+    assert!(
+        decided.get() * 10 >= total.get() * 9,
+        "decided {} of {}",
+        decided.get(),
+        total.get()
     );
 }
