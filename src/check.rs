@@ -897,7 +897,7 @@ fn face_term<P: Density, S: ScoreField, W: ScalarFunction>(
             .iter()
             .map(|s| s[1].abs())
             .fold(0.0, f64::max);
-        Quantity::new(0.0, bound, evals, status_for(bound, tol))
+        Quantity::new(0.0, bound, evals, status_for_value(0.0, bound, tol))
     } else if n >= 4 {
         let prev = samples[n - 2][1].abs();
         let growing = last > 1.05 * prev && samples[n - 3][1].abs() < prev;
@@ -920,7 +920,7 @@ fn face_term<P: Density, S: ScoreField, W: ScalarFunction>(
             Quantity::new(v, err, evals, st)
         }
     } else {
-        Quantity::new(0.0, last, evals, status_for(last, tol))
+        Quantity::new(0.0, last, evals, status_for_value(0.0, last, tol))
     };
     (q, Some(samples))
 }
@@ -929,14 +929,6 @@ fn face_term<P: Density, S: ScoreField, W: ScalarFunction>(
 /// tolerance is absolute for values up to 1 in size and relative above).
 pub fn status_for_value(v: f64, err: f64, tol: f64) -> Status {
     if err <= tol * v.abs().max(1.0) && err.is_finite() {
-        Status::Ok
-    } else {
-        Status::NotConverged
-    }
-}
-
-fn status_for(err: f64, tol: f64) -> Status {
-    if err <= tol && err.is_finite() {
         Status::Ok
     } else {
         Status::NotConverged

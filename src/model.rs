@@ -151,11 +151,6 @@ pub fn eval_point<P: Density, S: ScoreField>(p: &P, s: &S, x: &[f64]) -> Point {
     pt
 }
 
-/// `log p̃(x)` alone.
-pub fn log_density_at<P: Density>(p: &P, x: &[f64]) -> f64 {
-    p.log_density(x)
-}
-
 /// `log p̃`, its gradient and Hessian at `x` (for locating the modes).
 pub fn log_density_hessian<P: Density>(
     p: &P,

@@ -491,7 +491,6 @@ struct Scratch {
     s4: Vec<f64>,
     s5: Vec<f64>,
     abs: Vec<f64>,
-    diff: Vec<f64>,
     p2: Vec<f64>,
     m2: Vec<f64>,
     tgt: Vec<f64>,
@@ -509,7 +508,6 @@ impl Scratch {
             s4: vec![0.0; k],
             s5: vec![0.0; k],
             abs: vec![0.0; k],
-            diff: vec![0.0; d],
             p2: vec![0.0; k],
             m2: vec![0.0; k],
             tgt: vec![1.0; k],
@@ -531,6 +529,30 @@ fn eval_point(f: &VectorIntegrand, pieces: &[Piece], s: &mut Scratch, evals: &mu
         *a += o.abs();
     }
     *evals += 1;
+}
+
+/// Sum of the integrand at `center ± λ·half_i·e_i` into `acc` (overwritten).
+#[allow(clippy::too_many_arguments)]
+fn axis_pair(
+    f: &VectorIntegrand,
+    pieces: &[Piece],
+    s: &mut Scratch,
+    center: &[f64],
+    half: &[f64],
+    i: usize,
+    lambda: f64,
+    acc: &mut [f64],
+    evals: &mut u64,
+) {
+    acc.iter_mut().for_each(|a| *a = 0.0);
+    for sg in [-1.0, 1.0] {
+        s.u.copy_from_slice(center);
+        s.u[i] += sg * lambda * half[i];
+        eval_point(f, pieces, s, evals);
+        for (a, o) in acc.iter_mut().zip(&s.out) {
+            *a += o;
+        }
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -556,25 +578,11 @@ fn eval_region(
     let mut best_axis = 0;
     let mut best_diff = -1.0;
     for i in 0..d {
-        // ±λ2 along axis i
-        s.p2.iter_mut().for_each(|a| *a = 0.0);
-        for sg in [-1.0, 1.0] {
-            s.u.copy_from_slice(&center);
-            s.u[i] += sg * L2 * half[i];
-            eval_point(f, pieces, s, evals);
-            for j in 0..k {
-                s.p2[j] += s.out[j];
-            }
-        }
-        s.m2.iter_mut().for_each(|a| *a = 0.0);
-        for sg in [-1.0, 1.0] {
-            s.u.copy_from_slice(&center);
-            s.u[i] += sg * L3 * half[i];
-            eval_point(f, pieces, s, evals);
-            for j in 0..k {
-                s.m2[j] += s.out[j];
-            }
-        }
+        // ±λ2 and ±λ3 along axis i
+        let (mut p2, mut m2) = (std::mem::take(&mut s.p2), std::mem::take(&mut s.m2));
+        axis_pair(f, pieces, s, &center, &half, i, L2, &mut p2, evals);
+        axis_pair(f, pieces, s, &center, &half, i, L3, &mut m2, evals);
+        (s.p2, s.m2) = (p2, m2);
         let ratio = (L2 * L2) / (L3 * L3);
         let mut diff = 0.0;
         for j in 0..k {
@@ -584,7 +592,6 @@ fn eval_region(
             // Weigh each component's difference by its error target.
             diff += dd / s.tgt[j];
         }
-        s.diff[i] = diff;
         if diff > best_diff * (1.0 + 1e-12) || (diff == best_diff && half[i] > half[best_axis]) {
             best_diff = diff;
             best_axis = i;

@@ -2,7 +2,7 @@
 //! standard output, and start its message with exactly the given line.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
 const OK: &str = "[density]\nlog = \"-x^2/2\"\n[score]\nfield = [\"-x\"]\n";
 
@@ -33,19 +33,7 @@ impl Drop for Dir {
 
 #[track_caller]
 fn bad(dir: &Path, args: &[&str], first_line: &str) {
-    let out = Command::new(env!("CARGO_BIN_EXE_scorecheck"))
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
-    assert!(
-        out.stdout.is_empty(),
-        "{args:?} wrote to stdout: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    assert_eq!(err.lines().next().unwrap_or(""), first_line, "{args:?}");
+    common::bad_input(dir, args, first_line);
 }
 
 #[test]

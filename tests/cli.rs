@@ -9,40 +9,14 @@
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-const BIN: &str = env!("CARGO_BIN_EXE_scorecheck");
+mod common;
+use common::{bad_input, exit_code, run_in, stderr, stdout};
 
 /// Run the binary from the crate root (so `examples/cases/...` paths work).
 fn run(args: &[&str]) -> Output {
     run_in(Path::new(env!("CARGO_MANIFEST_DIR")), args)
-}
-
-fn run_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("the scorecheck binary runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).expect("stdout is UTF-8")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8(o.stderr.clone()).expect("stderr is UTF-8")
-}
-
-#[track_caller]
-fn exit_code(o: &Output, expected: i32) {
-    assert_eq!(
-        o.status.code(),
-        Some(expected),
-        "exit code\n--- stdout\n{}\n--- stderr\n{}",
-        stdout(o),
-        stderr(o)
-    );
 }
 
 /// A directory of its own for the case files one test writes; errors name files relative
@@ -53,21 +27,6 @@ fn scratch(test: &str) -> PathBuf {
         .join(test);
     std::fs::create_dir_all(&dir).expect("scratch directory");
     dir
-}
-
-/// Bad input: exit 2, nothing on stdout, and `first` as the first line of stderr.
-#[track_caller]
-fn bad_input(dir: &Path, args: &[&str], first: &str) -> String {
-    let o = run_in(dir, args);
-    exit_code(&o, 2);
-    assert_eq!(stdout(&o), "", "nothing is written on bad input");
-    let err = stderr(&o);
-    assert_eq!(
-        err.lines().next(),
-        Some(first),
-        "first line of stderr:\n{err}"
-    );
-    err
 }
 
 /// Write `text` to `name` in `dir` and check it as bad input.

@@ -1,0 +1,51 @@
+//! Helpers shared by the tests that run the real binary.
+#![allow(dead_code)] // each test file uses a different subset
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_scorecheck");
+
+/// Run the binary in `dir`.
+pub fn run_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("the scorecheck binary runs")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).expect("stdout is UTF-8")
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8(o.stderr.clone()).expect("stderr is UTF-8")
+}
+
+#[track_caller]
+pub fn exit_code(o: &Output, expected: i32) {
+    assert_eq!(
+        o.status.code(),
+        Some(expected),
+        "exit code\n--- stdout\n{}\n--- stderr\n{}",
+        stdout(o),
+        stderr(o)
+    );
+}
+
+/// Bad input: exit 2, nothing on stdout, and `first` as the first line of stderr, which is
+/// returned whole.
+#[track_caller]
+pub fn bad_input(dir: &Path, args: &[&str], first: &str) -> String {
+    let o = run_in(dir, args);
+    exit_code(&o, 2);
+    assert_eq!(stdout(&o), "", "nothing is written on bad input");
+    let err = stderr(&o);
+    assert_eq!(
+        err.lines().next(),
+        Some(first),
+        "first line of stderr:\n{err}"
+    );
+    err
+}
