@@ -359,7 +359,10 @@ pub fn cubature(
             // Re-rank every region only when a target has moved by more than 1%: ranking
             // all regions is O(n·k) and, done every 64 splits, cost more than the integrand.
             let new = targets(&vals);
-            let moved = new.iter().zip(&tgt).any(|(a, b)| (a - b).abs() > 0.01 * b.abs());
+            let moved = new
+                .iter()
+                .zip(&tgt)
+                .any(|(a, b)| (a - b).abs() > 0.01 * b.abs());
             tgt = new;
             if moved {
                 set_targets(&mut scratch, &tgt);
