@@ -15,17 +15,21 @@
 //! All integrands are formed from `log p̃ − log p̃_max`, so `p̃ ≤ 1` and nothing overflows:
 //! `∂_i p̃ = p̃ ∂_i log p̃`. See `proofs/` for the derivation.
 
+use crate::expr::LANES;
 use crate::expr::Program;
 use crate::locate::{LocateError, Located, locate};
-use crate::model::{Density, ScalarFunction, ScoreField, eval_point, value_gradient};
+use crate::model::{
+    Density, MAX_DIM, Point, ScalarFunction, ScoreField, eval_point, eval_points, value_gradient,
+};
 use crate::quad::{Cell, Estimate, Piece, cubature, integrate_1d};
 use crate::report::{
     Boundary, Component, Cross, Face, Flux, Ibp, Objective, ObjectiveVerdict, Quantity, Report,
     Status, Verdict, Weighted, fmt_point,
 };
 use std::cell::RefCell;
-use std::collections::BTreeMap;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::{Mutex, MutexGuard};
 
 /// Below this `log(p̃/p̃_max)` (p/p_max < 1e-100) a non-finite integrand value is taken to be
 /// in a negligible tail: an integrand would have to exceed 1e80 there to matter at 1e-20.
@@ -124,6 +128,24 @@ struct Records {
     dropped: u64,
 }
 
+/// Keep, of the points where something went wrong, the least in lexicographic order: the
+/// same point however the evaluations were spread over threads.
+fn keep_least(slot: &mut Option<Vec<f64>>, x: &[f64]) {
+    let less = match slot {
+        None => true,
+        Some(y) => {
+            x.iter()
+                .zip(y.iter())
+                .map(|(a, b)| a.total_cmp(b))
+                .find(|o| o.is_ne())
+                == Some(std::cmp::Ordering::Less)
+        }
+    };
+    if less {
+        *slot = Some(x.to_vec());
+    }
+}
+
 /// The integrands at one point, in the order Z, lhs_1..d, rhs_1..d, esm, ism, const.
 /// With a weight `h`, the weighted quantities follow, from `WB = 2d + 5`: lhs_i^h
 /// (`∫ h s_i ∂_i p`), rhs_i^h (`−∫ p ∂_i(h s_i)`), esm^h, ism^h, const^h.
@@ -133,7 +155,7 @@ struct Integrand<'a, P, S, W> {
     weight: Option<&'a W>,
     d: usize,
     log_max: f64,
-    rec: RefCell<Records>,
+    rec: Mutex<Records>,
 }
 
 /// Where each integral is in the integrand vector.
@@ -180,20 +202,60 @@ impl<P: Density, S: ScoreField, W: ScalarFunction> Integrand<'_, P, S, W> {
             }
     }
 
+    fn records(&self) -> MutexGuard<'_, Records> {
+        // A panic elsewhere cannot leave the records half-written: take them as they are.
+        self.rec.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The integrand vector at one point.
     fn eval(&self, x: &[f64], out: &mut [f64]) {
-        let d = self.d;
         out.iter_mut().for_each(|v| *v = 0.0);
         if x.iter().any(|v| !v.is_finite()) {
-            self.rec.borrow_mut().dropped += 1;
+            self.records().dropped += 1;
             return;
         }
         let pt = eval_point(self.p, self.s, x);
+        self.fill(x, &pt, out);
+    }
+
+    /// The integrand vectors at `n` points: `xs[v * n + l]` is variable `v` at point `l`,
+    /// and point `l`'s vector goes to `out[l * k..(l + 1) * k]`. The same numbers as
+    /// [`Integrand::eval`] point by point, with the density and field evaluated in batches.
+    fn eval_batch(&self, xs: &[f64], n: usize, out: &mut [f64]) {
+        let (d, k) = (self.d, self.k());
+        let mut pts = [Point::default(); LANES];
+        let mut chunk = [0.0; MAX_DIM * LANES];
+        let mut base = 0;
+        while base < n {
+            let m = (n - base).min(LANES);
+            for v in 0..d {
+                chunk[v * m..(v + 1) * m].copy_from_slice(&xs[v * n + base..v * n + base + m]);
+            }
+            eval_points(self.p, self.s, &chunk[..d * m], m, &mut pts[..m]);
+            for (l, pt) in pts[..m].iter().enumerate() {
+                let mut x = [0.0; MAX_DIM];
+                for (v, xv) in x.iter_mut().enumerate().take(d) {
+                    *xv = chunk[v * m + l];
+                }
+                let o = &mut out[(base + l) * k..(base + l + 1) * k];
+                o.iter_mut().for_each(|v| *v = 0.0);
+                if x[..d].iter().any(|v| !v.is_finite()) {
+                    self.records().dropped += 1;
+                    continue;
+                }
+                self.fill(&x[..d], pt, o);
+            }
+            base += m;
+        }
+    }
+
+    /// The integrand vector at `x` from the density's and field's values there; `out` is
+    /// zero on entry.
+    fn fill(&self, x: &[f64], pt: &Point, out: &mut [f64]) {
+        let d = self.d;
         let lp = pt.logp - self.log_max;
         if lp.is_nan() {
-            let mut r = self.rec.borrow_mut();
-            if r.undefined_density.is_none() {
-                r.undefined_density = Some(x.to_vec());
-            }
+            keep_least(&mut self.records().undefined_density, x);
             return;
         }
         let w = lp.exp();
@@ -217,10 +279,7 @@ impl<P: Density, S: ScoreField, W: ScalarFunction> Integrand<'_, P, S, W> {
         if let Some(hf) = self.weight {
             let (h, gh) = value_gradient(hf, x);
             if h < 0.0 && lp >= NEGLIGIBLE_LOG {
-                let mut r = self.rec.borrow_mut();
-                if r.negative_weight.is_none() {
-                    r.negative_weight = Some(x.to_vec());
-                }
+                keep_least(&mut self.records().negative_weight, x);
             }
             let l = Layout { d, weighted: true };
             let mut hs = 0.0;
@@ -234,23 +293,66 @@ impl<P: Density, S: ScoreField, W: ScalarFunction> Integrand<'_, P, S, W> {
             out[l.ism()] = w * (h * ism + hs);
             out[l.constant()] = w * h * cst;
         }
-        let mut r = self.rec.borrow_mut();
+        if out.iter().all(|v| v.is_finite()) {
+            return;
+        }
+        let mut r = self.records();
         for (k, v) in out.iter_mut().enumerate() {
             if !v.is_finite() {
                 if lp < NEGLIGIBLE_LOG {
                     r.dropped += 1;
-                } else if r.nonfinite[k].is_none() {
-                    r.nonfinite[k] = Some(x.to_vec());
+                } else {
+                    keep_least(&mut r.nonfinite[k], x);
                 }
                 *v = 0.0;
             }
         }
     }
 
+    /// [`Integrand::flux`] at `n` points laid out as in [`Integrand::eval_batch`] into
+    /// `out[..n]`; `false` if a value is non-finite where p̃ is not negligible.
+    fn flux_batch(&self, i: usize, xs: &[f64], n: usize, weighted: bool, out: &mut [f64]) -> bool {
+        let d = self.d;
+        let mut pts = [Point::default(); LANES];
+        let mut chunk = [0.0; MAX_DIM * LANES];
+        let mut ok = true;
+        let mut base = 0;
+        while base < n {
+            let m = (n - base).min(LANES);
+            for v in 0..d {
+                chunk[v * m..(v + 1) * m].copy_from_slice(&xs[v * n + base..v * n + base + m]);
+            }
+            eval_points(self.p, self.s, &chunk[..d * m], m, &mut pts[..m]);
+            for (l, pt) in pts[..m].iter().enumerate() {
+                let mut x = [0.0; MAX_DIM];
+                for (v, xv) in x.iter_mut().enumerate().take(d) {
+                    *xv = chunk[v * m + l];
+                }
+                out[base + l] = if x[..d].iter().any(|v| !v.is_finite()) {
+                    0.0
+                } else {
+                    match self.flux_of(i, &x[..d], pt, weighted) {
+                        Some(v) => v,
+                        None => {
+                            ok = false;
+                            0.0
+                        }
+                    }
+                };
+            }
+            base += m;
+        }
+        ok
+    }
+
     /// `s_i p̃` (times `h` when `weighted`) at x, for faces; `None` if non-finite where p̃
     /// is not negligible.
     fn flux(&self, i: usize, x: &[f64], weighted: bool) -> Option<f64> {
-        let pt = eval_point(self.p, self.s, x);
+        self.flux_of(i, x, &eval_point(self.p, self.s, x), weighted)
+    }
+
+    /// [`Integrand::flux`] from the values at `x`.
+    fn flux_of(&self, i: usize, x: &[f64], pt: &Point, weighted: bool) -> Option<f64> {
         let lp = pt.logp - self.log_max;
         if lp.is_nan() {
             return None;
@@ -308,7 +410,7 @@ pub fn check_weighted<P: Density, S: ScoreField, W: ScalarFunction>(
         weight,
         d,
         log_max: loc.log_max,
-        rec: RefCell::new(Records {
+        rec: Mutex::new(Records {
             nonfinite: vec![None; MAX_K],
             ..Default::default()
         }),
@@ -325,14 +427,11 @@ pub fn check_weighted<P: Density, S: ScoreField, W: ScalarFunction>(
         let divergent = probe_divergence(&ig, &loc, domain);
         let targets = |v: &[f64]| {
             let z = v[0].abs().max(f64::MIN_POSITIVE);
-            let qmax = v[1..]
-                .iter()
-                .zip(&divergent[1..])
-                .filter(|(_, dv)| !**dv)
-                .map(|(x, _)| (x / z).abs())
-                .fold(0.0, f64::max);
-            // Target on Q_k = I_k/Z is tol·max(1, |Q_k|), shared between I_k and Z.
-            let mut t: Vec<f64> = v
+            // The target on Q_k = I_k/Z is tol·max(1, |Q_k|), shared between I_k and Z: the
+            // error of Q_k is e_k/Z + |Q_k|·e_Z/Z, so e_k ≤ 0.45·tol·max(Z, |I_k|) and
+            // e_Z ≤ 0.45·tol·Z give at most 0.9·tol·max(1, |Q_k|), because
+            // |Q_k| ≤ max(1, |Q_k|). (Z's share needs no division by the largest |Q_k|.)
+            let t: Vec<f64> = v
                 .iter()
                 .zip(&divergent)
                 .map(|(x, dv)| {
@@ -343,11 +442,10 @@ pub fn check_weighted<P: Density, S: ScoreField, W: ScalarFunction>(
                     }
                 })
                 .collect();
-            t[0] = 0.45 * tol * z / (1.0 + qmax);
             t
         };
         let r = cubature(
-            &|x, out| ig.eval(x, out),
+            &|xs: &[f64], n: usize, out: &mut [f64]| ig.eval_batch(xs, n, out),
             &cells,
             k,
             &targets,
@@ -368,7 +466,7 @@ pub fn check_weighted<P: Density, S: ScoreField, W: ScalarFunction>(
         }
         (est, divergent)
     };
-    let rec = ig.rec.borrow();
+    let rec = ig.records();
     if let Some(at) = &rec.undefined_density {
         return Err(CheckError::DensityUndefined { at: at.clone() });
     }
@@ -503,7 +601,7 @@ pub fn check_weighted<P: Density, S: ScoreField, W: ScalarFunction>(
     let weighted_part = weight.map(|_| section(true));
     let half_s2 = quantity(Layout { d, weighted: false }.half_s2());
 
-    let rec = ig.rec.borrow();
+    let rec = ig.records();
     if rec.dropped > 0 {
         notes.push(format!(
             "{} integrand values were NaN/inf (or at an infinite coordinate) where p/p_max < e^{} (1e-100); they were dropped as a negligible tail",
@@ -598,9 +696,9 @@ fn probe_divergence<P: Density, S: ScoreField, W: ScalarFunction>(
                 if !t.is_finite() || (end.is_finite() && t == end) {
                     break;
                 }
-                let f = |y: &[f64], out: &mut [f64]| {
-                    let x = on_face(y, i, t, d);
-                    ig.eval(&x[..d], out);
+                let f = |ys: &[f64], n: usize, out: &mut [f64]| {
+                    let xs = on_face_batch(ys, n, i, t, d);
+                    ig.eval_batch(&xs, n, out);
                     out.iter_mut().for_each(|v| *v = v.abs());
                 };
                 let g = cubature(
@@ -628,6 +726,57 @@ fn probe_divergence<P: Density, S: ScoreField, W: ScalarFunction>(
     div
 }
 
+/// The 1-D integrand vectors in the order the rule asked for them (see `integrate_all_1d`).
+struct Replay {
+    xs: Vec<u64>,
+    vals: Vec<f64>,
+    /// Where each point is in `xs`, for points asked for out of sequence.
+    index: HashMap<u64, u32, BuildHasherDefault<BitsHasher>>,
+    cursor: usize,
+}
+
+impl Replay {
+    /// The index of `x`'s record: the next in sequence, or else anywhere.
+    fn find(&mut self, x: f64) -> Option<usize> {
+        let b = x.to_bits();
+        let i = if self.xs.get(self.cursor) == Some(&b) {
+            self.cursor
+        } else {
+            *self.index.get(&b)? as usize
+        };
+        self.cursor = i + 1;
+        Some(i)
+    }
+
+    fn push(&mut self, x: f64, vals: &[f64]) {
+        let b = x.to_bits();
+        self.index.insert(b, self.xs.len() as u32);
+        self.xs.push(b);
+        self.vals.extend_from_slice(vals);
+        self.cursor = self.xs.len();
+    }
+}
+
+/// A hasher for `f64` bit patterns: one multiply by an odd constant (the keys are
+/// distinct nodes of a quadrature rule, not adversarial input).
+#[derive(Default)]
+struct BitsHasher(u64);
+
+impl Hasher for BitsHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ b as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (v ^ (v >> 29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        self.0 ^= self.0 >> 32;
+    }
+}
+
 /// 1-D: every quantity integrated with the tanh-sinh rule. The rule visits the same nodes for
 /// every quantity, so each point's integrand vector is computed once and looked up after.
 fn integrate_all_1d<P: Density, S: ScoreField, W: ScalarFunction>(
@@ -636,40 +785,53 @@ fn integrate_all_1d<P: Density, S: ScoreField, W: ScalarFunction>(
 ) -> (Vec<Estimate>, Vec<bool>) {
     let k = ig.k();
     let pieces = &loc.pieces[0];
-    let cache: RefCell<HashMap<u64, [f64; MAX_K]>> = RefCell::new(HashMap::new());
+    // Every quantity is integrated by the same rule on the same pieces, so the rule asks for
+    // the same points in the same order each time. The first pass evaluates the whole
+    // integrand vector at each point and records it; later passes replay the record. A
+    // point out of sequence (a rule that stopped early for one quantity) is looked up, and
+    // evaluated only if it was never seen.
+    let memo = RefCell::new(Replay {
+        xs: Vec::with_capacity(4096),
+        vals: Vec::with_capacity(4096 * k),
+        index: HashMap::with_capacity_and_hasher(4096, Default::default()),
+        cursor: 0,
+    });
     let at = |x: f64, j: usize| {
-        if let Some(v) = cache.borrow().get(&x.to_bits()) {
-            return v[j];
+        let mut m = memo.borrow_mut();
+        if let Some(i) = m.find(x) {
+            return m.vals[i * k + j];
         }
         let mut out = [0.0; MAX_K];
         ig.eval(&[x], &mut out[..k]);
-        cache.borrow_mut().insert(x.to_bits(), out);
+        m.push(x, &out[..k]);
         out[j]
     };
     let (mut out, mut div) = (vec![], vec![]);
     for j in 0..k {
+        memo.borrow_mut().cursor = 0;
         let (e, dj) = integrate_1d(&|x| at(x, j), pieces);
         out.push(e);
         div.push(dj);
     }
     // Evaluations of the integrand: the distinct points, shared by every quantity.
-    let n = cache.borrow().len() as u64;
+    let n = memo.borrow().xs.len() as u64;
     out.iter_mut().for_each(|e| e.evals = n);
     (out, div)
 }
 
-/// The point of the face `x_i = t` whose other coordinates are `y` (in order).
-fn on_face(y: &[f64], i: usize, t: f64, d: usize) -> [f64; crate::model::MAX_DIM] {
-    let mut x = [0.0; crate::model::MAX_DIM];
-    let mut rest = y.iter();
-    for (j, xj) in x.iter_mut().enumerate().take(d) {
-        *xj = if j == i {
-            t
+/// The points of the face `x_i = t` whose other coordinates are `ys` (`n` points laid out
+/// coordinate-major, `ys[v * n + l]`), in the same layout.
+fn on_face_batch(ys: &[f64], n: usize, i: usize, t: f64, d: usize) -> Vec<f64> {
+    let mut xs = Vec::with_capacity(d * n);
+    let mut rest = ys.chunks_exact(n.max(1));
+    for j in 0..d {
+        if j == i {
+            xs.extend(std::iter::repeat_n(t, n));
         } else {
-            *rest.next().expect("d − 1 coordinates")
-        };
+            xs.extend_from_slice(rest.next().expect("d − 1 coordinates"));
+        }
     }
-    x
+    xs
 }
 
 /// All products of the axes' pieces.
@@ -715,19 +877,11 @@ fn face_at<P: Density, S: ScoreField, W: ScalarFunction>(
         .map(|j| loc.pieces[j].clone())
         .collect();
     let cells = cells_of(&others);
-    let bad = std::cell::Cell::new(false);
-    let f = |y: &[f64], out: &mut [f64]| {
-        let x = on_face(y, i, t, d);
-        if x[..d].iter().any(|v| !v.is_finite()) {
-            out[0] = 0.0;
-            return;
-        }
-        match ig.flux(i, &x[..d], weighted) {
-            Some(v) => out[0] = v,
-            None => {
-                bad.set(true);
-                out[0] = 0.0;
-            }
+    let bad = std::sync::atomic::AtomicBool::new(false);
+    let f = |ys: &[f64], n: usize, out: &mut [f64]| {
+        let xs = on_face_batch(ys, n, i, t, d);
+        if !ig.flux_batch(i, &xs, n, weighted, out) {
+            bad.store(true, std::sync::atomic::Ordering::Relaxed);
         }
     };
     let r = cubature(
@@ -737,7 +891,7 @@ fn face_at<P: Density, S: ScoreField, W: ScalarFunction>(
         &|v: &[f64]| vec![target.max(rel * v[0].abs())],
         opts.max_evals / 10,
     );
-    if bad.get() {
+    if bad.load(std::sync::atomic::Ordering::Relaxed) {
         return None;
     }
     Some(Estimate {

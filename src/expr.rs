@@ -677,6 +677,18 @@ impl Op {
     }
 }
 
+/// `v^n` for an integer `n`. Squares and cubes are products (`powi` would call the
+/// runtime's power function twice for a dual number); negative `n` is `(1/v)^|n|`.
+#[inline(always)]
+fn powi<D: DualNum<Primitive = f64> + Copy>(v: D, n: i32) -> D {
+    match n {
+        2 => v * v,
+        3 => v * v * v,
+        n if n < 0 => v.recip().powi(-n),
+        n => v.powi(n),
+    }
+}
+
 /// `v` with its real part replaced by `re` (all derivative parts unchanged).
 #[inline]
 fn with_re<D: DualNum<Primitive = f64> + Copy>(v: D, re: f64) -> D {
@@ -797,7 +809,7 @@ fn exec<D: DualNum<Primitive = f64> + Copy>(op: Op, x: &[D], st: &mut [D], sp: u
             // x^-n as (1/x)^n: num-dual's own powi(-n) is NaN at 0 (inf * 0) and underflows
             // for large |x| (it computes x^(-n-3) first); 1/(x^n) would overflow in the
             // derivative (-1/(x^n)^2) long before the result does.
-            st[sp - 1] = if n < 0 { v.recip().powi(-n) } else { v.powi(n) };
+            st[sp - 1] = powi(v, n);
             sp
         }
         Op::PowF(p) => {
@@ -835,6 +847,114 @@ fn exec<D: DualNum<Primitive = f64> + Copy>(op: Op, x: &[D], st: &mut [D], sp: u
             lo + 1
         }
     }
+}
+
+/// Points evaluated together by [`Program::eval_batch`].
+pub const LANES: usize = 32;
+
+/// The variables of points `base..base + m` of a batch of `n` (see [`Program::eval_batch`]).
+struct Lanes<'a, D> {
+    xs: &'a [D],
+    n: usize,
+    base: usize,
+    m: usize,
+}
+
+/// Apply `f` to each value in `v`.
+#[inline(always)]
+fn map_lanes<D: Copy>(v: &mut [D], f: impl Fn(D) -> D) {
+    for a in v {
+        *a = f(*a);
+    }
+}
+
+/// [`exec`] over the lanes of a batch: stack slot `k` holds `st[k * LANES..][..m]`. Each
+/// lane sees exactly the operations `exec` would apply to it, in the same order.
+#[inline(always)]
+fn exec_lanes<D: DualNum<Primitive = f64> + Copy>(
+    op: Op,
+    x: &Lanes<'_, D>,
+    st: &mut [D],
+    sp: usize,
+) -> usize {
+    let m = x.m;
+    let slot = |k: usize| k * LANES..k * LANES + m;
+    match op {
+        Op::Const(c) => {
+            st[slot(sp)].fill(D::from(c));
+            sp + 1
+        }
+        Op::Var(i) => {
+            let from = i * x.n + x.base;
+            st[slot(sp)].copy_from_slice(&x.xs[from..from + m]);
+            sp + 1
+        }
+        Op::Neg => {
+            map_lanes(&mut st[slot(sp - 1)], |v| -v);
+            sp
+        }
+        Op::PowI(n) => {
+            let top = &mut st[slot(sp - 1)];
+            // The same calls `exec` makes, with the branch taken once for all lanes.
+            match n {
+                2 => map_lanes(top, |v| v * v),
+                3 => map_lanes(top, |v| v * v * v),
+                n => map_lanes(top, |v| powi(v, n)),
+            }
+            sp
+        }
+        Op::Call(f) => {
+            call_lanes(f, &mut st[slot(sp - 1)]);
+            sp
+        }
+        Op::Add | Op::Sub | Op::Mul | Op::Div => {
+            let (lo, hi) = st.split_at_mut((sp - 1) * LANES);
+            let a = &mut lo[slot(sp - 2)];
+            let b = &hi[..m];
+            match op {
+                Op::Add => a.iter_mut().zip(b).for_each(|(a, b)| *a += *b),
+                Op::Sub => a.iter_mut().zip(b).for_each(|(a, b)| *a -= *b),
+                Op::Mul => a.iter_mut().zip(b).for_each(|(a, b)| *a *= *b),
+                _ => a.iter_mut().zip(b).for_each(|(a, b)| *a /= *b),
+            }
+            sp - 1
+        }
+        _ => {
+            // The rarer instructions, one lane at a time through `exec` itself.
+            let k = op.arity();
+            let mut buf = [D::from(0.0); 16];
+            let mut spill = vec![];
+            let args: &mut [D] = if k <= buf.len() {
+                &mut buf[..k]
+            } else {
+                spill.resize(k, D::from(0.0));
+                &mut spill[..]
+            };
+            for l in 0..m {
+                for (j, a) in args.iter_mut().enumerate() {
+                    *a = st[(sp - k + j) * LANES + l];
+                }
+                exec(op, &[], args, k);
+                st[(sp - k) * LANES + l] = args[0];
+            }
+            sp - k + 1
+        }
+    }
+}
+
+/// A one-argument function over the lanes, the function chosen once.
+fn call_lanes<D: DualNum<Primitive = f64> + Copy>(f: Fun1, v: &mut [D]) {
+    macro_rules! each {
+        ($($name:ident),*) => {
+            match f {
+                $(Fun1::$name => map_lanes(v, |a| call1(Fun1::$name, a)),)*
+            }
+        };
+    }
+    each!(
+        Sqrt, Exp, Ln, Abs, Sin, Cos, Tan, Asin, Acos, Atan, Sinh, Cosh, Tanh, Asinh, Acosh, Atanh,
+        Floor, Ceil, Round, Signum
+    );
 }
 
 /// Exponent `p` known at compile time: `powi` for integers, `powf` otherwise.
@@ -1182,6 +1302,70 @@ impl Program {
             sp = exec(op, x, st, sp);
         }
         st[0]
+    }
+
+    /// Evaluate at `n` points at once: `xs[v * n + l]` is variable `v` at point `l`, and
+    /// `out[l]` receives the value at point `l`.
+    ///
+    /// The points are run [`LANES`] at a time, one instruction over all of them before the
+    /// next, so the cost of decoding each instruction is shared; each point's value is
+    /// bit-for-bit the one [`eval`](Program::eval) gives.
+    ///
+    /// ```
+    /// use scorecheck::expr::Program;
+    ///
+    /// let p = Program::compile("x*y + 1", &["x".into(), "y".into()], &[]).unwrap();
+    /// let xs = [1.0, 2.0, 3.0, /* y: */ 10.0, 20.0, 30.0];
+    /// let mut out = [0.0; 3];
+    /// p.eval_batch(&xs, 3, &mut out);
+    /// assert_eq!(out, [11.0, 41.0, 91.0]);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If `xs.len()` is not `n` times the number of variables, or `out` is shorter than `n`.
+    pub fn eval_batch<D: DualNum<Primitive = f64> + Copy>(
+        &self,
+        xs: &[D],
+        n: usize,
+        out: &mut [D],
+    ) {
+        assert_eq!(
+            xs.len(),
+            self.n_vars * n,
+            "Program::eval_batch: expected {} values ({} variables at {n} points), got {}",
+            self.n_vars * n,
+            self.n_vars,
+            xs.len()
+        );
+        assert!(out.len() >= n, "Program::eval_batch: out is shorter than n");
+        let mut base = 0;
+        while base < n {
+            let m = (n - base).min(LANES);
+            let lanes = Lanes { xs, n, base, m };
+            let out = &mut out[base..base + m];
+            if self.max_depth <= 8 {
+                let mut st = [D::from(0.0); 8 * LANES];
+                self.run_lanes(&lanes, &mut st, out);
+            } else {
+                let mut st = vec![D::from(0.0); self.max_depth * LANES];
+                self.run_lanes(&lanes, &mut st, out);
+            }
+            base += m;
+        }
+    }
+
+    fn run_lanes<D: DualNum<Primitive = f64> + Copy>(
+        &self,
+        x: &Lanes<'_, D>,
+        st: &mut [D],
+        out: &mut [D],
+    ) {
+        let mut sp = 0;
+        for &op in &self.code {
+            sp = exec_lanes(op, x, st, sp);
+        }
+        out.copy_from_slice(&st[..x.m]);
     }
 
     /// The source text.

@@ -30,26 +30,62 @@
 //! assert_eq!(pt.ds[0], -2.0); // ∂ s = −2
 //! ```
 
-use crate::expr::Program;
+use crate::expr::{LANES, Program};
 use num_dual::{Dual, Dual64, DualNum, HyperDual64};
 
 /// The largest dimension the checks support.
 pub const MAX_DIM: usize = 4;
 
 /// An unnormalized density, given by its logarithm.
-pub trait Density {
+pub trait Density: Sync {
     /// Number of variables.
     fn dim(&self) -> usize;
     /// `log p̃(x)` for an unnormalized density `p̃`. May be `−∞` where `p̃ = 0`.
     fn log_density<D: DualNum<Primitive = f64> + Copy>(&self, x: &[D]) -> D;
+    /// `log p̃` at `n` points: `xs[v * n + l]` is variable `v` at point `l`; `out[l]`
+    /// receives the value at point `l`. The default calls [`Density::log_density`] per
+    /// point; an implementation may do better (the expression evaluator does).
+    fn log_density_batch<D: DualNum<Primitive = f64> + Copy>(
+        &self,
+        xs: &[D],
+        n: usize,
+        out: &mut [D],
+    ) {
+        per_point(xs, n, out, |x| self.log_density(x));
+    }
 }
 
 /// A vector field `s(x)`, the candidate score.
-pub trait ScoreField {
+pub trait ScoreField: Sync {
     /// Number of variables (and components).
     fn dim(&self) -> usize;
     /// Component `i` of `s(x)`.
     fn component<D: DualNum<Primitive = f64> + Copy>(&self, i: usize, x: &[D]) -> D;
+    /// Component `i` at `n` points, laid out as in [`Density::log_density_batch`].
+    fn component_batch<D: DualNum<Primitive = f64> + Copy>(
+        &self,
+        i: usize,
+        xs: &[D],
+        n: usize,
+        out: &mut [D],
+    ) {
+        per_point(xs, n, out, |x| self.component(i, x));
+    }
+}
+
+/// A batch evaluated one point at a time (the default of the batch methods).
+fn per_point<D: Copy>(xs: &[D], n: usize, out: &mut [D], f: impl Fn(&[D]) -> D) {
+    if n == 0 {
+        return;
+    }
+    let d = xs.len() / n;
+    let mut pt = [xs[0]; MAX_DIM];
+    for (l, o) in out.iter_mut().enumerate().take(n) {
+        for (v, p) in pt.iter_mut().enumerate().take(d) {
+            *p = xs[v * n + l];
+        }
+        *o = f(&pt[..d]);
+    }
 }
 
 /// How a density expression is given.
@@ -77,6 +113,17 @@ impl Density for ExprDensity {
         match self.kind {
             DensityKind::Log => self.program.eval(x),
             DensityKind::Pdf => self.program.eval(x).ln(),
+        }
+    }
+    fn log_density_batch<D: DualNum<Primitive = f64> + Copy>(
+        &self,
+        xs: &[D],
+        n: usize,
+        out: &mut [D],
+    ) {
+        self.program.eval_batch(xs, n, out);
+        if self.kind == DensityKind::Pdf {
+            out[..n].iter_mut().for_each(|v| *v = v.ln());
         }
     }
 }
@@ -117,6 +164,38 @@ impl ScoreField for ExprField {
             }
         }
     }
+    fn component_batch<D: DualNum<Primitive = f64> + Copy>(
+        &self,
+        i: usize,
+        xs: &[D],
+        n: usize,
+        out: &mut [D],
+    ) {
+        match self {
+            ExprField::Components(c) => c[i].eval_batch(xs, n, out),
+            ExprField::Gradient { log_model, dim } => {
+                // ∂_i log q through one more dual level, LANES points at a time.
+                let zero = D::from(0.0);
+                let mut dx = [Dual::new(zero, zero); MAX_DIM * LANES];
+                let mut res = [Dual::new(zero, zero); LANES];
+                let mut base = 0;
+                while base < n {
+                    let m = (n - base).min(LANES);
+                    for v in 0..*dim {
+                        let seed = if v == i { D::from(1.0) } else { zero };
+                        for l in 0..m {
+                            dx[v * m + l] = Dual::new(xs[v * n + base + l], seed);
+                        }
+                    }
+                    log_model.eval_batch(&dx[..dim * m], m, &mut res[..m]);
+                    for l in 0..m {
+                        out[base + l] = res[l].eps;
+                    }
+                    base += m;
+                }
+            }
+        }
+    }
 }
 
 /// Everything the integrands need at one point, with exact derivatives.
@@ -151,6 +230,47 @@ pub fn eval_point<P: Density, S: ScoreField>(p: &P, s: &S, x: &[f64]) -> Point {
     pt
 }
 
+/// [`eval_point`] at `n` points at once: `xs[v * n + l]` is variable `v` at point `l`, and
+/// `out[l]` receives point `l`'s values (the same numbers `eval_point` gives).
+pub fn eval_points<P: Density, S: ScoreField>(
+    p: &P,
+    s: &S,
+    xs: &[f64],
+    n: usize,
+    out: &mut [Point],
+) {
+    if n == 0 {
+        return;
+    }
+    let d = xs.len() / n;
+    let mut dx = [Dual64::from(0.0); MAX_DIM * LANES];
+    let mut res = [Dual64::from(0.0); LANES];
+    let mut base = 0;
+    while base < n {
+        let m = (n - base).min(LANES);
+        let pts = &mut out[base..base + m];
+        for i in 0..d {
+            for v in 0..d {
+                let seed = if v == i { 1.0 } else { 0.0 };
+                for l in 0..m {
+                    dx[v * m + l] = Dual64::new(xs[v * n + base + l], seed);
+                }
+            }
+            p.log_density_batch(&dx[..d * m], m, &mut res[..m]);
+            for (pt, r) in pts.iter_mut().zip(&res[..m]) {
+                pt.logp = r.re;
+                pt.dlogp[i] = r.eps;
+            }
+            s.component_batch(i, &dx[..d * m], m, &mut res[..m]);
+            for (pt, r) in pts.iter_mut().zip(&res[..m]) {
+                pt.s[i] = r.re;
+                pt.ds[i] = r.eps;
+            }
+        }
+        base += m;
+    }
+}
+
 /// `log p̃`, its gradient and Hessian at `x` (for locating the modes).
 pub fn log_density_hessian<P: Density>(
     p: &P,
@@ -183,7 +303,7 @@ pub fn log_density_hessian<P: Density>(
 }
 
 /// A scalar function of the variables: a weight `h(x)`, or a hand-written divergence.
-pub trait ScalarFunction {
+pub trait ScalarFunction: Sync {
     /// The value at `x`.
     fn value<D: DualNum<Primitive = f64> + Copy>(&self, x: &[D]) -> D;
 }

@@ -151,7 +151,7 @@ fn case_file_catalogue() {
                 "negw.toml",
                 "domain = [[0, inf]]\nweight = \"x - 1\"\n[density]\nlog = \"-x^2/2\"\n[score]\nfield = [\"-x\"]\n",
             ),
-            "error: the weight is negative at x = 0.024922; a weight must be >= 0 on the domain",
+            "error: the weight is negative at x = 0.000000; a weight must be >= 0 on the domain",
         ),
         (
             f(

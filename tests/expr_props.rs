@@ -394,3 +394,62 @@ fn flat_expressions_match_meval() {
         0.2,
     );
 }
+
+/// Bitwise equality, NaN equal to NaN.
+fn same_bits(a: f64, b: f64) -> bool {
+    a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())
+}
+
+/// `eval_batch` must give every point exactly what `eval` gives it: values and derivatives,
+/// over a batch longer than one run of lanes, and through the instructions that the batch
+/// evaluator runs one lane at a time (`%`, `max`, `min`, `atan2`, non-integer powers).
+#[test]
+fn batch_evaluation_equals_pointwise() {
+    let extra = prop::sample::select(vec![
+        "max(x, y, 0.5)",
+        "min(x^2, y)",
+        "x % 0.7",
+        "atan2(y, x)",
+        "abs(x)^1.5",
+        "x^y",
+        "floor(x) + signum(y)",
+    ])
+    .prop_map(str::to_string);
+    let exprs = prop_oneof![3 => smooth_expr(), 2 => flat_expr(), 1 => extra];
+    let pts = prop::collection::vec(point(), 1..75);
+    let mut runner = TestRunner::new(Config {
+        cases: 128,
+        failure_persistence: None,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(20_261_129),
+        ..Config::default()
+    });
+    runner
+        .run(&(exprs, pts), |(src, pts)| {
+            let p = Program::compile(&src, &names(), &[]).unwrap();
+            let n = pts.len();
+            let mut xs: Vec<f64> = pts.iter().map(|q| q.0).collect();
+            xs.extend(pts.iter().map(|q| q.1));
+            let mut out = vec![0.0; n];
+            p.eval_batch(&xs, n, &mut out);
+            let mut dxs: Vec<Dual64> = pts.iter().map(|q| Dual64::new(q.0, 1.0)).collect();
+            dxs.extend(pts.iter().map(|q| Dual64::new(q.1, 0.5)));
+            let mut dout = vec![Dual64::from(0.0); n];
+            p.eval_batch(&dxs, n, &mut dout);
+            for (l, &(x, y)) in pts.iter().enumerate() {
+                let v = p.eval(&[x, y]);
+                prop_assert!(
+                    same_bits(out[l], v),
+                    "{src} at ({x}, {y}): {} vs {v}",
+                    out[l]
+                );
+                let dv = p.eval(&[Dual64::new(x, 1.0), Dual64::new(y, 0.5)]);
+                prop_assert!(
+                    same_bits(dout[l].re, dv.re) && same_bits(dout[l].eps, dv.eps),
+                    "{src} at ({x}, {y}): {:?} vs {dv:?}",
+                    dout[l]
+                );
+            }
+            Ok(())
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+}
