@@ -726,34 +726,74 @@ fn probe_divergence<P: Density, S: ScoreField, W: ScalarFunction>(
     div
 }
 
-/// The 1-D integrand vectors in the order the rule asked for them (see `integrate_all_1d`).
+/// The 1-D integrand vectors in the order the rule asks for them (see `integrate_all_1d`).
 struct Replay {
-    xs: Vec<u64>,
+    /// The points in call order (bit patterns), repeats included.
+    seq: Vec<u64>,
+    /// For each call, which distinct point it is.
+    slot: Vec<u32>,
+    /// The integrand vectors of the distinct points, `k` values each.
     vals: Vec<f64>,
-    /// Where each point is in `xs`, for points asked for out of sequence.
+    k: usize,
+    /// A call position of each distinct point, for points asked for out of sequence.
     index: HashMap<u64, u32, BuildHasherDefault<BitsHasher>>,
     cursor: usize,
+    /// Distinct points evaluated.
+    distinct: usize,
 }
 
 impl Replay {
-    /// The index of `x`'s record: the next in sequence, or else anywhere.
-    fn find(&mut self, x: f64) -> Option<usize> {
+    /// Records the call sequence `seq`, and which of its points are new.
+    fn new(seq: &[f64], k: usize) -> (Replay, Vec<f64>) {
+        let mut r = Replay {
+            seq: Vec::with_capacity(seq.len()),
+            slot: Vec::with_capacity(seq.len()),
+            vals: vec![],
+            k,
+            index: HashMap::with_capacity_and_hasher(seq.len(), Default::default()),
+            cursor: 0,
+            distinct: 0,
+        };
+        let mut fresh = vec![];
+        for (pos, &x) in seq.iter().enumerate() {
+            let b = x.to_bits();
+            let slot = match r.index.get(&b) {
+                Some(&p) => r.slot[p as usize],
+                None => {
+                    r.index.insert(b, pos as u32);
+                    fresh.push(x);
+                    (fresh.len() - 1) as u32
+                }
+            };
+            r.seq.push(b);
+            r.slot.push(slot);
+        }
+        r.distinct = fresh.len();
+        (r, fresh)
+    }
+
+    /// The integrand vector of `x`: the next call in sequence, or else found anywhere.
+    fn find(&mut self, x: f64) -> Option<&[f64]> {
         let b = x.to_bits();
-        let i = if self.xs.get(self.cursor) == Some(&b) {
+        let pos = if self.seq.get(self.cursor) == Some(&b) {
             self.cursor
         } else {
             *self.index.get(&b)? as usize
         };
-        self.cursor = i + 1;
-        Some(i)
+        self.cursor = pos + 1;
+        let s = self.slot[pos] as usize * self.k;
+        Some(&self.vals[s..s + self.k])
     }
 
+    /// A point that was not in the recorded sequence, with its integrand vector.
     fn push(&mut self, x: f64, vals: &[f64]) {
         let b = x.to_bits();
-        self.index.insert(b, self.xs.len() as u32);
-        self.xs.push(b);
+        self.index.insert(b, self.seq.len() as u32);
+        self.seq.push(b);
+        self.slot.push(self.distinct as u32);
         self.vals.extend_from_slice(vals);
-        self.cursor = self.xs.len();
+        self.distinct += 1;
+        self.cursor = self.seq.len();
     }
 }
 
@@ -783,23 +823,35 @@ fn integrate_all_1d<P: Density, S: ScoreField, W: ScalarFunction>(
     ig: &Integrand<'_, P, S, W>,
     loc: &Located,
 ) -> (Vec<Estimate>, Vec<bool>) {
+    use rayon::prelude::*;
     let k = ig.k();
     let pieces = &loc.pieces[0];
-    // Every quantity is integrated by the same rule on the same pieces, so the rule asks for
-    // the same points in the same order each time. The first pass evaluates the whole
-    // integrand vector at each point and records it; later passes replay the record. A
-    // point out of sequence (a rule that stopped early for one quantity) is looked up, and
-    // evaluated only if it was never seen.
-    let memo = RefCell::new(Replay {
-        xs: Vec::with_capacity(4096),
-        vals: Vec::with_capacity(4096 * k),
-        index: HashMap::with_capacity_and_hasher(4096, Default::default()),
-        cursor: 0,
-    });
+    // Every quantity is integrated by the same rule on the same pieces, and the points the
+    // rule and the end probes ask for do not depend on the integrand's values (the rule
+    // stops early only where two levels agree exactly, which a stand-in that is nowhere
+    // constant never does). So the points are recorded once with a stand-in, the integrand
+    // vectors at all of them are computed in batches on every core, and each quantity's
+    // integration replays them in call order. A point out of sequence (a rule that stopped
+    // early for one quantity) is looked up, and one never seen is evaluated then.
+    let calls = RefCell::new(Vec::with_capacity(4096));
+    let stand_in = |x: f64| {
+        calls.borrow_mut().push(x);
+        1.0 + (x.to_bits() % 7919) as f64 / 7919.0
+    };
+    let _ = integrate_1d(&stand_in, pieces);
+    let (mut replay, fresh) = Replay::new(&calls.into_inner(), k);
+    const CHUNK: usize = 4 * LANES;
+    replay.vals = vec![0.0; fresh.len() * k];
+    replay
+        .vals
+        .par_chunks_mut(CHUNK * k)
+        .zip(fresh.par_chunks(CHUNK))
+        .for_each(|(out, xs)| ig.eval_batch(xs, xs.len(), out));
+    let memo = RefCell::new(replay);
     let at = |x: f64, j: usize| {
         let mut m = memo.borrow_mut();
-        if let Some(i) = m.find(x) {
-            return m.vals[i * k + j];
+        if let Some(v) = m.find(x) {
+            return v[j];
         }
         let mut out = [0.0; MAX_K];
         ig.eval(&[x], &mut out[..k]);
@@ -814,7 +866,7 @@ fn integrate_all_1d<P: Density, S: ScoreField, W: ScalarFunction>(
         div.push(dj);
     }
     // Evaluations of the integrand: the distinct points, shared by every quantity.
-    let n = memo.borrow().xs.len() as u64;
+    let n = memo.borrow().distinct as u64;
     out.iter_mut().for_each(|e| e.evals = n);
     (out, div)
 }

@@ -1344,7 +1344,14 @@ impl Program {
             let m = (n - base).min(LANES);
             let lanes = Lanes { xs, n, base, m };
             let out = &mut out[base..base + m];
-            if self.max_depth <= 8 {
+            // A stack no larger than the program needs: it is zeroed on every call.
+            if self.max_depth <= 2 {
+                let mut st = [D::from(0.0); 2 * LANES];
+                self.run_lanes(&lanes, &mut st, out);
+            } else if self.max_depth <= 4 {
+                let mut st = [D::from(0.0); 4 * LANES];
+                self.run_lanes(&lanes, &mut st, out);
+            } else if self.max_depth <= 8 {
                 let mut st = [D::from(0.0); 8 * LANES];
                 self.run_lanes(&lanes, &mut st, out);
             } else {

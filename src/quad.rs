@@ -259,23 +259,31 @@ struct Region {
     /// Rounding floor per component.
     floor: Vec<f64>,
     axis: usize,
-    priority: f64,
 }
 
-impl PartialEq for Region {
+/// A region's place in the queue: its priority and its index in the store of regions.
+#[derive(Clone, Copy)]
+struct Ranked {
+    priority: f64,
+    id: u32,
+}
+
+impl PartialEq for Ranked {
     fn eq(&self, o: &Self) -> bool {
-        self.priority == o.priority
+        self.cmp(o).is_eq()
     }
 }
-impl Eq for Region {}
-impl PartialOrd for Region {
+impl Eq for Ranked {}
+impl PartialOrd for Ranked {
     fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
         Some(self.cmp(o))
     }
 }
-impl Ord for Region {
+impl Ord for Ranked {
     fn cmp(&self, o: &Self) -> std::cmp::Ordering {
-        self.priority.total_cmp(&o.priority)
+        self.priority
+            .total_cmp(&o.priority)
+            .then_with(|| o.id.cmp(&self.id))
     }
 }
 
@@ -345,7 +353,9 @@ pub fn cubature(
     let w = gm_weights(d);
     let npts = (1 + 4 * d + 2 * d * d.saturating_sub(1) + (1 << d)) as u64;
     let mut evals = 0u64;
-    let mut heap: BinaryHeap<Region> = BinaryHeap::new();
+    // The regions, each split region's place taken by its first child; the queue ranks them.
+    let mut store: Vec<Region> = vec![];
+    let mut heap: BinaryHeap<Ranked> = BinaryHeap::new();
     // Each cell starts cut into m^d equal regions, so that a narrow feature (the curved
     // ridge of a banana-shaped density, far out in its tail) is seen by some rule's points
     // before adaptivity decides where to work: with a single starting region per cell the
@@ -380,13 +390,13 @@ pub fn cubature(
     // The first regions are ranked with unit targets for the choice of split axis.
     let ones = vec![1.0; k];
     evals += npts * jobs.len() as u64;
-    heap.extend(eval_regions(f, cells, jobs, k, &w, &ones));
-    // Running totals, updated as regions are split; re-summed in a fixed order now and then
-    // (and at the end) so rounding does not drift and results do not depend on heap layout.
-    let mut vals = sum(&heap, k, |r| &r.est);
-    let mut errs = sum(&heap, k, |r| &r.err);
+    store.extend(eval_regions(f, cells, jobs, k, &w, &ones));
+    // Running totals, updated as regions are split; re-summed in store order now and then
+    // (and at the end) so rounding does not drift.
+    let mut vals = sum(&store, k, |r| &r.est);
+    let mut errs = sum(&store, k, |r| &r.err);
     let mut tgt = targets(&vals);
-    reprioritise(&mut heap, &tgt);
+    reprioritise(&mut heap, &store, &tgt);
     let mut since = 0usize;
     let mut resum = 0usize;
     loop {
@@ -400,19 +410,19 @@ pub fn cubature(
                 .any(|(a, b)| (a - b).abs() > 0.01 * b.abs());
             tgt = new;
             if moved {
-                reprioritise(&mut heap, &tgt);
+                reprioritise(&mut heap, &store, &tgt);
             }
             since = 0;
         }
         if resum >= 4096 {
-            vals = sum(&heap, k, |r| &r.est);
-            errs = sum(&heap, k, |r| &r.err);
+            vals = sum(&store, k, |r| &r.est);
+            errs = sum(&store, k, |r| &r.err);
             resum = 0;
         }
         let done = errs.iter().zip(&tgt).all(|(e, t)| e <= t);
         if done || evals >= max_evals {
-            vals = sum(&heap, k, |r| &r.est);
-            errs = sum(&heap, k, |r| &r.err);
+            vals = sum(&store, k, |r| &r.est);
+            errs = sum(&store, k, |r| &r.err);
             let done = errs.iter().zip(&tgt).all(|(e, t)| e <= t);
             if done || evals >= max_evals {
                 return CubatureResult {
@@ -425,15 +435,17 @@ pub fn cubature(
         }
         let mut parents = Vec::with_capacity(SPLITS_PER_ROUND);
         while parents.len() < SPLITS_PER_ROUND {
-            let Some(worst) = heap.pop() else { break };
+            let Some(top) = heap.pop() else { break };
+            let worst = &store[top.id as usize];
             for j in 0..k {
                 vals[j] -= worst.est[j];
                 errs[j] -= worst.err[j];
             }
-            parents.push(worst);
+            parents.push(top.id as usize);
         }
         let mut jobs = Vec::with_capacity(2 * parents.len());
-        for worst in &parents {
+        for &id in &parents {
+            let worst = &store[id];
             let ax = worst.axis;
             let mut h = worst.half.clone();
             h[ax] *= 0.5;
@@ -449,7 +461,7 @@ pub fn cubature(
         }
         evals += npts * jobs.len() as u64;
         let mut children = eval_regions(f, cells, jobs, k, &w, &tgt).into_iter();
-        for worst in &parents {
+        for &id in &parents {
             let (Some(a), Some(b)) = (children.next(), children.next()) else {
                 unreachable!("two children per parent")
             };
@@ -458,19 +470,28 @@ pub fn cubature(
             // the children's (an estimate of the parent's own error, so generous for the
             // children), but never below a small share of the children's embedded-rule
             // difference.
+            let worst = &store[id];
             for j in 0..k {
                 let diff = (worst.est[j] - (pair[0].est[j] + pair[1].est[j])).abs();
                 for r in pair.iter_mut() {
                     r.err[j] = (0.5 * diff).max(EMBEDDED_SHARE * r.raw[j]) + r.floor[j];
                 }
             }
-            for mut r in pair {
-                r.priority = priority(&r.err, &tgt);
+            let [a, b] = pair;
+            for (slot, r) in [(id, a), (store.len(), b)] {
                 for j in 0..k {
                     vals[j] += r.est[j];
                     errs[j] += r.err[j];
                 }
-                heap.push(r);
+                heap.push(Ranked {
+                    priority: priority(&r.err, &tgt),
+                    id: slot as u32,
+                });
+                if slot == store.len() {
+                    store.push(r);
+                } else {
+                    store[slot] = r;
+                }
             }
         }
         since += parents.len();
@@ -509,24 +530,11 @@ fn eval_regions(
     }
 }
 
-fn sum(heap: &BinaryHeap<Region>, k: usize, field: impl Fn(&Region) -> &Vec<f64>) -> Vec<f64> {
-    // Sum in a fixed order (by cell, then centre) so results do not depend on heap layout.
-    let mut regs: Vec<&Region> = heap.iter().collect();
-    regs.sort_by(|a, b| {
-        a.cell.cmp(&b.cell).then_with(|| {
-            for (x, y) in a.center.iter().zip(&b.center) {
-                let o = x.total_cmp(y);
-                if o != std::cmp::Ordering::Equal {
-                    return o;
-                }
-            }
-            std::cmp::Ordering::Equal
-        })
-    });
+fn sum(store: &[Region], k: usize, field: impl Fn(&Region) -> &Vec<f64>) -> Vec<f64> {
     // Neumaier's compensated sum: thousands of regions would otherwise lose ~N·ε.
     let mut out = vec![0.0; k];
     let mut comp = vec![0.0; k];
-    for r in regs {
+    for r in store {
         for ((o, c), &v) in out.iter_mut().zip(comp.iter_mut()).zip(field(r)) {
             let t = *o + v;
             *c += if o.abs() >= v.abs() {
@@ -550,12 +558,16 @@ fn priority(err: &[f64], tgt: &[f64]) -> f64 {
         .fold(0.0, f64::max)
 }
 
-fn reprioritise(heap: &mut BinaryHeap<Region>, tgt: &[f64]) {
-    let mut v = std::mem::take(heap).into_vec();
-    for r in &mut v {
-        r.priority = priority(&r.err, tgt);
-    }
-    *heap = BinaryHeap::from(v);
+fn reprioritise(heap: &mut BinaryHeap<Ranked>, store: &[Region], tgt: &[f64]) {
+    let ranked: Vec<Ranked> = store
+        .iter()
+        .enumerate()
+        .map(|(id, r)| Ranked {
+            priority: priority(&r.err, tgt),
+            id: id as u32,
+        })
+        .collect();
+    *heap = BinaryHeap::from(ranked);
 }
 
 /// Per-thread working memory of [`eval_region`], reused from region to region.
@@ -744,7 +756,6 @@ fn eval_region(
         raw,
         floor,
         axis: best_axis,
-        priority: 0.0,
     }
 }
 
