@@ -507,6 +507,9 @@ struct Job {
 }
 
 /// Evaluate regions, in parallel when there is enough work; the output is in job order.
+/// The points of several regions go to the integrand in one batch. How the regions are
+/// grouped depends on the number of threads, but no value does: each point's integrand
+/// values are the same in any batch.
 fn eval_regions(
     f: &VectorIntegrand,
     cells: &[Cell],
@@ -518,16 +521,27 @@ fn eval_regions(
     use rayon::prelude::*;
     let d = cells[0].pieces.len();
     let npts = 1 + 4 * d + 2 * d * d.saturating_sub(1) + (1 << d);
-    let one = |s: &mut Scratch, j: Job| eval_region(f, &cells[j.cell].pieces, j, k, w, s);
     if jobs.len() * npts < PARALLEL_POINTS {
-        let mut s = Scratch::new(d, k, npts, tgt);
-        jobs.into_iter().map(|j| one(&mut s, j)).collect()
-    } else {
-        jobs.into_par_iter()
-            .with_min_len(2)
-            .map_init(|| Scratch::new(d, k, npts, tgt), one)
-            .collect()
+        let mut s = Scratch::new(k, tgt);
+        return eval_batch_of_regions(f, cells, jobs, k, w, &mut s);
     }
+    let per = jobs
+        .len()
+        .div_ceil(4 * rayon::current_num_threads())
+        .max(PARALLEL_POINTS.div_ceil(4 * npts));
+    let mut groups: Vec<Vec<Job>> = vec![];
+    let mut it = jobs.into_iter().peekable();
+    while it.peek().is_some() {
+        groups.push(it.by_ref().take(per).collect());
+    }
+    let done: Vec<Vec<Region>> = groups
+        .into_par_iter()
+        .map_init(
+            || Scratch::new(k, tgt),
+            |s, g| eval_batch_of_regions(f, cells, g, k, w, s),
+        )
+        .collect();
+    done.into_iter().flatten().collect()
 }
 
 fn sum(store: &[Region], k: usize, field: impl Fn(&Region) -> &Vec<f64>) -> Vec<f64> {
@@ -572,7 +586,7 @@ fn reprioritise(heap: &mut BinaryHeap<Ranked>, store: &[Region], tgt: &[f64]) {
 
 /// Per-thread working memory of [`eval_region`], reused from region to region.
 struct Scratch {
-    /// The region's points, coordinate-major: `xs[v * npts + l]`.
+    /// The points of a batch of regions, coordinate-major: `xs[v * n + l]`.
     xs: Vec<f64>,
     /// `|dx/du|` at each point.
     jac: Vec<f64>,
@@ -590,11 +604,11 @@ struct Scratch {
 }
 
 impl Scratch {
-    fn new(d: usize, k: usize, npts: usize, tgt: &[f64]) -> Self {
+    fn new(k: usize, tgt: &[f64]) -> Self {
         Scratch {
-            xs: vec![0.0; d * npts],
-            jac: vec![0.0; npts],
-            out: vec![0.0; k * npts],
+            xs: vec![],
+            jac: vec![],
+            out: vec![],
             s2: vec![0.0; k],
             s3: vec![0.0; k],
             s4: vec![0.0; k],
@@ -648,34 +662,64 @@ fn rule_points(center: &[f64], half: &[f64], mut put: impl FnMut(&[f64])) {
     }
 }
 
-#[allow(clippy::needless_range_loop)] // one index runs over several arrays
-fn eval_region(
+/// Evaluate a batch of regions: all their points in one call of the integrand.
+fn eval_batch_of_regions(
     f: &VectorIntegrand,
-    pieces: &[Piece],
+    cells: &[Cell],
+    jobs: Vec<Job>,
+    k: usize,
+    w: &GmWeights,
+    s: &mut Scratch,
+) -> Vec<Region> {
+    let Some(first) = jobs.first() else {
+        return vec![];
+    };
+    let d = first.center.len();
+    let npts = 1 + 4 * d + 2 * d * d.saturating_sub(1) + (1 << d);
+    let n = npts * jobs.len();
+    s.xs.resize(d * n, 0.0);
+    s.jac.resize(n, 0.0);
+    s.out.resize(k * n, 0.0);
+    // Map the rule's points to x, then evaluate them all at once.
+    let mut l = 0;
+    for job in &jobs {
+        let pieces = &cells[job.cell].pieces;
+        rule_points(&job.center, &job.half, |u| {
+            let mut jac = 1.0;
+            for (i, p) in pieces.iter().enumerate() {
+                let (x, j) = p.map(u[i]);
+                s.xs[i * n + l] = x;
+                jac *= j;
+            }
+            s.jac[l] = jac;
+            l += 1;
+        });
+    }
+    debug_assert_eq!(l, n);
+    f(&s.xs, n, &mut s.out);
+    jobs.into_iter()
+        .enumerate()
+        .map(|(r, job)| finish_region(job, r * npts, npts, k, w, s))
+        .collect()
+}
+
+/// The rule's sums for one region whose `npts` integrand vectors start at point `at` of the
+/// scratch's batch.
+#[allow(clippy::needless_range_loop)] // one index runs over several arrays
+fn finish_region(
     job: Job,
+    at: usize,
+    npts: usize,
     k: usize,
     w: &GmWeights,
     s: &mut Scratch,
 ) -> Region {
     let Job { cell, center, half } = job;
     let d = center.len();
-    let npts = s.jac.len();
-    // Map the rule's points to x, then evaluate them all at once.
-    let mut l = 0;
-    rule_points(&center, &half, |u| {
-        let mut jac = 1.0;
-        for (i, p) in pieces.iter().enumerate() {
-            let (x, j) = p.map(u[i]);
-            s.xs[i * npts + l] = x;
-            jac *= j;
-        }
-        s.jac[l] = jac;
-        l += 1;
-    });
-    debug_assert_eq!(l, npts);
-    f(&s.xs, npts, &mut s.out);
+    let out = &mut s.out[at * k..(at + npts) * k];
+    let jacs = &s.jac[at..at + npts];
     s.abs.iter_mut().for_each(|a| *a = 0.0);
-    for (o, jac) in s.out.chunks_exact_mut(k).zip(&s.jac) {
+    for (o, jac) in out.chunks_exact_mut(k).zip(jacs) {
         for (v, a) in o.iter_mut().zip(s.abs.iter_mut()) {
             *v = if *v == 0.0 { 0.0 } else { *v * jac };
             *a += v.abs();
@@ -684,7 +728,8 @@ fn eval_region(
     for v in [&mut s.s2, &mut s.s3, &mut s.s4, &mut s.s5] {
         v.iter_mut().for_each(|a| *a = 0.0);
     }
-    let val = |l: usize| &s.out[l * k..(l + 1) * k];
+    let out = &*out;
+    let val = |l: usize| &out[l * k..(l + 1) * k];
     let f0 = val(0);
     let mut best_axis = 0;
     let mut best_diff = -1.0;
