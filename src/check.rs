@@ -21,14 +21,12 @@ use crate::locate::{LocateError, Located, locate};
 use crate::model::{
     Density, MAX_DIM, Point, ScalarFunction, ScoreField, eval_point, eval_points, value_gradient,
 };
-use crate::quad::{Cell, Estimate, Piece, cubature, integrate_1d};
+use crate::quad::{Cell, Estimate, Piece, cubature, integrate_1d_vec};
 use crate::report::{
     Boundary, Component, Cross, Face, Flux, Ibp, Objective, ObjectiveVerdict, Quantity, Report,
     Status, Verdict, Weighted, fmt_point,
 };
-use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 
 /// Below this `log(p̃/p̃_max)` (p/p_max < 1e-100) a non-finite integrand value is taken to be
@@ -207,20 +205,10 @@ impl<P: Density, S: ScoreField, W: ScalarFunction> Integrand<'_, P, S, W> {
         self.rec.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The integrand vector at one point.
-    fn eval(&self, x: &[f64], out: &mut [f64]) {
-        out.iter_mut().for_each(|v| *v = 0.0);
-        if x.iter().any(|v| !v.is_finite()) {
-            self.records().dropped += 1;
-            return;
-        }
-        let pt = eval_point(self.p, self.s, x);
-        self.fill(x, &pt, out);
-    }
-
     /// The integrand vectors at `n` points: `xs[v * n + l]` is variable `v` at point `l`,
     /// and point `l`'s vector goes to `out[l * k..(l + 1) * k]`. The same numbers as
-    /// [`Integrand::eval`] point by point, with the density and field evaluated in batches.
+    /// computing each point on its own would give, with the density and field evaluated in
+    /// batches.
     fn eval_batch(&self, xs: &[f64], n: usize, out: &mut [f64]) {
         let (d, k) = (self.d, self.k());
         let mut pts = [Point::default(); LANES];
@@ -726,149 +714,17 @@ fn probe_divergence<P: Density, S: ScoreField, W: ScalarFunction>(
     div
 }
 
-/// The 1-D integrand vectors in the order the rule asks for them (see `integrate_all_1d`).
-struct Replay {
-    /// The points in call order (bit patterns), repeats included.
-    seq: Vec<u64>,
-    /// For each call, which distinct point it is.
-    slot: Vec<u32>,
-    /// The integrand vectors of the distinct points, `k` values each.
-    vals: Vec<f64>,
-    k: usize,
-    /// A call position of each distinct point, for points asked for out of sequence.
-    index: HashMap<u64, u32, BuildHasherDefault<BitsHasher>>,
-    cursor: usize,
-    /// Distinct points evaluated.
-    distinct: usize,
-}
-
-impl Replay {
-    /// Records the call sequence `seq`, and which of its points are new.
-    fn new(seq: &[f64], k: usize) -> (Replay, Vec<f64>) {
-        let mut r = Replay {
-            seq: Vec::with_capacity(seq.len()),
-            slot: Vec::with_capacity(seq.len()),
-            vals: vec![],
-            k,
-            index: HashMap::with_capacity_and_hasher(seq.len(), Default::default()),
-            cursor: 0,
-            distinct: 0,
-        };
-        let mut fresh = vec![];
-        for (pos, &x) in seq.iter().enumerate() {
-            let b = x.to_bits();
-            let slot = match r.index.get(&b) {
-                Some(&p) => r.slot[p as usize],
-                None => {
-                    r.index.insert(b, pos as u32);
-                    fresh.push(x);
-                    (fresh.len() - 1) as u32
-                }
-            };
-            r.seq.push(b);
-            r.slot.push(slot);
-        }
-        r.distinct = fresh.len();
-        (r, fresh)
-    }
-
-    /// The integrand vector of `x`: the next call in sequence, or else found anywhere.
-    fn find(&mut self, x: f64) -> Option<&[f64]> {
-        let b = x.to_bits();
-        let pos = if self.seq.get(self.cursor) == Some(&b) {
-            self.cursor
-        } else {
-            *self.index.get(&b)? as usize
-        };
-        self.cursor = pos + 1;
-        let s = self.slot[pos] as usize * self.k;
-        Some(&self.vals[s..s + self.k])
-    }
-
-    /// A point that was not in the recorded sequence, with its integrand vector.
-    fn push(&mut self, x: f64, vals: &[f64]) {
-        let b = x.to_bits();
-        self.index.insert(b, self.seq.len() as u32);
-        self.seq.push(b);
-        self.slot.push(self.distinct as u32);
-        self.vals.extend_from_slice(vals);
-        self.distinct += 1;
-        self.cursor = self.seq.len();
-    }
-}
-
-/// A hasher for `f64` bit patterns: one multiply by an odd constant (the keys are
-/// distinct nodes of a quadrature rule, not adversarial input).
-#[derive(Default)]
-struct BitsHasher(u64);
-
-impl Hasher for BitsHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ b as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-    fn write_u64(&mut self, v: u64) {
-        self.0 = (v ^ (v >> 29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        self.0 ^= self.0 >> 32;
-    }
-}
-
-/// 1-D: every quantity integrated with the tanh-sinh rule. The rule visits the same nodes for
-/// every quantity, so each point's integrand vector is computed once and looked up after.
+/// 1-D: every quantity integrated together with the tanh-sinh rule, from one evaluation of
+/// the integrand vector per point.
 fn integrate_all_1d<P: Density, S: ScoreField, W: ScalarFunction>(
     ig: &Integrand<'_, P, S, W>,
     loc: &Located,
 ) -> (Vec<Estimate>, Vec<bool>) {
-    use rayon::prelude::*;
-    let k = ig.k();
-    let pieces = &loc.pieces[0];
-    // Every quantity is integrated by the same rule on the same pieces, and the points the
-    // rule and the end probes ask for do not depend on the integrand's values (the rule
-    // stops early only where two levels agree exactly, which a stand-in that is nowhere
-    // constant never does). So the points are recorded once with a stand-in, the integrand
-    // vectors at all of them are computed in batches on every core, and each quantity's
-    // integration replays them in call order. A point out of sequence (a rule that stopped
-    // early for one quantity) is looked up, and one never seen is evaluated then.
-    let calls = RefCell::new(Vec::with_capacity(4096));
-    let stand_in = |x: f64| {
-        calls.borrow_mut().push(x);
-        1.0 + (x.to_bits() % 7919) as f64 / 7919.0
-    };
-    let _ = integrate_1d(&stand_in, pieces);
-    let (mut replay, fresh) = Replay::new(&calls.into_inner(), k);
-    const CHUNK: usize = 4 * LANES;
-    replay.vals = vec![0.0; fresh.len() * k];
-    replay
-        .vals
-        .par_chunks_mut(CHUNK * k)
-        .zip(fresh.par_chunks(CHUNK))
-        .for_each(|(out, xs)| ig.eval_batch(xs, xs.len(), out));
-    let memo = RefCell::new(replay);
-    let at = |x: f64, j: usize| {
-        let mut m = memo.borrow_mut();
-        if let Some(v) = m.find(x) {
-            return v[j];
-        }
-        let mut out = [0.0; MAX_K];
-        ig.eval(&[x], &mut out[..k]);
-        m.push(x, &out[..k]);
-        out[j]
-    };
-    let (mut out, mut div) = (vec![], vec![]);
-    for j in 0..k {
-        memo.borrow_mut().cursor = 0;
-        let (e, dj) = integrate_1d(&|x| at(x, j), pieces);
-        out.push(e);
-        div.push(dj);
-    }
-    // Evaluations of the integrand: the distinct points, shared by every quantity.
-    let n = memo.borrow().distinct as u64;
-    out.iter_mut().for_each(|e| e.evals = n);
-    (out, div)
+    integrate_1d_vec(
+        &|xs: &[f64], n: usize, out: &mut [f64]| ig.eval_batch(xs, n, out),
+        &loc.pieces[0],
+        ig.k(),
+    )
 }
 
 /// The points of the face `x_i = t` whose other coordinates are `ys` (`n` points laid out

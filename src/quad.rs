@@ -8,10 +8,10 @@
 //! * a half-infinite piece `[start, ∞)` uses `x = start + σ·u/(1−u)`, `u ∈ [0, 1)`, and
 //!   `(−∞, end]` its mirror image, with `σ` the width of the nearby mode.
 //!
-//! In one dimension every quantity is integrated with the `quadrature` crate's tanh-sinh
-//! rule ([`integrate_1d`]); its error estimate is made honest by running two tolerances and
-//! reporting the difference, plus a bound on what the rule's truncation at the ends of each
-//! piece leaves out ([`end_behaviour`]). In two to four dimensions all quantities are integrated
+//! In one dimension all quantities are integrated together with a tanh-sinh rule
+//! ([`integrate_1d_vec`]) whose error estimate compares the rule over each piece with the rule
+//! over its halves, plus a bound on what the rule's truncation at the ends of each piece
+//! leaves out ([`end_behaviour`]). In two to four dimensions all quantities are integrated
 //! together from shared evaluations with an adaptive Genz–Malik rule of degree 7 with an
 //! embedded degree-5 rule ([`cubature`]), which splits the region with the largest error
 //! along the axis with the largest fourth difference.
@@ -98,14 +98,21 @@ pub enum EndBehaviour {
 /// integral over the end converges iff `g > 0`, and what lies beyond the distance `r_e`
 /// that the rule reaches is `∫ m(r)/r dr = m(r_e)/g`, which we bound by twice that.
 pub fn end_behaviour(f: &dyn Fn(f64) -> f64, piece: &Piece, upper_end: bool) -> EndBehaviour {
+    let m: Vec<f64> = probe_points(piece, upper_end)
+        .iter()
+        .map(|&(r, x)| r * f(x).abs())
+        .collect();
+    end_from_probes(&m)
+}
+
+/// The probes of [`end_behaviour`]: `(r, x)` at decades of distance `r` from the piece's
+/// finite end (infinite end) or from the end itself (finite end). They depend only on the
+/// piece.
+pub fn probe_points(piece: &Piece, upper_end: bool) -> Vec<(f64, f64)> {
     let (lo, hi) = piece.x_range();
     let end = if upper_end { hi } else { lo };
     let sigma = piece.scale().abs().max(f64::MIN_POSITIVE);
-    // The tanh-sinh rule of the `quadrature` crate stops at t = ±3, 2.15e-14 short of the
-    // ends of [0, 1] in u; in x that is about 4.7e13·σ out (infinite end) or 2.15e-14 of the
-    // width in (finite end). Probes at decades; index EDGE is on the safe side of that.
-    const EDGE: usize = 13;
-    let mut m: Vec<f64> = Vec::with_capacity(31);
+    let mut out = Vec::with_capacity(31);
     for k in 0..=30 {
         let (r, x) = if end.is_infinite() {
             let origin = if upper_end { lo } else { hi };
@@ -118,8 +125,17 @@ pub fn end_behaviour(f: &dyn Fn(f64) -> f64, piece: &Piece, upper_end: bool) -> 
         if x == end || !x.is_finite() {
             break;
         }
-        m.push(r * f(x).abs());
+        out.push((r, x));
     }
+    out
+}
+
+/// [`end_behaviour`] from `m(r) = r·|f(x)|` at the [`probe_points`].
+pub fn end_from_probes(m: &[f64]) -> EndBehaviour {
+    // The tanh-sinh rule stops at t = ±3, 2.15e-14 short of the ends of [0, 1] in u; in x
+    // that is about 4.7e13·σ out (infinite end) or 2.15e-14 of the width in (finite end).
+    // Probes at decades; index EDGE is on the safe side of that.
+    const EDGE: usize = 13;
     let n = m.len();
     if n < 6 {
         return EndBehaviour::Finite { bound: 0.0 };
@@ -159,54 +175,184 @@ pub fn end_behaviour(f: &dyn Fn(f64) -> f64, piece: &Piece, upper_end: bool) -> 
     }
 }
 
-/// Integrate a scalar function over a union of pieces (1-D) with the `quadrature` crate's
-/// tanh-sinh rule.
+/// The tanh-sinh (double exponential) rule on `[−1, 1]` at step `h = 1/64` over
+/// `|t| ≤ 3`: for `t_j = j·h`, `j = 0..=192`, the pair (`1 − x(t_j)`, `h·w(t_j)`) with
+/// `x(t) = tanh(π/2·sinh t)` and `w(t) = x′(t) = (π/2)·cosh t / cosh²(π/2·sinh t)`.
+/// `1 − x` is computed as `2/(1 + e^{π sinh t})`, so nodes near the ends keep their digits.
+fn tanh_sinh_nodes() -> &'static [(f64, f64)] {
+    use std::f64::consts::FRAC_PI_2;
+    static NODES: std::sync::OnceLock<Vec<(f64, f64)>> = std::sync::OnceLock::new();
+    NODES.get_or_init(|| {
+        let h = 1.0 / 64.0;
+        (0..=192)
+            .map(|j| {
+                let t = j as f64 * h;
+                let s = FRAC_PI_2 * t.sinh();
+                let one_minus_x = 2.0 / (1.0 + (2.0 * s).exp());
+                let c = s.cosh();
+                (one_minus_x, h * FRAC_PI_2 * t.cosh() / (c * c))
+            })
+            .collect()
+    })
+}
+
+/// The tanh-sinh rule over `[a, b]`: `(u, weight)` for each node.
+fn tanh_sinh_rule(a: f64, b: f64, mut put: impl FnMut(f64, f64)) {
+    let c = 0.5 * (b - a);
+    let nodes = tanh_sinh_nodes();
+    put(a + c, c * nodes[0].1);
+    for &(om, w) in &nodes[1..] {
+        // Measured from the nearer end, so the nodes crowding an end are exact there.
+        put(a + c * om, c * w);
+        put(b - c * om, c * w);
+    }
+}
+
+/// Integrate `k` functions at once over a union of pieces (1-D) with the tanh-sinh rule.
 ///
-/// The crate's own error estimate can be far too small (it squares the last difference
-/// between levels), so each piece is integrated at the rule's finest level twice, whole and
-/// in two halves; the split value is reported with twice the difference of the two as its
-/// error, plus a floor of rounding error and bounds on what lies beyond the rule's outermost
-/// nodes. `evals` counts every call of `f`, the end probes included.
-pub fn integrate_1d(f: &dyn Fn(f64) -> f64, pieces: &[Piece]) -> (Estimate, bool) {
-    use std::cell::Cell;
-    let evals = Cell::new(0u64);
-    let counted = |x: f64| {
-        evals.set(evals.get() + 1);
-        f(x)
-    };
-    let mut total = Estimate::default();
-    let mut diverges = false;
+/// `f` gives all `k` values at each point (as for [`cubature`]), so every quantity comes
+/// from one set of evaluations. Each piece is integrated by the rule over the whole piece and
+/// again over its two halves: two rules with different nodes. Their difference estimates
+/// the error of either; the split one is reported, with twice the difference as its error,
+/// plus a floor of rounding error and bounds on what lies beyond the rule's outermost nodes
+/// ([`end_behaviour`]). (A rule's own estimate from the difference of its last two levels
+/// can be far too small.) Non-finite values count as 0. The second value of the result says,
+/// per function, whether the integral diverges at an end. `evals` counts every point.
+pub fn integrate_1d_vec(
+    f: &VectorIntegrand,
+    pieces: &[Piece],
+    k: usize,
+) -> (Vec<Estimate>, Vec<bool>) {
+    use rayon::prelude::*;
+    // Every point of every piece: the whole rule, the two halves, the end probes.
+    struct Part {
+        whole: std::ops::Range<usize>,
+        halves: std::ops::Range<usize>,
+        probes: [std::ops::Range<usize>; 2],
+    }
+    // Points, rule weights and |dx/du| (kept apart: a zero value times an infinite |dx/du|
+    // at u = 1 is zero).
+    let (mut xs, mut wts, mut jacs, mut parts) = (vec![], vec![], vec![], vec![]);
+    // The distance r of each probe point from its end (0 for the rule's points).
+    let mut probe_r = vec![];
     for piece in pieces {
         let (ua, ub) = piece.u_range();
-        let g = |u: f64| {
-            let (x, j) = piece.map(u);
-            let v = counted(x);
-            if v == 0.0 { 0.0 } else { v * j }
-        };
-        // The rule at its finest level (a target of 0 is never met) over the piece, and again
-        // over its two halves: two rules with different nodes. Their difference estimates the
-        // error of either; the split one is reported, with twice the difference.
-        let whole = quadrature::double_exponential::integrate(g, ua, ub, 0.0);
         let mid = 0.5 * (ua + ub);
-        let left = quadrature::double_exponential::integrate(g, ua, mid, 0.0);
-        let right = quadrature::double_exponential::integrate(g, mid, ub, 0.0);
-        let split = left.integral + right.integral;
-        // Size of |g| for the rounding floor, on the nodes of `whole`.
-        let mass = quadrature::double_exponential::integrate(|u| g(u).abs(), ua, ub, 0.0);
-        let mut err =
-            2.0 * (whole.integral - split).abs() + 16.0 * f64::EPSILON * mass.integral.abs();
-        for upper in [false, true] {
-            match end_behaviour(&counted, piece, upper) {
-                // The probe's bound covers everything beyond the rule's outermost node.
-                EndBehaviour::Finite { bound } => err += bound,
-                EndBehaviour::Diverges => diverges = true,
+        let s0 = xs.len();
+        let mut put = |u: f64, w: f64| {
+            let (x, j) = piece.map(u);
+            xs.push(x);
+            wts.push(w);
+            jacs.push(j);
+            probe_r.push(0.0);
+        };
+        tanh_sinh_rule(ua, ub, &mut put);
+        tanh_sinh_rule(ua, mid, &mut put);
+        tanh_sinh_rule(mid, ub, &mut put);
+        let per_rule = 2 * tanh_sinh_nodes().len() - 1;
+        let (s1, s2) = (s0 + per_rule, s0 + 3 * per_rule);
+        debug_assert_eq!(xs.len(), s2);
+        let mut probes = [0..0, 0..0];
+        for (e, upper) in [false, true].into_iter().enumerate() {
+            let start = xs.len();
+            for (r, x) in probe_points(piece, upper) {
+                xs.push(x);
+                wts.push(0.0);
+                jacs.push(0.0);
+                probe_r.push(r);
+            }
+            probes[e] = start..xs.len();
+        }
+        parts.push(Part {
+            whole: s0..s1,
+            halves: s1..s2,
+            probes,
+        });
+    }
+    let n = xs.len();
+    let mut vals = vec![0.0; n * k];
+    const CHUNK: usize = 128;
+    vals.par_chunks_mut(CHUNK * k)
+        .zip(xs.par_chunks(CHUNK))
+        .for_each(|(out, x)| f(x, x.len(), out));
+    vals.iter_mut()
+        .filter(|v| !v.is_finite())
+        .for_each(|v| *v = 0.0);
+    let mut est = vec![
+        Estimate {
+            evals: n as u64,
+            ..Default::default()
+        };
+        k
+    ];
+    let mut div = vec![false; k];
+    // One pass over each rule's points, all k sums at once (compensated).
+    let rule = |r: std::ops::Range<usize>, abs: bool| {
+        let mut acc = vec![Neumaier::default(); k];
+        for i in r {
+            let (w, jac) = (wts[i], jacs[i]);
+            for (a, &v) in acc.iter_mut().zip(&vals[i * k..(i + 1) * k]) {
+                let t = if v == 0.0 { 0.0 } else { v * jac * w };
+                a.add(if abs { t.abs() } else { t });
             }
         }
-        total.value += split;
-        total.error += err;
+        acc.into_iter().map(|a| a.total()).collect::<Vec<f64>>()
+    };
+    let mut m = vec![];
+    for part in &parts {
+        let whole = rule(part.whole.clone(), false);
+        let split = rule(part.halves.clone(), false);
+        let mass = rule(part.whole.clone(), true);
+        for j in 0..k {
+            let mut err = 2.0 * (whole[j] - split[j]).abs() + 16.0 * f64::EPSILON * mass[j];
+            for pr in &part.probes {
+                m.clear();
+                m.extend(pr.clone().map(|i| probe_r[i] * vals[i * k + j].abs()));
+                match end_from_probes(&m) {
+                    // The probe's bound covers everything beyond the rule's outermost node.
+                    EndBehaviour::Finite { bound } => err += bound,
+                    EndBehaviour::Diverges => div[j] = true,
+                }
+            }
+            est[j].value += split[j];
+            est[j].error += err;
+        }
     }
-    total.evals = evals.get();
-    (total, diverges)
+    (est, div)
+}
+
+/// Neumaier's compensated sum.
+#[derive(Clone, Copy, Default)]
+struct Neumaier {
+    sum: f64,
+    comp: f64,
+}
+
+impl Neumaier {
+    #[inline]
+    fn add(&mut self, v: f64) {
+        let t = self.sum + v;
+        self.comp += if self.sum.abs() >= v.abs() {
+            (self.sum - t) + v
+        } else {
+            (v - t) + self.sum
+        };
+        self.sum = t;
+    }
+    fn total(self) -> f64 {
+        self.sum + self.comp
+    }
+}
+
+/// [`integrate_1d_vec`] for one function.
+pub fn integrate_1d(f: &(dyn Fn(f64) -> f64 + Sync), pieces: &[Piece]) -> (Estimate, bool) {
+    let g = |xs: &[f64], _n: usize, out: &mut [f64]| {
+        for (o, &x) in out.iter_mut().zip(xs) {
+            *o = f(x);
+        }
+    };
+    let (e, div) = integrate_1d_vec(&g, pieces, 1);
+    (e[0], div[0])
 }
 
 // Genz–Malik degree-7 rule with embedded degree-5 rule on [−1, 1]^d.
@@ -545,24 +691,14 @@ fn eval_regions(
 }
 
 fn sum(store: &[Region], k: usize, field: impl Fn(&Region) -> &Vec<f64>) -> Vec<f64> {
-    // Neumaier's compensated sum: thousands of regions would otherwise lose ~N·ε.
-    let mut out = vec![0.0; k];
-    let mut comp = vec![0.0; k];
+    // Compensated: thousands of regions would otherwise lose ~N·ε.
+    let mut acc = vec![Neumaier::default(); k];
     for r in store {
-        for ((o, c), &v) in out.iter_mut().zip(comp.iter_mut()).zip(field(r)) {
-            let t = *o + v;
-            *c += if o.abs() >= v.abs() {
-                (*o - t) + v
-            } else {
-                (v - t) + *o
-            };
-            *o = t;
+        for (a, &v) in acc.iter_mut().zip(field(r)) {
+            a.add(v);
         }
     }
-    for (o, c) in out.iter_mut().zip(comp) {
-        *o += c;
-    }
-    out
+    acc.into_iter().map(Neumaier::total).collect()
 }
 
 fn priority(err: &[f64], tgt: &[f64]) -> f64 {
