@@ -396,15 +396,41 @@ const EMBEDDED_SHARE: f64 = 0.02;
 
 struct Region {
     cell: usize,
-    center: Vec<f64>,
-    half: Vec<f64>,
-    est: Vec<f64>,
-    err: Vec<f64>,
-    /// |r7 − r5| per component.
-    raw: Vec<f64>,
-    /// Rounding floor per component.
-    floor: Vec<f64>,
     axis: usize,
+    d: usize,
+    k: usize,
+    /// The centre and half-widths (`d` each), then per component the estimate, its error,
+    /// |r7 − r5| and the rounding floor (`k` each): one allocation per region.
+    data: Vec<f64>,
+}
+
+impl Region {
+    fn center(&self) -> &[f64] {
+        &self.data[..self.d]
+    }
+    fn half(&self) -> &[f64] {
+        &self.data[self.d..2 * self.d]
+    }
+    fn est(&self) -> &[f64] {
+        let o = 2 * self.d;
+        &self.data[o..o + self.k]
+    }
+    fn err(&self) -> &[f64] {
+        let o = 2 * self.d + self.k;
+        &self.data[o..o + self.k]
+    }
+    fn raw(&self) -> &[f64] {
+        let o = 2 * self.d + 2 * self.k;
+        &self.data[o..o + self.k]
+    }
+    fn floor(&self) -> &[f64] {
+        let o = 2 * self.d + 3 * self.k;
+        &self.data[o..o + self.k]
+    }
+    fn err_mut(&mut self) -> &mut [f64] {
+        let o = 2 * self.d + self.k;
+        &mut self.data[o..o + self.k]
+    }
 }
 
 /// A region's place in the queue: its priority and its index in the store of regions.
@@ -515,8 +541,8 @@ pub fn cubature(
     let mut jobs = vec![];
     for (ci, cell) in cells.iter().enumerate() {
         for idx in 0..m.pow(d as u32) {
-            let mut center = vec![0.0; d];
-            let mut half = vec![0.0; d];
+            let mut center = [0.0; MAX_CUBATURE_DIM];
+            let mut half = [0.0; MAX_CUBATURE_DIM];
             let mut rem = idx;
             for (i, p) in cell.pieces.iter().enumerate() {
                 let (a, b) = p.u_range();
@@ -528,6 +554,7 @@ pub fn cubature(
             }
             jobs.push(Job {
                 cell: ci,
+                d,
                 center,
                 half,
             });
@@ -539,8 +566,8 @@ pub fn cubature(
     store.extend(eval_regions(f, cells, jobs, k, &w, &ones));
     // Running totals, updated as regions are split; re-summed in store order now and then
     // (and at the end) so rounding does not drift.
-    let mut vals = sum(&store, k, |r| &r.est);
-    let mut errs = sum(&store, k, |r| &r.err);
+    let mut vals = sum(&store, k, |r| r.est());
+    let mut errs = sum(&store, k, |r| r.err());
     let mut tgt = targets(&vals);
     reprioritise(&mut heap, &store, &tgt);
     let mut since = 0usize;
@@ -561,14 +588,14 @@ pub fn cubature(
             since = 0;
         }
         if resum >= 4096 {
-            vals = sum(&store, k, |r| &r.est);
-            errs = sum(&store, k, |r| &r.err);
+            vals = sum(&store, k, |r| r.est());
+            errs = sum(&store, k, |r| r.err());
             resum = 0;
         }
         let done = errs.iter().zip(&tgt).all(|(e, t)| e <= t);
         if done || evals >= max_evals {
-            vals = sum(&store, k, |r| &r.est);
-            errs = sum(&store, k, |r| &r.err);
+            vals = sum(&store, k, |r| r.est());
+            errs = sum(&store, k, |r| r.err());
             let done = errs.iter().zip(&tgt).all(|(e, t)| e <= t);
             if done || evals >= max_evals {
                 return CubatureResult {
@@ -584,8 +611,8 @@ pub fn cubature(
             let Some(top) = heap.pop() else { break };
             let worst = &store[top.id as usize];
             for j in 0..k {
-                vals[j] -= worst.est[j];
-                errs[j] -= worst.err[j];
+                vals[j] -= worst.est()[j];
+                errs[j] -= worst.err()[j];
             }
             parents.push(top.id as usize);
         }
@@ -593,15 +620,18 @@ pub fn cubature(
         for &id in &parents {
             let worst = &store[id];
             let ax = worst.axis;
-            let mut h = worst.half.clone();
+            let mut h = [0.0; MAX_CUBATURE_DIM];
+            h[..d].copy_from_slice(worst.half());
             h[ax] *= 0.5;
             for sgn in [-1.0, 1.0] {
-                let mut c = worst.center.clone();
+                let mut c = [0.0; MAX_CUBATURE_DIM];
+                c[..d].copy_from_slice(worst.center());
                 c[ax] += sgn * h[ax];
                 jobs.push(Job {
                     cell: worst.cell,
+                    d,
                     center: c,
-                    half: h.clone(),
+                    half: h,
                 });
             }
         }
@@ -618,19 +648,20 @@ pub fn cubature(
             // difference.
             let worst = &store[id];
             for j in 0..k {
-                let diff = (worst.est[j] - (pair[0].est[j] + pair[1].est[j])).abs();
+                let diff = (worst.est()[j] - (pair[0].est()[j] + pair[1].est()[j])).abs();
                 for r in pair.iter_mut() {
-                    r.err[j] = (0.5 * diff).max(EMBEDDED_SHARE * r.raw[j]) + r.floor[j];
+                    let e = (0.5 * diff).max(EMBEDDED_SHARE * r.raw()[j]) + r.floor()[j];
+                    r.err_mut()[j] = e;
                 }
             }
             let [a, b] = pair;
             for (slot, r) in [(id, a), (store.len(), b)] {
                 for j in 0..k {
-                    vals[j] += r.est[j];
-                    errs[j] += r.err[j];
+                    vals[j] += r.est()[j];
+                    errs[j] += r.err()[j];
                 }
                 heap.push(Ranked {
-                    priority: priority(&r.err, &tgt),
+                    priority: priority(r.err(), &tgt),
                     id: slot as u32,
                 });
                 if slot == store.len() {
@@ -648,8 +679,9 @@ pub fn cubature(
 /// A region to evaluate.
 struct Job {
     cell: usize,
-    center: Vec<f64>,
-    half: Vec<f64>,
+    d: usize,
+    center: [f64; MAX_CUBATURE_DIM],
+    half: [f64; MAX_CUBATURE_DIM],
 }
 
 /// Evaluate regions, in parallel when there is enough work; the output is in job order.
@@ -690,7 +722,7 @@ fn eval_regions(
     done.into_iter().flatten().collect()
 }
 
-fn sum(store: &[Region], k: usize, field: impl Fn(&Region) -> &Vec<f64>) -> Vec<f64> {
+fn sum(store: &[Region], k: usize, field: impl Fn(&Region) -> &[f64]) -> Vec<f64> {
     // Compensated: thousands of regions would otherwise lose ~N·ε.
     let mut acc = vec![Neumaier::default(); k];
     for r in store {
@@ -713,7 +745,7 @@ fn reprioritise(heap: &mut BinaryHeap<Ranked>, store: &[Region], tgt: &[f64]) {
         .iter()
         .enumerate()
         .map(|(id, r)| Ranked {
-            priority: priority(&r.err, tgt),
+            priority: priority(r.err(), tgt),
             id: id as u32,
         })
         .collect();
@@ -810,7 +842,7 @@ fn eval_batch_of_regions(
     let Some(first) = jobs.first() else {
         return vec![];
     };
-    let d = first.center.len();
+    let d = first.d;
     let npts = 1 + 4 * d + 2 * d * d.saturating_sub(1) + (1 << d);
     let n = npts * jobs.len();
     s.xs.resize(d * n, 0.0);
@@ -820,7 +852,7 @@ fn eval_batch_of_regions(
     let mut l = 0;
     for job in &jobs {
         let pieces = &cells[job.cell].pieces;
-        rule_points(&job.center, &job.half, |u| {
+        rule_points(&job.center[..d], &job.half[..d], |u| {
             let mut jac = 1.0;
             for (i, p) in pieces.iter().enumerate() {
                 let (x, j) = p.map(u[i]);
@@ -850,8 +882,13 @@ fn finish_region(
     w: &GmWeights,
     s: &mut Scratch,
 ) -> Region {
-    let Job { cell, center, half } = job;
-    let d = center.len();
+    let Job {
+        cell,
+        d,
+        center,
+        half,
+    } = job;
+    let (center, half) = (&center[..d], &half[..d]);
     let out = &mut s.out[at * k..(at + npts) * k];
     let jacs = &s.jac[at..at + npts];
     s.abs.iter_mut().for_each(|a| *a = 0.0);
@@ -903,10 +940,12 @@ fn finish_region(
         }
     }
     let vol: f64 = half.iter().map(|h| 2.0 * h).product();
-    let mut est = vec![0.0; k];
-    let mut err = vec![0.0; k];
-    let mut raw = vec![0.0; k];
-    let mut floor = vec![0.0; k];
+    let mut data = vec![0.0; 2 * d + 4 * k];
+    data[..d].copy_from_slice(center);
+    data[d..2 * d].copy_from_slice(half);
+    let (est, rest) = data[2 * d..].split_at_mut(k);
+    let (err, rest) = rest.split_at_mut(k);
+    let (raw, floor) = rest.split_at_mut(k);
     for j in 0..k {
         let r7 = vol
             * (w.w7[0] * f0[j]
@@ -930,13 +969,10 @@ fn finish_region(
     }
     Region {
         cell,
-        center,
-        half,
-        est,
-        err,
-        raw,
-        floor,
         axis: best_axis,
+        d,
+        k,
+        data,
     }
 }
 
