@@ -21,7 +21,7 @@ use crate::locate::{LocateError, Located, locate};
 use crate::model::{
     Density, MAX_DIM, Point, ScalarFunction, ScoreField, eval_point, eval_points, value_gradient,
 };
-use crate::quad::{Cell, Estimate, Piece, cubature, integrate_1d_vec};
+use crate::quad::{Cell, Estimate, Piece, cubature, cubature_from, integrate_1d_vec};
 use crate::report::{
     Boundary, Component, Cross, Face, Flux, Ibp, Objective, ObjectiveVerdict, Quantity, Report,
     Status, Verdict, Weighted, fmt_point,
@@ -689,12 +689,14 @@ fn probe_divergence<P: Density, S: ScoreField, W: ScalarFunction>(
                     ig.eval_batch(&xs, n, out);
                     out.iter_mut().for_each(|v| *v = v.abs());
                 };
-                let g = cubature(
+                // A magnitude to 1%: two starting cuts per axis are enough to see it.
+                let g = cubature_from(
                     &f,
                     &cells,
                     k,
                     &|v: &[f64]| v.iter().map(|x| 1e-2 * x.abs() + 1e-300).collect(),
                     20_000,
+                    2,
                 );
                 m.push(g.values.iter().map(|v| r * v).collect());
             }

@@ -517,6 +517,30 @@ pub fn cubature(
     targets: &dyn Fn(&[f64]) -> Vec<f64>,
     max_evals: u64,
 ) -> CubatureResult {
+    // Each cell starts cut into m^d equal regions, so that a narrow feature (the curved
+    // ridge of a banana-shaped density, far out in its tail) is seen by some rule's points
+    // before adaptivity decides where to work: with a single starting region per cell the
+    // far ridge of `−x²/8 − (y − x²/4)²/2` was never sampled and its mass (5e-8 of Z) went
+    // missing from every estimate.
+    let m: usize = match cells[0].pieces.len() {
+        1 | 2 => 8,
+        3 => 4,
+        _ => 3,
+    };
+    cubature_from(f, cells, k, targets, max_evals, m)
+}
+
+/// [`cubature`] with each cell first cut into `m^d` equal regions (`m ≥ 1`): a rough
+/// integral (a probe of how an integrand falls off) needs fewer than [`cubature`] uses.
+pub fn cubature_from(
+    f: &VectorIntegrand,
+    cells: &[Cell],
+    k: usize,
+    targets: &dyn Fn(&[f64]) -> Vec<f64>,
+    max_evals: u64,
+    m: usize,
+) -> CubatureResult {
+    let m = m.max(1);
     let d = cells[0].pieces.len();
     assert!(
         d <= MAX_CUBATURE_DIM,
@@ -528,16 +552,6 @@ pub fn cubature(
     // The regions, each split region's place taken by its first child; the queue ranks them.
     let mut store: Vec<Region> = vec![];
     let mut heap: BinaryHeap<Ranked> = BinaryHeap::new();
-    // Each cell starts cut into m^d equal regions, so that a narrow feature (the curved
-    // ridge of a banana-shaped density, far out in its tail) is seen by some rule's points
-    // before adaptivity decides where to work: with a single starting region per cell the
-    // far ridge of `−x²/8 − (y − x²/4)²/2` was never sampled and its mass (5e-8 of Z) went
-    // missing from every estimate.
-    let m: usize = match d {
-        1 | 2 => 8,
-        3 => 4,
-        _ => 3,
-    };
     let mut jobs = vec![];
     for (ci, cell) in cells.iter().enumerate() {
         for idx in 0..m.pow(d as u32) {
