@@ -495,19 +495,28 @@ pub fn pointwise<F: Fn(&[f64], &mut [f64]) + Sync>(
 /// The most dimensions [`cubature`] takes.
 pub const MAX_CUBATURE_DIM: usize = 8;
 
-/// Regions split per round: their children are evaluated together, on every core. A fixed
-/// number, so the regions split, and so every result, do not depend on the thread count.
-const SPLITS_PER_ROUND: usize = 16;
+/// Regions split per round in `d` dimensions: their children are evaluated together, on
+/// every core. A number fixed by the dimension alone, so the regions split, and so every
+/// result, do not depend on the thread count; about 2000 points a round in 2-D to 4-D, enough
+/// work to share between threads.
+fn splits_per_round(d: usize) -> usize {
+    match d {
+        1 => 16,
+        2 => 64,
+        3 => 32,
+        _ => 16,
+    }
+}
 
 /// Below this many points a round is evaluated on the calling thread (same results).
-const PARALLEL_POINTS: usize = 512;
+const PARALLEL_POINTS: usize = 1024;
 
 /// Adaptive Genz–Malik cubature of a vector of `k` integrands over a union of cells.
 ///
 /// `targets(values)` returns, for the current totals, the absolute error wanted on each
 /// component; the run stops when every component's summed error is below its target, or
 /// when `max_evals` is spent (then `converged` is false and the errors are the honest sums).
-/// Each round splits the [`SPLITS_PER_ROUND`] regions with the largest errors (relative to
+/// Each round splits the [`splits_per_round`] regions with the largest errors (relative to
 /// their targets) and evaluates the children's points in parallel; the results are the same
 /// for any number of threads.
 pub fn cubature(
@@ -620,8 +629,8 @@ pub fn cubature_from(
                 };
             }
         }
-        let mut parents = Vec::with_capacity(SPLITS_PER_ROUND);
-        while parents.len() < SPLITS_PER_ROUND {
+        let mut parents = Vec::with_capacity(splits_per_round(d));
+        while parents.len() < splits_per_round(d) {
             let Some(top) = heap.pop() else { break };
             let worst = &store[top.id as usize];
             for j in 0..k {
