@@ -332,7 +332,8 @@ fn logspace(a: f64, b: f64, n: usize) -> Vec<f64> {
 
 /// An axis tick: the value to 10 significant digits, without a trailing `.0` or a `-0`.
 fn tick(v: &f64) -> String {
-    if *v == 0.0 {
+    // Ticks are multiples of a round step, so a tiny one is 0 up to rounding.
+    if v.abs() < 1e-12 {
         return "0".into();
     }
     let p = 10f64.powi(9 - v.abs().log10().floor() as i32);
@@ -341,6 +342,15 @@ fn tick(v: &f64) -> String {
         format!("{r:.1e}")
     } else {
         format!("{r}")
+    }
+}
+
+/// A tick of a log10 axis: `1e-8` at whole powers, the value itself between them.
+fn pow10(v: f64) -> String {
+    if (v - v.round()).abs() < 1e-9 {
+        format!("1e{}", v.round())
+    } else {
+        format!("{:.1e}", 10f64.powf(v))
     }
 }
 
@@ -885,6 +895,15 @@ impl Rgb for RGBAColor {
 /// A line segment in data coordinates.
 pub type Segment = [(f64, f64); 2];
 
+/// One grid point of the 2-D figure: where, s, ∇log p, and log(p/p_max).
+#[derive(Clone, Copy, Debug)]
+pub struct Arrow {
+    pub at: [f64; 2],
+    pub s: [f64; 2],
+    pub dlogp: [f64; 2],
+    pub rel: f64,
+}
+
 /// The 2-D identity figure's data.
 #[derive(Clone, Debug)]
 pub struct Field2d {
@@ -896,7 +915,7 @@ pub struct Field2d {
     /// Contour segments of p, per level (fraction of p_max, segments).
     pub contours: Vec<(f64, Vec<Segment>)>,
     /// Arrow grid: point, s, ∇log p.
-    pub arrows: Vec<([f64; 2], [f64; 2], [f64; 2])>,
+    pub arrows: Vec<Arrow>,
     pub esm: Quantity,
     pub boundary: Quantity,
     pub verdict: String,
@@ -950,8 +969,8 @@ fn contour(xs: &[f64], ys: &[f64], v: &[Vec<f64>], level: f64) -> Vec<Segment> {
 /// The 2-D identity figure: contours of p, arrows of s and ∇log p, and of s − ∇log p.
 pub fn field_2d(case: &Case, report: &Report) -> Result<Field2d, PlotError> {
     let ev = Eval::new(case, report)?;
-    let xr = ev.range(0, 9.0);
-    let yr = ev.range(1, 9.0);
+    let xr = ev.range(0, 7.0);
+    let yr = ev.range(1, 7.0);
     // A hair inside finite edges, where one-sided derivatives are still defined.
     let inset = |(a, b): (f64, f64)| {
         let h = 1e-9 * (b - a);
@@ -975,8 +994,14 @@ pub fn field_2d(case: &Case, report: &Report) -> Result<Field2d, PlotError> {
     for &y in &linspace(ya, yb, m + 2)[1..=m] {
         for &x in &linspace(xa, xb, m + 2)[1..=m] {
             let a = ev.at(&[x, y]);
-            if a.rel >= -12.0 {
-                arrows.push(([x, y], a.s, a.dlogp));
+            // Arrows where p/p_max > 1e-3 (the figure's region reaches p/p_max ~ 1e-3 too).
+            if a.rel >= -7.0 {
+                arrows.push(Arrow {
+                    at: [x, y],
+                    s: a.s,
+                    dlogp: a.dlogp,
+                    rel: a.rel,
+                });
             }
         }
     }
@@ -1058,7 +1083,8 @@ impl Field2d {
         let (wx, wy) = (x1 - x0, y1 - y0);
         let w = wx.max(wy);
         for (vecs, col) in fields {
-            for (k, (pt, _, _)) in self.arrows.iter().enumerate() {
+            for (k, arrow) in self.arrows.iter().enumerate() {
+                let pt = arrow.at;
                 let v = vecs[k];
                 let len = (v[0] * v[0] + v[1] * v[1]).sqrt();
                 if len.is_nan() || len <= 0.0 || len.is_infinite() {
@@ -1101,18 +1127,25 @@ impl Field2d {
         let (plots, side) = body.split_horizontally(w as i32 - 330);
         let (pw, _) = plots.dim_in_pixel();
         let (left, right) = plots.split_horizontally(pw as i32 / 2);
-        let s: Vec<[f64; 2]> = self.arrows.iter().map(|a| a.1).collect();
-        let g: Vec<[f64; 2]> = self.arrows.iter().map(|a| a.2).collect();
+        let s: Vec<[f64; 2]> = self.arrows.iter().map(|a| a.s).collect();
+        let g: Vec<[f64; 2]> = self.arrows.iter().map(|a| a.dlogp).collect();
         let diff: Vec<[f64; 2]> = self
             .arrows
             .iter()
-            .map(|a| [a.1[0] - a.2[0], a.1[1] - a.2[1]])
+            .map(|a| [a.s[0] - a.dlogp[0], a.s[1] - a.dlogp[1]])
             .collect();
         let norm = |v: &[f64; 2]| (v[0] * v[0] + v[1] * v[1]).sqrt();
         let top = |vs: &[[f64; 2]]| {
-            let mut n: Vec<f64> = vs.iter().map(norm).filter(|v| v.is_finite()).collect();
+            // The 90th percentile of the arrows where p/p_max > 5% sets the scale; longer
+            // arrows are capped at 1.4× it.
+            let mut n: Vec<f64> = vs
+                .iter()
+                .zip(&self.arrows)
+                .filter(|(_, a)| a.rel >= -3.0)
+                .map(|(v, _)| norm(v))
+                .filter(|v| v.is_finite())
+                .collect();
             n.sort_by(f64::total_cmp);
-            // The 90th percentile sets the scale; longer arrows are capped at 1.4×.
             n.get(n.len() * 9 / 10).cloned().unwrap_or(1.0).max(1e-300)
         };
         let s1 = top(&s).max(top(&g));
@@ -1160,7 +1193,7 @@ impl Field2d {
             &items,
             &[
                 format!(
-                    "Arrow length ∝ magnitude, capped at 1.4× the 90th percentile: left panel {} per cell, right {} per cell.",
+                    "Arrow length ∝ magnitude: one grid cell is {} (left) and {} (right), the 90th percentile where p > 5% of its maximum; longer arrows are capped at 1.4 cells.",
                     fmt_num(s1),
                     fmt_num(s2)
                 ),
@@ -1359,33 +1392,45 @@ impl BoundaryFlux {
             .cloned()
             .filter(|v| v.is_finite() && *v > tiny)
             .collect();
-        let ymax = vals.iter().cloned().fold(1e-300, f64::max) * 3.0;
-        let ymin = vals
+        // The y axis is log10|flux| on a linear scale, labelled as powers of ten (plotters'
+        // log axis labels few ticks over hundreds of decades).
+        let top = vals.iter().cloned().fold(tiny, f64::max).log10().ceil() + 0.5;
+        let bottom = vals
             .iter()
             .cloned()
             .fold(f64::INFINITY, f64::min)
-            .max(ymax * 1e-40)
-            .min(ymax * 1e-3)
-            / 3.0;
+            .log10()
+            .floor()
+            .min(top - 3.0)
+            - 0.5;
         let (r0, r1) = (self.r[0], *self.r.last().unwrap());
         let mut chart = ChartBuilder::on(&plot)
             .margin(14)
             .x_label_area_size(50)
             .y_label_area_size(90)
-            .build_cartesian_2d((r0..r1).log_scale(), (ymin..ymax).log_scale())?;
+            .build_cartesian_2d((r0..r1).log_scale(), bottom..top)?;
         chart
             .configure_mesh()
             .x_desc("R (log scale)")
             .y_desc("|flux| (log scale)")
             .label_style((FONT, 15))
             .axis_desc_style((FONT, 17))
-            .y_label_formatter(&|v| format!("{v:.0e}"))
-            .x_label_formatter(&|v| fmt_num(*v))
+            .y_label_formatter(&|v| pow10(*v))
+            .x_label_formatter(&|v| {
+                if (1e-3..1e5).contains(v) {
+                    fmt_num(*v)
+                } else {
+                    format!("{v:.0e}")
+                }
+            })
             .light_line_style(WHITE.mix(0.0))
             .draw()?;
-        let series = |v: &[f64]| -> Vec<Vec<(f64, f64)>> {
-            inside(&self.r, v, ymin.max(tiny), f64::INFINITY)
+        let logs = |v: &[f64]| -> Vec<f64> {
+            v.iter()
+                .map(|x| if *x > tiny { x.log10() } else { f64::NAN })
+                .collect()
         };
+        let series = |v: &[f64]| -> Vec<Vec<(f64, f64)>> { inside(&self.r, &logs(v), bottom, top) };
         for seg in series(&m) {
             chart.draw_series(LineSeries::new(seg, BLUE_.stroke_width(3)))?;
         }
@@ -1397,6 +1442,7 @@ impl BoundaryFlux {
                 chart.draw_series(LineSeries::new(seg, BLACK.stroke_width(2)))?;
             }
         }
+        let (ymin, ymax) = (bottom, top);
         // Where the moving flux underflows to 0 nothing is drawn; say where that starts.
         let gone = self
             .r
@@ -1413,7 +1459,7 @@ impl BoundaryFlux {
             )))?;
             chart.draw_series(std::iter::once(Text::new(
                 " p·s underflows: not drawn →",
-                (rk, ymax / 4.0),
+                (rk, 0.5 * (ymin + ymax)),
                 (FONT, 15).into_font().color(&GREY_),
             )))?;
             notes.push(format!(
@@ -1494,7 +1540,7 @@ pub fn convergence(
             let target = 10f64.powi(-k);
             let mut l = 0.0;
             let mut r = 0.0;
-            let mut evals = 0u64;
+            let mut evals = [0u64; 2];
             for piece in &ev.loc.pieces[0] {
                 let (ua, ub) = piece.u_range();
                 let g = |u: f64, side: usize| {
@@ -1517,10 +1563,11 @@ pub fn convergence(
                 let or = quadrature::double_exponential::integrate(|u| g(u, 1), ua, ub, target);
                 l += ol.integral;
                 r += or.integral;
-                evals += ol.num_function_evaluations as u64;
+                evals[0] += ol.num_function_evaluations as u64;
+                evals[1] += or.num_function_evaluations as u64;
             }
-            out.lhs.push((evals as f64, (l - lf).abs()));
-            out.rhs.push((evals as f64, (r - rf).abs()));
+            out.lhs.push((evals[0] as f64, (l - lf).abs()));
+            out.rhs.push((evals[1] as f64, (r - rf).abs()));
         }
     } else {
         out.method =
@@ -1557,60 +1604,66 @@ impl Convergence {
         )?;
         let (w, _) = body.dim_in_pixel();
         let (plot, side) = body.split_horizontally(w as i32 - 340);
+        // Both axes are log10 values on linear scales, labelled as powers of ten.
         let floor = 1e-17;
+        let l10 = |v: f64| v.max(floor).log10();
         let pts: Vec<(f64, f64)> = self.lhs.iter().chain(&self.rhs).cloned().collect();
         let xmin = pts
             .iter()
             .map(|p| p.0)
             .fold(f64::INFINITY, f64::min)
             .max(1.0)
-            / 1.5;
-        let xmax = pts.iter().map(|p| p.0).fold(1.0, f64::max) * 1.5;
+            .log10()
+            - 0.15;
+        let xmax = pts.iter().map(|p| p.0).fold(1.0, f64::max).log10() + 0.15;
         let errs = [
             self.final_lhs.error.unwrap_or(floor),
             self.final_rhs.error.unwrap_or(floor),
         ];
-        let ymax = pts
+        let ys: Vec<f64> = pts
             .iter()
-            .map(|p| p.1)
-            .fold(floor, f64::max)
-            .max(errs[0])
-            .max(errs[1])
-            * 5.0;
-        let ymin = pts
+            .map(|p| l10(p.1))
+            .chain(errs.iter().map(|e| l10(*e)))
+            .collect();
+        let ymax = ys.iter().cloned().fold(f64::NEG_INFINITY, f64::max).ceil() + 0.3;
+        let ymin = ys
             .iter()
-            .map(|p| p.1)
-            .filter(|v| *v > 0.0)
+            .cloned()
             .fold(f64::INFINITY, f64::min)
-            .min(errs[0].max(floor))
-            .min(errs[1].max(floor))
-            .max(floor)
-            / 5.0;
+            .floor()
+            .min(ymax - 3.0)
+            - 0.3;
         let mut chart = ChartBuilder::on(&plot)
             .margin(14)
             .x_label_area_size(50)
             .y_label_area_size(90)
-            .build_cartesian_2d((xmin..xmax).log_scale(), (ymin..ymax).log_scale())?;
+            .build_cartesian_2d(xmin..xmax, ymin..ymax)?;
         chart
             .configure_mesh()
             .x_desc("integrand evaluations (log scale)")
             .y_desc("|estimate − final| (log scale)")
             .label_style((FONT, 15))
             .axis_desc_style((FONT, 17))
-            .y_label_formatter(&|v| format!("{v:.0e}"))
-            .x_label_formatter(&|v| format!("{v:.0e}"))
+            .y_label_formatter(&|v| pow10(*v))
+            .x_label_formatter(&|v| pow10(*v))
             .light_line_style(WHITE.mix(0.0))
             .draw()?;
         for (data, col, err) in [(&self.lhs, BLUE_, errs[0]), (&self.rhs, RED_, errs[1])] {
             chart.draw_series(DashedLineSeries::new(
-                vec![(xmin, err.max(ymin)), (xmax, err.max(ymin))],
+                vec![(xmin, l10(err)), (xmax, l10(err))],
                 8,
                 6,
                 col.mix(0.7).stroke_width(2),
             ))?;
-            let shown: Vec<(f64, f64)> = data.iter().map(|&(e, v)| (e, v.max(floor))).collect();
+            let shown: Vec<(f64, f64)> = data.iter().map(|&(e, v)| (e.log10(), l10(v))).collect();
             chart.draw_series(LineSeries::new(shown.clone(), col.stroke_width(2)))?;
-            chart.draw_series(shown.iter().map(|&p| Circle::new(p, 5, col.filled())))?;
+            chart.draw_series(shown.iter().zip(data.iter()).map(|(&p, &(_, v))| {
+                if v < floor {
+                    Circle::new(p, 6, col.stroke_width(2))
+                } else {
+                    Circle::new(p, 5, col.filled())
+                }
+            }))?;
         }
         let zeros = self
             .lhs
@@ -1625,7 +1678,7 @@ impl Convergence {
         ];
         if zeros > 0 {
             notes.push(format!(
-                "{zeros} runs agreed with the final value exactly; they are drawn at 1e−17."
+                "{zeros} runs agreed with the final value exactly; they are drawn as open circles at 1e−17."
             ));
         }
         side_panel(
@@ -1738,7 +1791,7 @@ impl SweepFigure {
                 true,
             )?;
             notes.push(format!(
-                "esm and ism + const coincide: the boundary term vanishes (|boundary| ≤ {}), and ism, shifted by const, has the same minimiser.",
+                "esm and ism + const coincide: the boundary term vanishes (largest |boundary| on the grid: {}), and ism, shifted by const, has the same minimiser.",
                 fmt_num(self.max_boundary)
             ));
         } else {
@@ -1764,12 +1817,12 @@ impl SweepFigure {
             30,
             &[
                 (
-                    "esm(θ) = E ½|s − ∇log p|²".into(),
+                    format!("esm({th}) = E ½|s − ∇log p|²"),
                     BLUE_.mix(0.8).to_rgba().on_white(),
                     Mark::Thick,
                 ),
-                ("ism(θ) + const".into(), RED_, Mark::Dashed),
-                ("ism(θ) = E[½|s|² + ∇·s]".into(), GREY_, Mark::Line),
+                (format!("ism({th}) + const({th})"), RED_, Mark::Dashed),
+                (format!("ism({th}) = E[½|s|² + ∇·s]"), GREY_, Mark::Line),
             ],
             &notes,
         )?;
