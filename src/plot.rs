@@ -1755,7 +1755,10 @@ impl SweepFigure {
             chart.draw_series(DashedLineSeries::new(seg, 10, 7, RED_.stroke_width(3)))?;
         }
         let mut notes = vec![];
-        let same = match (self.argmin_esm, self.argmin_ism) {
+        // A minimiser within 1e-9 of the grid's span from 0 is shown as 0.
+        let snap = |v: Option<f64>| v.map(|v| if v.abs() <= 1e-9 * (t1 - t0) { 0.0 } else { v });
+        let (argmin_esm, argmin_ism) = (snap(self.argmin_esm), snap(self.argmin_ism));
+        let same = match (argmin_esm, argmin_ism) {
             (Some(a), Some(b)) => (a - b).abs() <= 1e-3 * (t1 - t0),
             _ => false,
         };
@@ -1783,7 +1786,7 @@ impl SweepFigure {
             Ok(())
         };
         if same {
-            let a = self.argmin_esm.unwrap();
+            let a = argmin_esm.unwrap();
             mark(
                 a,
                 BLACK,
@@ -1795,13 +1798,13 @@ impl SweepFigure {
                 fmt_num(self.max_boundary)
             ));
         } else {
-            if let Some(a) = self.argmin_esm {
+            if let Some(a) = argmin_esm {
                 mark(a, BLUE_, format!("argmin esm = {}", fmt_num(a)), true)?;
             }
-            if let Some(b) = self.argmin_ism {
+            if let Some(b) = argmin_ism {
                 mark(b, RED_, format!("argmin ism = {}", fmt_num(b)), false)?;
             }
-            if let (Some(a), Some(b)) = (self.argmin_esm, self.argmin_ism) {
+            if let (Some(a), Some(b)) = (argmin_esm, argmin_ism) {
                 notes.push(format!(
                     "The curves separate by the boundary term (up to {} over the grid): minimising ism gives {th} = {}, not the {} that esm picks.",
                     fmt_num(self.max_boundary),
