@@ -456,7 +456,7 @@ pub fn identity_1d(case: &Case, report: &Report) -> Result<Identity1d, PlotError
     let ev = Eval::new(case, report)?;
     let (lo, hi) = ev.range(0, 11.0);
     // Nudge finite domain ends inwards by a hair: derivatives there may be one-sided or ∞.
-    let x = linspace(lo, hi, 2001);
+    let x = linspace(lo, hi, 4001);
     let mut f = Identity1d {
         case: case.name.clone(),
         var: case.vars[0].clone(),
@@ -495,6 +495,22 @@ pub fn identity_1d(case: &Case, report: &Report) -> Result<Identity1d, PlotError
     f.lhs_running = running(&x, &f.lhs_integrand);
     f.rhs_running = running(&x, &f.rhs_integrand);
     f.x = x;
+    // Integrated on the fine grid; every 4th point (and the last) is enough to draw.
+    let keep = |v: &mut Vec<f64>| {
+        *v = v.iter().step_by(4).cloned().collect();
+    };
+    for v in [
+        &mut f.x,
+        &mut f.p,
+        &mut f.s,
+        &mut f.dlogp,
+        &mut f.lhs_integrand,
+        &mut f.rhs_integrand,
+        &mut f.lhs_running,
+        &mut f.rhs_running,
+    ] {
+        keep(v);
+    }
     Ok(f)
 }
 
@@ -775,10 +791,11 @@ impl Identity1d {
         // The report's end values at the right edge, and the gap between them.
         let dx = (x1 - x0) * 0.012;
         if let Some(l) = lhs {
+            // A ring, so the rhs dot inside it stays visible when the two ends agree.
             chart.draw_series(std::iter::once(Circle::new(
                 (x1 - dx, l),
-                6,
-                BLUE_.filled(),
+                9,
+                BLUE_.stroke_width(3),
             )))?;
         }
         if let Some(r) = rhs {
@@ -895,6 +912,9 @@ impl Rgb for RGBAColor {
 /// A line segment in data coordinates.
 pub type Segment = [(f64, f64); 2];
 
+/// A polyline in data coordinates.
+pub type Polyline = Vec<(f64, f64)>;
+
 /// One grid point of the 2-D figure: where, s, ∇log p, and log(p/p_max).
 #[derive(Clone, Copy, Debug)]
 pub struct Arrow {
@@ -913,7 +933,7 @@ pub struct Field2d {
     pub x: (f64, f64),
     pub y: (f64, f64),
     /// Contour segments of p, per level (fraction of p_max, segments).
-    pub contours: Vec<(f64, Vec<Segment>)>,
+    pub contours: Vec<(f64, Vec<Polyline>)>,
     /// Arrow grid: point, s, ∇log p.
     pub arrows: Vec<Arrow>,
     pub esm: Quantity,
@@ -966,6 +986,52 @@ fn contour(xs: &[f64], ys: &[f64], v: &[Vec<f64>], level: f64) -> Vec<Segment> {
     segs
 }
 
+/// Join segments that share end points into polylines (marching squares puts a crossing on
+/// an edge at the same coordinates for both cells that share the edge).
+fn chain(segs: Vec<Segment>) -> Vec<Polyline> {
+    use std::collections::HashMap;
+    let key = |p: (f64, f64)| (p.0.to_bits(), p.1.to_bits());
+    let mut at: HashMap<(u64, u64), Vec<usize>> = HashMap::new();
+    for (k, s) in segs.iter().enumerate() {
+        at.entry(key(s[0])).or_default().push(k);
+        at.entry(key(s[1])).or_default().push(k);
+    }
+    let mut used = vec![false; segs.len()];
+    let mut lines = vec![];
+    for start in 0..segs.len() {
+        if used[start] {
+            continue;
+        }
+        used[start] = true;
+        let mut line: std::collections::VecDeque<(f64, f64)> =
+            [segs[start][0], segs[start][1]].into_iter().collect();
+        // Grow at the back, then at the front.
+        for back in [true, false] {
+            loop {
+                let end = if back {
+                    *line.back().unwrap()
+                } else {
+                    *line.front().unwrap()
+                };
+                let next = at
+                    .get(&key(end))
+                    .and_then(|ks| ks.iter().find(|&&k| !used[k]).copied());
+                let Some(k) = next else { break };
+                used[k] = true;
+                let s = segs[k];
+                let other = if key(s[0]) == key(end) { s[1] } else { s[0] };
+                if back {
+                    line.push_back(other);
+                } else {
+                    line.push_front(other);
+                }
+            }
+        }
+        lines.push(line.into_iter().collect());
+    }
+    lines
+}
+
 /// The 2-D identity figure: contours of p, arrows of s and ∇log p, and of s − ∇log p.
 pub fn field_2d(case: &Case, report: &Report) -> Result<Field2d, PlotError> {
     let ev = Eval::new(case, report)?;
@@ -987,7 +1053,7 @@ pub fn field_2d(case: &Case, report: &Report) -> Result<Field2d, PlotError> {
         .collect();
     let contours = LEVELS
         .iter()
-        .map(|&l| (l, contour(&xs, &ys, &grid, l)))
+        .map(|&l| (l, chain(contour(&xs, &ys, &grid, l))))
         .collect();
     let m = 17;
     let mut arrows = vec![];
@@ -1058,7 +1124,7 @@ impl Field2d {
             let col = RGBColor(shade, shade, shade);
             chart.draw_series(
                 segs.iter()
-                    .map(|s| PathElement::new(vec![s[0], s[1]], col.stroke_width(1))),
+                    .map(|s| PathElement::new(s.clone(), col.stroke_width(1))),
             )?;
         }
         // Finite edges of the domain.
@@ -1506,6 +1572,8 @@ pub struct Convergence {
     pub rhs: Vec<(f64, f64)>,
     pub final_lhs: Quantity,
     pub final_rhs: Quantity,
+    /// The final run's target error.
+    pub tol: f64,
 }
 
 /// Runs at growing effort: in 1-D, the tanh-sinh rule of the `quadrature` crate at target
@@ -1530,6 +1598,7 @@ pub fn convergence(
         rhs: vec![],
         final_lhs: fl.clone(),
         final_rhs: fr.clone(),
+        tol: report.tolerance,
     };
     if d == 1 {
         out.method =
@@ -1672,7 +1741,12 @@ impl Convergence {
             .filter(|p| p.1 < floor)
             .count();
         let mut notes = vec![
-            format!("final = scorecheck check: lhs = {}, rhs = {}", fmt_q(&self.final_lhs), fmt_q(&self.final_rhs)),
+            format!(
+                "final = scorecheck check at tolerance {:.0e}: lhs = {}, rhs = {}",
+                self.tol,
+                fmt_q(&self.final_lhs),
+                fmt_q(&self.final_rhs)
+            ),
             format!("runs: {}", self.method),
             "Below the dashed line of its reported error, a difference from the final value means nothing.".into(),
         ];
