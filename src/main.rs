@@ -588,7 +588,7 @@ fn run_sweep(a: SweepArgs) -> ExitCode {
         } else {
             let b = indicatif::ProgressBar::new(n as u64);
             if let Ok(style) = indicatif::ProgressStyle::with_template(
-                "{prefix} [{bar:40}] {pos}/{len} points, {elapsed} elapsed, about {eta} left",
+                "{prefix} {pos}/{len} points [{wide_bar}] {elapsed}, about {eta} left",
             ) {
                 b.set_style(style.progress_chars("=> "));
             }
