@@ -681,7 +681,9 @@ impl Identity1d {
             .cloned()
             .filter(|v| v.is_finite())
             .fold(0.0, f64::max);
-        let keep: Vec<bool> = self.p.iter().map(|&p| p >= 1e-4 * pmax).collect();
+        // The score axis covers s and ∇log p where p > 0.1% of its maximum (a score singular
+        // at an end of the domain would otherwise flatten everything else).
+        let keep: Vec<bool> = self.p.iter().map(|&p| p >= 1e-3 * pmax).collect();
 
         // Top: s and ∇log p on the left axis, p on the right one.
         let (ylo, yhi) = y_range(&[&self.s, &self.dlogp], &keep);
