@@ -19,6 +19,7 @@ $sc plot $c/half-line.toml --out $out/half-line.svg
 $sc plot $c/jump.toml --out $out/jump.svg
 $sc plot $c/curl2d.toml --out $out/field-2d.svg
 $sc plot $c/student3.toml --kind boundary --out $out/boundary-flux.svg
+$sc plot $c/cauchy-cubic.toml --kind boundary --out $out/boundary-flux-grows.svg
 $sc plot $c/curl2d.toml --kind convergence --tol 1e-11 --out $out/convergence.svg
 $sc sweep $c/gauss-mismatch.toml --param mu=-1:2:61 --plot $out/sweep-gauss.svg > /dev/null
 $sc sweep $c/half-line.toml --param mu=-1:2:61 --plot $out/sweep-half-line.svg > /dev/null || [ $? -eq 1 ]

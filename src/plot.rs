@@ -853,6 +853,12 @@ impl Identity1d {
                 );
             }
         }
+        if lhs.is_none() || rhs.is_none() {
+            notes.push(
+                "A side without a finite value has no end to mark: its running integral does not settle."
+                    .into(),
+            );
+        }
         notes.push(format!("verdict: {}", self.verdict));
         notes.push("End values (dots) and ± errors are from scorecheck check; the curves are a trapezoid rule on the drawn range.".into());
         side_panel(
@@ -1565,6 +1571,18 @@ impl BoundaryFlux {
             "The flux through the moving faces must decay to 0 for the boundary term to be the finite edges' alone."
                 .into(),
         );
+        let peak = m
+            .iter()
+            .cloned()
+            .filter(|v| v.is_finite())
+            .fold(0.0, f64::max);
+        let last = m.last().cloned().unwrap_or(0.0);
+        let r_last = fmt_num(*self.r.last().unwrap());
+        notes.push(if last.is_finite() && last <= 1e-3 * peak {
+            format!("Here it decays: at R = {r_last} it is {last:.1e}, against {peak:.1e} at most.")
+        } else {
+            format!("Here it does not decay: at R = {r_last} it is still {last:.1e}.")
+        });
         side_panel(&side, 30, &items, &notes)?;
         Ok(())
     }

@@ -307,3 +307,39 @@ fn bad_input_writes_nothing() {
         "missing.toml",
     );
 }
+
+/// The case files added for the gallery exit as their headers say, and their closed forms
+/// hold within the reported errors.
+#[test]
+fn gallery_cases_are_what_they_say() {
+    for (file, code) in [
+        ("half-line", 1),
+        ("curl2d", 0),
+        ("student3", 0),
+        ("cauchy-cubic", 1),
+    ] {
+        let path = format!("examples/cases/{file}.toml");
+        let header = std::fs::read_to_string(root().join(&path)).unwrap();
+        assert!(header.contains(&format!("-> exit {code}")), "{file} header");
+        let o = run(&["check", &path]);
+        exit_code(&o, code);
+    }
+    let near = |q: &serde_json::Value, want: f64| {
+        let (v, e) = (q["value"].as_f64().unwrap(), q["error"].as_f64().unwrap());
+        assert!((v - want).abs() <= e, "{v} ± {e}, want {want}");
+    };
+    // Student t, ν = 3: Var = ν/(ν − 2) = 3; s = −x: rhs = −E[s′] = 1, ism = E[x²/2 − 1] = ½.
+    let r = check_json("examples/cases/student3.toml");
+    near(&r["cross"]["rhs"], 1.0);
+    near(&r["objective"]["ism"], 0.5);
+    // curl2d: s_y = −y³/3 + c x, ∂_y p = −y p, so lhs_y = E[(y³/3 − c x) y] = E[y⁴]/3 = 1.
+    let r = check_json("examples/cases/curl2d.toml");
+    near(&r["components"][1]["lhs"], 1.0);
+    // half-line at μ = 1: boundary = −p(0)s(0) = −√(2/π); esm = μ²/2 = ½.
+    let r = check_json("examples/cases/half-line.toml");
+    near(
+        &r["cross"]["boundary"],
+        -(2.0 / std::f64::consts::PI).sqrt(),
+    );
+    near(&r["objective"]["esm"], 0.5);
+}
