@@ -407,7 +407,7 @@ impl Sweep {
             ism: self.points.iter().map(|p| p.objective.ism.value).collect(),
             ism_const: self.points.iter().map(ism_const).collect(),
             argmin_esm: a.and_then(|a| a.esm),
-            argmin_ism: a.and_then(|a| a.ism_plus_const),
+            argmin_ism: a.and_then(|a| a.ism),
             max_boundary: self
                 .points
                 .iter()
