@@ -6,6 +6,19 @@
 //! sweep gives the same numbers on any number of threads — the numbers `scorecheck check`
 //! gives at the same parameters.
 //!
+//! The JSON of `scorecheck sweep --json` is [`Sweep`] serialized:
+//!
+//! ```text
+//! { "case": str, "grid": [{"name": str, "values": [f64]}], "fixed": {str: f64},
+//!   "points": [ {"params": {str: f64},                         (the grid parameters here)
+//!                "objective": {"esm", "ism", "const", "gap"},  (quantities as in `check`)
+//!                "cross": {"lhs", "rhs", "boundary"},
+//!                "verdict": {"ibp", "boundary", "objective"},
+//!                "exit_code": 0|1|3} ],                        (what `check` exits with here)
+//!   "argmin": {"param", "esm", "ism", "ism_plus_const"},       (one grid parameter only)
+//!   "exit_code": 0|1|3 }
+//! ```
+//!
 //! ```
 //! use scorecheck::sweep::{ParamArg, parse_param_arg};
 //!
