@@ -56,7 +56,8 @@ enum Cmd {
     ///
     /// Grids: --param NAME=LO:HI:N is N points from LO to HI inclusive; several grids give
     /// their product (first grid outermost); --param NAME=VALUE fixes a parameter. Results
-    /// do not depend on the number of threads.
+    /// do not depend on the number of threads. A progress bar shows on stderr when it is a
+    /// terminal, except with --json.
     ///
     /// Exit codes: 0 every point holds; 1 some point is violated (as `check` would exit 1
     /// there); 2 bad input (nothing is written); 3 no point is violated but some is undecided.
