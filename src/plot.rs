@@ -626,6 +626,11 @@ where
     Ok(y)
 }
 
+/// The width of the legend column of a figure `w` pixels wide.
+fn side_width(w: u32) -> i32 {
+    (w as i32 * 28 / 100).clamp(200, 340)
+}
+
 /// Break `s` into lines of at most `n` characters at spaces.
 fn wrap(s: &str, n: usize) -> Vec<String> {
     let mut out = vec![];
@@ -652,7 +657,8 @@ fn title<DB: DrawingBackend>(
 where
     DB::ErrorType: 'static,
 {
-    Ok(root.titled(text, (FONT, 24).into_font().style(FontStyle::Bold))?)
+    // The style goes into the constructor: `FontDesc::style` keeps the font data it had.
+    Ok(root.titled(text, (FONT, 24, FontStyle::Bold).into_font())?)
 }
 
 impl Identity1d {
@@ -669,7 +675,7 @@ impl Identity1d {
             ),
         )?;
         let (w, _) = body.dim_in_pixel();
-        let (left, right) = body.split_horizontally(w as i32 - 340);
+        let (left, right) = body.split_horizontally(w as i32 - side_width(w));
         let (_, lh) = left.dim_in_pixel();
         let (top, bottom) = left.split_vertically(lh as i32 * 45 / 100);
         let (rtop, rbottom) = right.split_vertically(lh as i32 * 45 / 100);
@@ -1207,7 +1213,7 @@ impl Field2d {
             &format!("{}: the field s against the score ∇log p", self.case),
         )?;
         let (w, _) = body.dim_in_pixel();
-        let (plots, side) = body.split_horizontally(w as i32 - 330);
+        let (plots, side) = body.split_horizontally(w as i32 - side_width(w));
         let (pw, _) = plots.dim_in_pixel();
         let (left, right) = plots.split_horizontally(pw as i32 / 2);
         let s: Vec<[f64; 2]> = self.arrows.iter().map(|a| a.s).collect();
@@ -1464,7 +1470,7 @@ impl BoundaryFlux {
             ),
         )?;
         let (w, _) = body.dim_in_pixel();
-        let (plot, side) = body.split_horizontally(w as i32 - 340);
+        let (plot, side) = body.split_horizontally(w as i32 - side_width(w));
         let tiny = 1e-300;
         let pos = |v: &[f64]| -> Vec<f64> { v.iter().map(|x| x.abs()).collect() };
         let (m, x, t) = (pos(&self.moving), pos(&self.fixed), pos(&self.total));
@@ -1701,7 +1707,7 @@ impl Convergence {
             ),
         )?;
         let (w, _) = body.dim_in_pixel();
-        let (plot, side) = body.split_horizontally(w as i32 - 340);
+        let (plot, side) = body.split_horizontally(w as i32 - side_width(w));
         // Both axes are log10 values on linear scales, labelled as powers of ten.
         let floor = 1e-17;
         let l10 = |v: f64| v.max(floor).log10();
@@ -1826,7 +1832,7 @@ impl SweepFigure {
         let th = &self.param;
         let body = title(root, &format!("{}: the objectives against {th}", self.case))?;
         let (w, _) = body.dim_in_pixel();
-        let (plot, side) = body.split_horizontally(w as i32 - 340);
+        let (plot, side) = body.split_horizontally(w as i32 - side_width(w));
         let (t0, t1) = (self.theta[0], *self.theta.last().unwrap());
         let flat =
             |v: &[Option<f64>]| -> Vec<f64> { v.iter().map(|x| x.unwrap_or(f64::NAN)).collect() };
