@@ -37,7 +37,8 @@
 //! Modules: [`expr`] the expression language; [`case`] case files and flags; [`model`]
 //! the density and field traits with exact derivatives; [`locate`] where the mass is;
 //! [`quad`] quadrature; [`check`] the identity checks; [`report`] the report and its
-//! renderings; [`score`] hand-written scores and divergences against exact derivatives.
+//! renderings; [`score`] hand-written scores and divergences against exact derivatives;
+//! [`plot`] figures (SVG/PNG); [`sweep`] checks over a grid of parameters, in parallel.
 
 pub mod case;
 pub mod check;
@@ -46,10 +47,12 @@ pub mod expr;
 pub mod locate;
 pub mod model;
 pub mod output;
+pub mod plot;
 pub mod prove;
 pub mod quad;
 pub mod report;
 pub mod score;
+pub mod sweep;
 
 use case::Case;
 use check::{CaseInfo, CheckError, CheckOptions};

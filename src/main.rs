@@ -39,6 +39,97 @@ enum Cmd {
     /// Exit codes: 0 they agree; 1 they disagree (counterexamples printed); 2 bad input;
     /// 3 undecided.
     Score(ScoreArgs),
+    /// Draw the figure that explains a case, as SVG or PNG by the extension of --out.
+    ///
+    /// --kind identity (default): 1-D, p, s and ∇log p, and the integrands s·p′ and −p·s′ with
+    /// running integrals that end at the cross term's two sides, apart by the boundary term;
+    /// 2-D, contours of p with s and ∇log p as arrows, and their difference.
+    /// --kind boundary: the flux of p·s through the faces of [−R, R]^d against R (1-D, 2-D).
+    /// --kind convergence: |estimate − final| against evaluations for both sides.
+    ///
+    /// Exit codes: 0 the figure is written (whatever the check found); 2 bad input (nothing
+    /// is written).
+    Plot(PlotArgs),
+    /// Check a case over a grid of parameter values, in parallel, and print the objectives
+    /// per point (a table, or JSON with --json); --plot draws esm and ism + const against the
+    /// parameter, with their minimisers.
+    ///
+    /// Grids: --param NAME=LO:HI:N is N points from LO to HI inclusive; several grids give
+    /// their product (first grid outermost); --param NAME=VALUE fixes a parameter. Results
+    /// do not depend on the number of threads. A progress bar shows on stderr when it is a
+    /// terminal, except with --json.
+    ///
+    /// Exit codes: 0 every point holds; 1 some point is violated (as `check` would exit 1
+    /// there); 2 bad input (nothing is written); 3 no point is violated but some is undecided.
+    Sweep(SweepArgs),
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum PlotKind {
+    /// The figure for the case's dimension (1-D or 2-D).
+    Identity,
+    /// The flux through the faces of [−R, R]^d against R.
+    Boundary,
+    /// |estimate − final| against evaluations.
+    Convergence,
+}
+
+#[derive(Args)]
+struct PlotArgs {
+    /// A TOML case file.
+    case: PathBuf,
+    /// The figure's file: .svg or .png.
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+    /// Which figure.
+    #[arg(long, value_enum, default_value = "identity")]
+    kind: PlotKind,
+    /// Set a named constant, NAME=VALUE; repeatable; overrides the case file's params.
+    #[arg(long = "param", value_name = "NAME=VALUE", allow_hyphen_values = true)]
+    params: Vec<String>,
+    /// The figure's size in pixels, WIDTHxHEIGHT (default depends on the figure).
+    #[arg(long, value_name = "WxH")]
+    size: Option<String>,
+    /// Target error of the check (see `check --help`).
+    #[arg(long, value_name = "TOL", allow_negative_numbers = true)]
+    tol: Option<f64>,
+    /// Evaluations allowed per cubature in 2-D and up.
+    #[arg(long, value_name = "N", default_value_t = 20_000_000)]
+    max_evals: u64,
+}
+
+#[derive(Args)]
+struct SweepArgs {
+    /// A TOML case file with params.
+    case: PathBuf,
+    /// A grid NAME=LO:HI:N (N points, ends included) or a fixed NAME=VALUE; repeatable.
+    #[arg(
+        long = "param",
+        value_name = "NAME=LO:HI:N",
+        allow_hyphen_values = true
+    )]
+    params: Vec<String>,
+    /// Print JSON instead of the table (and no progress bar).
+    #[arg(long)]
+    json: bool,
+    /// Write the table or JSON to this file (whole or not at all) instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Also draw esm(θ) and ism(θ) + const against the one grid parameter (.svg or .png).
+    #[arg(long, value_name = "FILE")]
+    plot: Option<PathBuf>,
+    /// The figure's size in pixels, WIDTHxHEIGHT.
+    #[arg(long, value_name = "WxH")]
+    size: Option<String>,
+    /// Threads to use (default: one per core). Results do not depend on it.
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+    /// Target error of every check (see `check --help`).
+    #[arg(long, value_name = "TOL", allow_negative_numbers = true)]
+    tol: Option<f64>,
+    /// Evaluations allowed per cubature in 2-D and up.
+    #[arg(long, value_name = "N", default_value_t = 20_000_000)]
+    max_evals: u64,
 }
 
 #[derive(Args)]
@@ -401,6 +492,151 @@ fn run_score(a: ScoreArgs) -> ExitCode {
     ExitCode::from(code)
 }
 
+/// Check `--tol` and `--max-evals`, shared by check, plot and sweep.
+fn check_options(tol: Option<f64>, max_evals: u64) -> Result<CheckOptions, ExitCode> {
+    if max_evals == 0 {
+        return Err(bad_input("--max-evals must be at least 1"));
+    }
+    if let Some(t) = tol.filter(|t| t.is_nan() || *t <= 0.0 || t.is_infinite()) {
+        return Err(bad_input(format!(
+            "--tol must be a positive number, got {t}"
+        )));
+    }
+    Ok(CheckOptions { tol, max_evals })
+}
+
+/// Parse `--size WxH`.
+fn size_of(s: &Option<String>) -> Result<Option<(u32, u32)>, ExitCode> {
+    let Some(s) = s else { return Ok(None) };
+    let parsed = s
+        .split_once(['x', 'X'])
+        .and_then(|(w, h)| Some((w.trim().parse::<u32>().ok()?, h.trim().parse::<u32>().ok()?)));
+    match parsed {
+        Some((w, h)) if (200..=8000).contains(&w) && (150..=8000).contains(&h) => Ok(Some((w, h))),
+        Some(_) => Err(bad_input(format!(
+            "--size {s}: the size must be between 200x150 and 8000x8000 pixels"
+        ))),
+        None => Err(bad_input(format!(
+            "--size {s}: expected WIDTHxHEIGHT in pixels, for example 1200x800"
+        ))),
+    }
+}
+
+/// Check a figure's file name (extension, folder) before any work; returns its format and
+/// the pending file.
+fn open_figure(
+    path: &std::path::Path,
+) -> Result<(scorecheck::plot::Format, scorecheck::output::Pending), ExitCode> {
+    let format = scorecheck::plot::Format::of_path(path).map_err(bad_input)?;
+    let pending = scorecheck::output::Pending::create(path).map_err(bad_input)?;
+    Ok((format, pending))
+}
+
+fn run_plot(a: PlotArgs) -> ExitCode {
+    let run = || -> Result<(), ExitCode> {
+        let size = size_of(&a.size)?;
+        let opts = check_options(a.tol, a.max_evals)?;
+        let (format, pending) = open_figure(&a.out)?;
+        let spec = load_case_file(&a.case).map_err(bad_input)?;
+        let overrides = overrides_of(&a.params)?;
+        let case = spec.compile(&overrides, false).map_err(bad_input)?;
+        let report = scorecheck::check_case(&case, &opts).map_err(bad_input)?;
+        let kind = match a.kind {
+            PlotKind::Identity => scorecheck::plot::Kind::Identity,
+            PlotKind::Boundary => scorecheck::plot::Kind::Boundary,
+            PlotKind::Convergence => scorecheck::plot::Kind::Convergence,
+        };
+        let fig = scorecheck::plot::figure_for(&case, &report, kind, &opts).map_err(bad_input)?;
+        let bytes = scorecheck::plot::render(&fig, format, size).map_err(bad_input)?;
+        pending.commit_bytes(&bytes).map_err(bad_input)
+    };
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(code) => code,
+    }
+}
+
+fn run_sweep(a: SweepArgs) -> ExitCode {
+    use scorecheck::sweep::{ParamArg, parse_param_arg};
+    use std::io::IsTerminal;
+    let run = || -> Result<u8, ExitCode> {
+        let size = size_of(&a.size)?;
+        let opts = check_options(a.tol, a.max_evals)?;
+        if a.threads == Some(0) {
+            return Err(bad_input("--threads must be at least 1"));
+        }
+        let mut grids = vec![];
+        let mut fixed = vec![];
+        for p in &a.params {
+            match parse_param_arg(p).map_err(bad_input)? {
+                ParamArg::Grid(g) => grids.push(g),
+                ParamArg::Fixed(k, v) => fixed.push((k, v)),
+            }
+        }
+        if a.plot.is_some() && grids.len() != 1 {
+            return Err(bad_input(
+                "--plot draws the objectives against one parameter; give exactly one grid --param NAME=LO:HI:N (fix the others with --param NAME=VALUE)",
+            ));
+        }
+        let figure = a.plot.as_deref().map(open_figure).transpose()?;
+        let out = open_out(&a.out)?;
+        let spec = load_case_file(&a.case).map_err(bad_input)?;
+        let n: usize = scorecheck::sweep::product(&grids)
+            .map(|p| p.len())
+            .unwrap_or(0);
+        let bar = if a.json || !std::io::stderr().is_terminal() {
+            indicatif::ProgressBar::hidden()
+        } else {
+            let b = indicatif::ProgressBar::new(n as u64);
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "{prefix} {pos}/{len} points [{wide_bar}] {elapsed}, about {eta} left",
+            ) {
+                b.set_style(style.progress_chars("=> "));
+            }
+            b.set_prefix("sweep");
+            b
+        };
+        let done = || bar.inc(1);
+        let work = || scorecheck::sweep::run(&spec, &grids, &fixed, &opts, &done);
+        let sweep = match a.threads {
+            Some(t) => rayon::ThreadPoolBuilder::new()
+                .num_threads(t)
+                .build()
+                .map_err(|e| bad_input(format!("--threads {t}: {e}")))?
+                .install(work),
+            None => work(),
+        };
+        bar.finish_and_clear();
+        let sweep = sweep.map_err(bad_input)?;
+        if let Some((format, pending)) = figure {
+            let overrides: Vec<(String, f64)> = fixed
+                .iter()
+                .cloned()
+                .chain(std::iter::once((grids[0].name.clone(), grids[0].values[0])))
+                .collect();
+            let case = spec.compile(&overrides, false).map_err(bad_input)?;
+            let fig = sweep
+                .figure(scorecheck::plot::domain_text(&case))
+                .map_err(bad_input)?;
+            let bytes =
+                scorecheck::plot::render(&scorecheck::plot::Figure::Sweep(fig), format, size)
+                    .map_err(bad_input)?;
+            pending.commit_bytes(&bytes).map_err(bad_input)?;
+        }
+        let text = if a.json {
+            format!("{}\n", sweep.to_json())
+        } else {
+            sweep.to_text()
+        };
+        emit(out, &text)?;
+        Ok(sweep.exit_code)
+    };
+    match run() {
+        Ok(code) => ExitCode::from(code),
+        Err(code) => code,
+    }
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
@@ -414,6 +650,8 @@ fn main() -> ExitCode {
         Cmd::Check(a) => run_check(a),
         Cmd::Score(a) => run_score(a),
         Cmd::Explain(a) => run_explain(a),
+        Cmd::Plot(a) => run_plot(a),
+        Cmd::Sweep(a) => run_sweep(a),
         Cmd::Prove(a) => match scorecheck::prove::prove(&a.file, &a.cases, a.max_evals) {
             Ok(run) => {
                 print!("{}", run.to_text());

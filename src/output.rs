@@ -61,13 +61,18 @@ impl Pending {
     }
 
     /// Write all of `text`, flush it to disk and rename it over the target.
-    pub fn commit(mut self, text: &str) -> Result<(), OutputError> {
+    pub fn commit(self, text: &str) -> Result<(), OutputError> {
+        self.commit_bytes(text.as_bytes())
+    }
+
+    /// Write all of `bytes` (an image, say), flush them to disk and rename over the target.
+    pub fn commit_bytes(mut self, bytes: &[u8]) -> Result<(), OutputError> {
         let shown = self.target.display().to_string();
         let mut f = self
             .file
             .take()
             .expect("a pending file is open until committed");
-        f.write_all(text.as_bytes())
+        f.write_all(bytes)
             .and_then(|_| f.sync_all())
             .map_err(|e| OutputError(format!("cannot write {shown}: {}", reason(&e))))?;
         drop(f);

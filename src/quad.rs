@@ -208,6 +208,27 @@ fn tanh_sinh_rule(a: f64, b: f64, mut put: impl FnMut(f64, f64)) {
     }
 }
 
+/// The finest level of the tanh-sinh rule, the one [`integrate_1d_vec`] uses: step `2^−6`.
+pub const TANH_SINH_LEVELS: u32 = 6;
+
+/// The tanh-sinh rule of [`integrate_1d_vec`] for one function over `[a, b]` at the coarser
+/// step `h = 2^−level` (`level` up to [`TANH_SINH_LEVELS`], the rule's own): the value and
+/// the number of evaluations. Its nodes are every `2^(6 − level)`-th node of the finest rule.
+pub fn tanh_sinh_at_level(f: &dyn Fn(f64) -> f64, a: f64, b: f64, level: u32) -> (f64, u64) {
+    let stride = 1usize << (TANH_SINH_LEVELS - level.min(TANH_SINH_LEVELS));
+    let c = 0.5 * (b - a);
+    let nodes = tanh_sinh_nodes();
+    let scale = c * stride as f64;
+    let mut acc = Neumaier::default();
+    acc.add(scale * nodes[0].1 * f(a + c));
+    let mut evals = 1;
+    for &(om, w) in nodes.iter().skip(stride).step_by(stride) {
+        acc.add(scale * w * (f(a + c * om) + f(b - c * om)));
+        evals += 2;
+    }
+    (acc.total(), evals)
+}
+
 /// Integrate `k` functions at once over a union of pieces (1-D) with the tanh-sinh rule.
 ///
 /// `f` gives all `k` values at each point (as for [`cubature`]), so every quantity comes
