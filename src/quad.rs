@@ -307,23 +307,39 @@ pub fn integrate_1d_vec(
         k
     ];
     let mut div = vec![false; k];
-    // One pass over each rule's points, all k sums at once (compensated).
-    let rule = |r: std::ops::Range<usize>, abs: bool| {
+    // One pass over each rule's points, all k sums at once (compensated), and with
+    // `with_abs` the sums of absolute values too (for the rounding floor; plain sums).
+    let rule = |r: std::ops::Range<usize>, with_abs: bool| {
         let mut acc = vec![Neumaier::default(); k];
+        let mut abs = vec![0.0; k];
         for i in r {
-            let (w, jac) = (wts[i], jacs[i]);
-            for (a, &v) in acc.iter_mut().zip(&vals[i * k..(i + 1) * k]) {
-                let t = if v == 0.0 { 0.0 } else { v * jac * w };
-                a.add(if abs { t.abs() } else { t });
+            let jw = jacs[i] * wts[i];
+            let v = &vals[i * k..(i + 1) * k];
+            if jw.is_finite() {
+                for (a, &v) in acc.iter_mut().zip(v) {
+                    a.add(v * jw);
+                }
+                if with_abs {
+                    for (a, &v) in abs.iter_mut().zip(v) {
+                        *a += (v * jw).abs();
+                    }
+                }
+            } else {
+                // |dx/du| overflowed at the end of an infinite piece, where the values are 0.
+                for ((a, s), &v) in acc.iter_mut().zip(abs.iter_mut()).zip(v) {
+                    let t = if v == 0.0 { 0.0 } else { v * jw };
+                    a.add(t);
+                    *s += t.abs();
+                }
             }
         }
-        acc.into_iter().map(|a| a.total()).collect::<Vec<f64>>()
+        let sums: Vec<f64> = acc.into_iter().map(|a| a.total()).collect();
+        (sums, abs)
     };
     let mut m = vec![];
     for part in &parts {
-        let whole = rule(part.whole.clone(), false);
-        let split = rule(part.halves.clone(), false);
-        let mass = rule(part.whole.clone(), true);
+        let (whole, mass) = rule(part.whole.clone(), true);
+        let (split, _) = rule(part.halves.clone(), false);
         for j in 0..k {
             let mut err = 2.0 * (whole[j] - split[j]).abs() + 16.0 * f64::EPSILON * mass[j];
             for pr in &part.probes {
@@ -342,7 +358,7 @@ pub fn integrate_1d_vec(
     (est, div)
 }
 
-/// Neumaier's compensated sum.
+/// A compensated sum: the running sum and the rounding errors it has dropped.
 #[derive(Clone, Copy, Default)]
 struct Neumaier {
     sum: f64,
@@ -350,14 +366,12 @@ struct Neumaier {
 }
 
 impl Neumaier {
+    /// Add `v`, keeping the rounding error of the sum (Knuth's branch-free two-sum).
     #[inline]
     fn add(&mut self, v: f64) {
         let t = self.sum + v;
-        self.comp += if self.sum.abs() >= v.abs() {
-            (self.sum - t) + v
-        } else {
-            (v - t) + self.sum
-        };
+        let bv = t - self.sum;
+        self.comp += (self.sum - (t - bv)) + (v - bv);
         self.sum = t;
     }
     fn total(self) -> f64 {
