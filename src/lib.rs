@@ -41,6 +41,7 @@
 
 pub mod case;
 pub mod check;
+pub mod estimate;
 pub mod explain;
 pub mod expr;
 pub mod locate;
@@ -49,6 +50,7 @@ pub mod output;
 pub mod prove;
 pub mod quad;
 pub mod report;
+pub mod sample;
 pub mod score;
 
 use case::Case;
