@@ -41,6 +41,7 @@
 
 pub mod case;
 pub mod check;
+pub mod dsm;
 pub mod estimate;
 pub mod explain;
 pub mod expr;
