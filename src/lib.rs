@@ -45,6 +45,7 @@ pub mod dsm;
 pub mod estimate;
 pub mod explain;
 pub mod expr;
+pub mod fisher;
 pub mod locate;
 pub mod model;
 pub mod output;
