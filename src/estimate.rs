@@ -548,7 +548,7 @@ pub fn estimate(case: &Case, opts: &EstimateOptions) -> Result<EstimateReport, E
         })
         .collect();
     let mut notes = vec![];
-    if let Method::InverseCdf { cdf_error } = samples.method
+    if let Method::InverseCdf { cdf_error } | Method::Product { cdf_error, .. } = samples.method
         && cdf_error > 1e-6
     {
         {
@@ -645,6 +645,12 @@ impl EstimateReport {
                 let _ = writeln!(
                     o,
                     "sampler: inverse CDF, independent exact draws (CDF relative error ~{cdf_error:.0e})"
+                );
+            }
+            Method::Product { cdf_error, probes } => {
+                let _ = writeln!(
+                    o,
+                    "sampler: product of 1-D inverse CDFs, independent exact draws (CDF relative error ~{cdf_error:.0e}; the mixed partials of log p vanished at {probes} probe points)"
                 );
             }
             Method::Mala {
