@@ -219,10 +219,14 @@ pub struct ProbeIdentities {
     pub agreement: Agreement,
 }
 
-/// Monte Carlo check of a probe variance against its closed form.
+/// Monte Carlo checks of a probe distribution on the draws: the mean of `v₁ᵀJv₁ − tr J` is 0
+/// (unbiasedness of the sliced trace, free of the sampling noise of `x`), and the mean of
+/// `(v₁ᵀJv₁ − tr J)²` is the closed-form variance.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ProbeVariance {
     pub probe: Probe,
+    /// Mean over draws of v₁ᵀJv₁ − tr J, zero in expectation.
+    pub trace_bias: McMean,
     /// Mean over draws of (v₁ᵀJv₁ − tr J)².
     pub empirical: McMean,
     /// Mean over draws of the closed form V(x).
@@ -410,6 +414,7 @@ pub fn estimate(case: &Case, opts: &EstimateOptions) -> Result<EstimateReport, E
     let mut emp: Vec<Vec<Vec<f64>>> = (0..np).map(|_| shape()).collect();
     let mut clo: Vec<Vec<Vec<f64>>> = (0..np).map(|_| shape()).collect();
     let mut dif: Vec<Vec<Vec<f64>>> = (0..np).map(|_| shape()).collect();
+    let mut bias: Vec<Vec<Vec<f64>>> = (0..np).map(|_| shape()).collect();
     let mut ident = [0.0f64; 4];
     for (c, chain) in samples.chains.iter().enumerate() {
         let mut rng = rng_for(opts.sample.seed, stream::PROBES, (c as u64) << 32);
@@ -446,6 +451,7 @@ pub fn estimate(case: &Case, opts: &EstimateOptions) -> Result<EstimateReport, E
                 let mut sum_q = 0.0;
                 let mut sum_sl = 0.0;
                 let mut first = 0.0;
+                let mut first_bias = 0.0;
                 for m in 0..mprobe {
                     let mut v = [0.0; MAX_DIM];
                     for vi in v.iter_mut().take(d) {
@@ -466,6 +472,7 @@ pub fn estimate(case: &Case, opts: &EstimateOptions) -> Result<EstimateReport, E
                     sum_sl += 0.5 * vs * vs + q;
                     if m == 0 {
                         first = (q - tr) * (q - tr);
+                        first_bias = q - tr;
                     }
                 }
                 vr[pi][c].push(half_s2 + sum_q / mprobe as f64);
@@ -474,6 +481,7 @@ pub fn estimate(case: &Case, opts: &EstimateOptions) -> Result<EstimateReport, E
                 emp[pi][c].push(first);
                 clo[pi][c].push(closed);
                 dif[pi][c].push(first - closed);
+                bias[pi][c].push(first_bias);
             }
         }
     }
@@ -536,9 +544,18 @@ pub fn estimate(case: &Case, opts: &EstimateOptions) -> Result<EstimateReport, E
         .enumerate()
         .map(|(pi, probe)| {
             let difference = mc_mean(&dif[pi], ind);
-            let (agreement, why) = compare(&difference, Some(0.0), 0.0, opts.min_ess);
+            let trace_bias = mc_mean(&bias[pi], ind);
+            let (a1, why1) = compare(&trace_bias, Some(0.0), 0.0, opts.min_ess);
+            let (a2, why2) = compare(&difference, Some(0.0), 0.0, opts.min_ess);
+            let agreement = Agreement::all([a1, a2]);
+            let why = [why1, why2]
+                .into_iter()
+                .filter(|w| !w.is_empty())
+                .collect::<Vec<_>>()
+                .join("; ");
             ProbeVariance {
                 probe: *probe,
+                trace_bias,
                 empirical: mc_mean(&emp[pi], ind),
                 closed_form: mc_mean(&clo[pi], ind),
                 difference,
@@ -616,7 +633,7 @@ impl EstimateReport {
             self.probe_variance
                 .iter()
                 .filter(|p| p.agreement == Agreement::Undecided)
-                .map(|p| format!("{} probe variance: {}", p.probe.name(), p.why)),
+                .map(|p| format!("{} probes: {}", p.probe.name(), p.why)),
         );
         out.dedup();
         out
@@ -706,8 +723,9 @@ impl EstimateReport {
         for p in &self.probe_variance {
             let _ = writeln!(
                 o,
-                "probe variance, {}: sampled {} vs closed form {}: {}",
+                "{} probes on the draws: mean of vᵀJv − tr J {} (0 expected); variance {} vs closed form {}: {}",
                 p.probe.name(),
+                fmt_mc(&p.trace_bias),
                 fmt_mc(&p.empirical),
                 fmt_mc(&p.closed_form),
                 p.agreement.mark()

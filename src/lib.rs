@@ -37,7 +37,11 @@
 //! Modules: [`expr`] the expression language; [`case`] case files and flags; [`model`]
 //! the density and field traits with exact derivatives; [`locate`] where the mass is;
 //! [`quad`] quadrature; [`check`] the identity checks; [`report`] the report and its
-//! renderings; [`score`] hand-written scores and divergences against exact derivatives.
+//! renderings; [`score`] hand-written scores and divergences against exact derivatives;
+//! [`sample`] reproducible draws from `p` (inverse CDF, product, MALA) with effective sample
+//! sizes; [`estimate`] sample and sliced estimators of the objective against quadrature;
+//! [`dsm`] denoising score matching against the noised density's explicit objective;
+//! [`fisher`] the same integration by parts in a simulator's parameter.
 
 pub mod case;
 pub mod check;
