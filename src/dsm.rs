@@ -23,6 +23,20 @@
 //!
 //! The constant `DSM − ESM_σ` must then be the same at every θ, and equal to the closed
 //! form `1/(2σ²) − ½E_{p_σ}|∇log p_σ|²` (whose last term is a third nested integral).
+//!
+//! ```
+//! use scorecheck::case::parse_case;
+//! use scorecheck::dsm::{DsmOptions, dsm};
+//!
+//! // p = N(0, 1), σ = 1, s = −2(x − 1): DSM = 4.5, ESM(p_σ) = 4.25, constant 0.25.
+//! let spec = parse_case("[density]\nlog = \"-x^2/2\"\n[score]\nfield = [\"-2*(x-1)\"]\n", "c.toml", "c")
+//!     .unwrap();
+//! let r = dsm(&spec, &[], None, &DsmOptions { n: 2000, ..Default::default() }).unwrap();
+//! let p = &r.points[0];
+//! assert!((p.dsm.value.unwrap() - 4.5).abs() <= p.dsm.error.unwrap());
+//! assert!((p.esm_sigma.value.unwrap() - 4.25).abs() <= p.esm_sigma.error.unwrap());
+//! assert!((p.constant.value.unwrap() - 0.25).abs() <= p.constant.error.unwrap());
+//! ```
 
 use crate::case::{Case, CaseSpec};
 use crate::check::status_for_value;

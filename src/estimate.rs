@@ -31,15 +31,31 @@
 //!
 //! The Monte Carlo side of the variance is checked too: the mean over draws of
 //! `(v_1ᵀJv_1 − tr J)² − V(x)`, with `V` the closed form at the draw, is zero in expectation.
+//!
+//! ```
+//! use scorecheck::case::parse_case;
+//! use scorecheck::estimate::{Agreement, EstimateOptions, estimate};
+//!
+//! // p = N(0, 1), s = −2x: ism = ½E[4x²] − 2 = 0.
+//! let spec = parse_case("[density]\nlog = \"-x^2/2\"\n[score]\nfield = [\"-2*x\"]\n", "c.toml", "c")
+//!     .unwrap();
+//! let case = spec.compile(&[], false).unwrap();
+//! let mut opts = EstimateOptions::default();
+//! opts.sample.n = 4000;
+//! let r = estimate(&case, &opts).unwrap();
+//! let exact = &r.estimators[0];
+//! assert!(exact.mc.mean.abs() <= 4.0 * exact.mc.se);
+//! assert_eq!(r.verdict, Agreement::Agrees);
+//! ```
 
 use crate::case::Case;
 use crate::check::{CheckError, CheckOptions};
-use crate::model::{MAX_DIM, ScoreField};
+use crate::model::MAX_DIM;
+use crate::score::jacobian;
 use crate::report::{Quantity, Status, fmt_value};
 use crate::sample::{
     BLOCK, McMean, Method, RHAT_MAX, SampleError, SampleOptions, mc_mean, rng_for, sample, stream,
 };
-use num_dual::Dual64;
 use rand::Rng;
 use rand_distr::StandardNormal;
 use serde::Serialize;
@@ -277,28 +293,6 @@ impl std::fmt::Display for EstimateError {
 
 impl std::error::Error for EstimateError {}
 
-/// `s(x)` and its Jacobian `J_ij = ∂s_i/∂x_j`, exact, with one dual pass per column.
-pub fn field_jacobian<S: ScoreField>(
-    s: &S,
-    x: &[f64],
-) -> ([f64; MAX_DIM], [[f64; MAX_DIM]; MAX_DIM]) {
-    let d = x.len();
-    let mut v = [0.0; MAX_DIM];
-    let mut jac = [[0.0; MAX_DIM]; MAX_DIM];
-    let mut xs = [Dual64::from(0.0); MAX_DIM];
-    for j in 0..d {
-        for k in 0..d {
-            xs[k] = Dual64::new(x[k], if j == k { 1.0 } else { 0.0 });
-        }
-        for (i, row) in jac.iter_mut().enumerate().take(d) {
-            let r = s.component(i, &xs[..d]);
-            v[i] = r.re;
-            row[j] = r.eps;
-        }
-    }
-    (v, jac)
-}
-
 fn quad_form(jac: &[[f64; MAX_DIM]; MAX_DIM], v: &[f64]) -> f64 {
     let d = v.len();
     let mut q = 0.0;
@@ -426,7 +420,7 @@ pub fn estimate(case: &Case, opts: &EstimateOptions) -> Result<EstimateReport, E
                     ((c as u64) << 32) | (t / BLOCK) as u64,
                 );
             }
-            let (s, jac) = field_jacobian(&field, &x[..d]);
+            let (s, jac) = jacobian(&field, &x[..d]);
             let tr: f64 = (0..d).map(|i| jac[i][i]).sum();
             let half_s2: f64 = 0.5 * s[..d].iter().map(|v| v * v).sum::<f64>();
             exact[c].push(half_s2 + tr);

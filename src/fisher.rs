@@ -22,6 +22,26 @@
 //! Every expectation is a two-dimensional integral over (θ, x), done by adaptive cubature
 //! ([`crate::quad::cubature`]) on the pieces where the joint has its mass; `B` by tanh-sinh in
 //! x at each finite end of θ, and as the limit of the same integral at infinite ends.
+//!
+//! ```
+//! use scorecheck::fisher::{FisherOptions, FisherSpec, fisher};
+//!
+//! // x|θ ~ N(θ, 1), q = N(0.5, 0.3²), and the true Fisher score s = x − θ: esm = 0,
+//! // const = E½u² = ½, so ism = −½.
+//! let spec = FisherSpec {
+//!     theta: "theta".into(),
+//!     data: "x".into(),
+//!     simulator: "-(x - theta)^2/2".into(),
+//!     proposal: "-(theta - 0.5)^2/(2*0.09)".into(),
+//!     field: "x - theta".into(),
+//!     theta_domain: (f64::NEG_INFINITY, f64::INFINITY),
+//!     data_domain: (f64::NEG_INFINITY, f64::INFINITY),
+//!     params: vec![],
+//! };
+//! let r = fisher(&spec, &FisherOptions::default()).unwrap();
+//! assert!((r.ism.value.unwrap() + 0.5).abs() <= r.ism.error.unwrap());
+//! assert_eq!(r.exit_code(), 0);
+//! ```
 
 use crate::check::status_for_value;
 use crate::estimate::Agreement;
