@@ -601,6 +601,22 @@ pub struct McMean {
     /// Split-R̂ of the chains (1 for independent draws); above [`RHAT_MAX`] the chains have
     /// not mixed.
     pub rhat: f64,
+    /// The largest share of the sum of squared deviations that a single draw carries. A
+    /// finite-variance sample spreads it (about `2 ln n / n`); a single draw holding much of
+    /// it is the mark of a heavy tail, where the standard error cannot be trusted.
+    pub max_share: f64,
+}
+
+/// The largest share of `Σ(v − mean)²` held by one value (0 when all are equal).
+fn max_share(values: &[Vec<f64>], mean: f64) -> f64 {
+    let mut total = 0.0;
+    let mut top = 0.0f64;
+    for v in values.iter().flatten() {
+        let q = (v - mean) * (v - mean);
+        total += q;
+        top = top.max(q);
+    }
+    if total > 0.0 { top / total } else { 0.0 }
 }
 
 /// Split-R̂ above this: the chains disagree, the sampler has not mixed.
@@ -621,6 +637,7 @@ pub fn mc_mean(values: &[Vec<f64>], independent: bool) -> McMean {
             n,
             ess: n as f64,
             rhat: 1.0,
+            max_share: max_share(values, m),
         };
     }
     let k = values.len() as f64;
@@ -645,6 +662,7 @@ pub fn mc_mean(values: &[Vec<f64>], independent: bool) -> McMean {
         n,
         ess,
         rhat: split_rhat(values),
+        max_share: max_share(values, mean),
     }
 }
 

@@ -192,12 +192,21 @@ fn a_wrong_reference_disagrees_and_a_small_sample_is_undecided() {
         n: 10_000,
         ess: 10_000.0,
         rhat: 1.0,
+        max_share: 0.001,
     };
     assert_eq!(compare(&mc, Some(1.03), 0.0, 100.0).0, Agreement::Agrees);
     assert_eq!(compare(&mc, Some(1.05), 0.0, 100.0).0, Agreement::Disagrees);
     assert_eq!(compare(&mc, Some(1.05), 0.02, 100.0).0, Agreement::Agrees);
     let few = McMean { ess: 50.0, ..mc };
     assert_eq!(compare(&few, Some(1.0), 0.0, 100.0).0, Agreement::Undecided);
+    let heavy = McMean {
+        max_share: 0.8,
+        ..mc
+    };
+    assert_eq!(
+        compare(&heavy, Some(1.0), 0.0, 100.0).0,
+        Agreement::Undecided
+    );
     let stuck = McMean { rhat: 1.3, ..mc };
     assert_eq!(
         compare(&stuck, Some(1.0), 0.0, 100.0).0,
