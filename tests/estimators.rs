@@ -282,6 +282,42 @@ fn json_has_the_series_and_out_writes_the_file() {
     assert_eq!(series.len(), 3);
     assert_eq!(series[2]["n"], 1000);
     assert_eq!(v["verdict"], "agrees");
+    // The schema's top level and an estimator's fields (extra fields may come; these stay).
+    let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    for k in [
+        "case",
+        "vars",
+        "params",
+        "seed",
+        "n",
+        "probes_per_draw",
+        "sampler",
+        "ism",
+        "estimators",
+        "probe_identities",
+        "probe_variance",
+        "verdict",
+        "notes",
+    ] {
+        assert!(keys.contains(&k), "{k} missing from {keys:?}");
+    }
+    let e = &v["estimators"][1];
+    assert_eq!(e["form"], "sliced_vr");
+    assert_eq!(e["probe"], "rademacher");
+    for k in [
+        "mean",
+        "se",
+        "n",
+        "ess",
+        "rhat",
+        "max_share",
+        "z",
+        "agreement",
+        "series",
+    ] {
+        assert!(e.get(k).is_some(), "{k} missing from an estimator");
+    }
+    assert_eq!(v["sampler"]["kind"], "inverse-cdf");
     let o = run_in(
         &dir,
         &["estimate", "m.toml", "--n", "1000", "--out", "r.txt"],
