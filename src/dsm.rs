@@ -23,6 +23,9 @@
 //!
 //! The constant `DSM − ESM_σ` must then be the same at every θ, and equal to the closed
 //! form `1/(2σ²) − ½E_{p_σ}|∇log p_σ|²` (whose last term is a third nested integral).
+//! Since `ESM_σ = ISM_σ + ½E_{p_σ}|∇log p_σ|²` (score matching's own identity, for the noised
+//! density), `DSM = ISM_σ + d/(2σ²)` with `ISM_σ = E_{p_σ}[½|s|² + ∇·s]`; that is checked too,
+//! with `ISM_σ` from the same cubature over `(x, ε)` as DSM.
 //!
 //! ```
 //! use scorecheck::case::parse_case;
@@ -46,6 +49,7 @@ use crate::model::{Density, ScoreField};
 use crate::quad::{Cell, Piece, cubature, integrate_1d};
 use crate::report::{Quantity, Status, fmt_q, fmt_value};
 use crate::sample::{BLOCK, McMean, SampleOptions, Sampler, mc_mean, rng_for, sample, stream};
+use num_dual::Dual64;
 use rand_distr::StandardNormal;
 use serde::Serialize;
 use std::cell::RefCell;
@@ -144,6 +148,13 @@ pub struct DsmPoint {
     pub esm_sigma: Quantity,
     /// DSM − ESM_σ.
     pub constant: Quantity,
+    /// ISM_σ = E_{p_σ}[½s² + s'] (by the same cubature over (x, ε)).
+    pub ism_sigma: Quantity,
+    /// DSM − ISM_σ, which must be 1/(2σ²) (the identity's other face: DSM is implicit score
+    /// matching on noised data plus a known constant).
+    pub dsm_minus_ism: Quantity,
+    /// Whether DSM − ISM_σ = 1/(2σ²) within its error.
+    pub ism_agreement: Agreement,
 }
 
 /// The report of `scorecheck dsm`.
@@ -310,12 +321,15 @@ pub fn dsm(
         let w = ptilde(x[0]) * phi(x[1], sigma);
         out[0] = w;
         for (j, f) in fields.iter().enumerate() {
-            out[1 + j] = if w == 0.0 {
-                0.0
-            } else {
-                let r = f.component(0, &[x[0] + x[1]]) + x[1] / (sigma * sigma);
-                w * 0.5 * r * r
-            };
+            if w == 0.0 {
+                out[1 + j] = 0.0;
+                out[1 + k + j] = 0.0;
+                continue;
+            }
+            let sy = f.component(0, &[Dual64::new(x[0] + x[1], 1.0)]);
+            let r = sy.re + x[1] / (sigma * sigma);
+            out[1 + j] = w * 0.5 * r * r;
+            out[1 + k + j] = w * (0.5 * sy.re * sy.re + sy.eps);
         }
     };
     let targets = |v: &[f64]| -> Vec<f64> {
@@ -324,7 +338,7 @@ pub fn dsm(
         t[0] = 0.45 * tol * z / (1.0 + v[1..].iter().map(|x| (x / z).abs()).fold(0.0, f64::max));
         t
     };
-    let cub = cubature(&integrand, &cells, k + 1, &targets, opts.max_evals);
+    let cub = cubature(&integrand, &cells, 2 * k + 1, &targets, opts.max_evals);
     if !cub.converged {
         notes.push(format!(
             "the DSM cubature used its budget of {} evaluations before reaching the tolerance",
@@ -332,17 +346,17 @@ pub fn dsm(
         ));
     }
     let z2 = cub.values[0];
-    let dsm_q: Vec<Quantity> = (0..k)
-        .map(|j| {
-            let v = cub.values[1 + j] / z2;
-            let e = cub.errors[1 + j] / z2 + v.abs() * cub.errors[0] / z2;
-            if v.is_finite() && e.is_finite() {
-                Quantity::new(v, e, cub.evals, status_for_value(v, e, tol))
-            } else {
-                Quantity::none(cub.evals, Status::Nonfinite)
-            }
-        })
-        .collect();
+    let ratio = |c: usize| {
+        let v = cub.values[c] / z2;
+        let e = cub.errors[c] / z2 + v.abs() * cub.errors[0] / z2;
+        if v.is_finite() && e.is_finite() {
+            Quantity::new(v, e, cub.evals, status_for_value(v, e, tol))
+        } else {
+            Quantity::none(cub.evals, Status::Nonfinite)
+        }
+    };
+    let dsm_q: Vec<Quantity> = (0..k).map(|j| ratio(1 + j)).collect();
+    let ism_q: Vec<Quantity> = (0..k).map(|j| ratio(1 + k + j)).collect();
 
     // --- p_σ and ∇p_σ by quadrature over x, memoised by y (the outer integrals share nodes).
     let memo: RefCell<HashMap<u64, Noised>> = RefCell::new(HashMap::new());
@@ -504,6 +518,15 @@ pub fn dsm(
             notes.push(format!("θ #{}: Monte Carlo DSM: {why}", j + 1));
         }
         let constant = Quantity::combine(&[(&dsm_q[j], 1.0), (&esm_q[j], -1.0)], tol.max(1e-10));
+        let dsm_minus_ism =
+            Quantity::combine(&[(&dsm_q[j], 1.0), (&ism_q[j], -1.0)], tol.max(1e-10));
+        let ism_agreement = match (dsm_minus_ism.value, dsm_minus_ism.error) {
+            (Some(v), Some(e)) if (v - 0.5 / (sigma * sigma)).abs() <= e + 1e-12 => {
+                Agreement::Agrees
+            }
+            (Some(_), Some(_)) => Agreement::Disagrees,
+            _ => Agreement::Undecided,
+        };
         points.push(DsmPoint {
             theta: thetas[j],
             dsm: dsm_q[j].clone(),
@@ -511,6 +534,9 @@ pub fn dsm(
             mc_agreement,
             esm_sigma: esm_q[j].clone(),
             constant,
+            ism_sigma: ism_q[j].clone(),
+            dsm_minus_ism,
+            ism_agreement,
         });
     }
 
@@ -543,7 +569,7 @@ pub fn dsm(
     let verdict = Agreement::all(
         points
             .iter()
-            .map(|p| p.mc_agreement)
+            .flat_map(|p| [p.mc_agreement, p.ism_agreement])
             .chain(std::iter::once(constant_agreement)),
     );
     Ok(DsmReport {
@@ -602,6 +628,29 @@ impl DsmReport {
                     ""
                 } else {
                     "  (Monte Carlo disagrees or is undecided)"
+                }
+            );
+        }
+        let _ = writeln!(o);
+        let _ = writeln!(
+            o,
+            "{:>10}  {:<26} {:<26} (must be 1/(2σ²) = {})",
+            th,
+            "ISM_σ = E_pσ[½s² + s']",
+            "DSM − ISM_σ",
+            0.5 / (self.sigma * self.sigma)
+        );
+        for p in &self.points {
+            let _ = writeln!(
+                o,
+                "{:>10}  {:<26} {:<26} {}",
+                p.theta.map_or("—".to_string(), |t| format!("{t}")),
+                fmt_q(&p.ism_sigma),
+                fmt_q(&p.dsm_minus_ism),
+                match p.ism_agreement {
+                    Agreement::Agrees => "✓",
+                    Agreement::Disagrees => "✗",
+                    Agreement::Undecided => "?",
                 }
             );
         }

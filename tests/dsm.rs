@@ -66,6 +66,12 @@ fn gaussian_sweep_matches_the_closed_forms_at_every_theta() {
             near(&p.dsm, d, 1e-6);
             near(&p.esm_sigma, e, 1e-8);
             near(&p.constant, c, 1e-6);
+            // ISM_σ = E_pσ[½a²(y − m)² − a] = ½a²(v + m²) − a, and DSM − ISM_σ = 1/(2σ²).
+            let m = p.theta.unwrap();
+            let v = 1.0 + sigma * sigma;
+            near(&p.ism_sigma, 0.5 * 4.0 * (v + m * m) - 2.0, 1e-6);
+            near(&p.dsm_minus_ism, 0.5 / (sigma * sigma), 1e-6);
+            assert_eq!(p.ism_agreement, Agreement::Agrees);
             assert!(
                 (p.dsm_mc.mean - d).abs() <= 4.0 * p.dsm_mc.se,
                 "σ = {sigma}, θ = {:?}: {} ± {} vs {d}",
@@ -95,6 +101,7 @@ fn the_constant_is_the_same_at_every_theta_for_a_non_gaussian_case() {
             "θ = {:?}: {v} vs {c0}",
             p.theta
         );
+        assert_eq!(p.ism_agreement, Agreement::Agrees);
         // ESM_σ itself varies with θ by far more than the errors: the check is not vacuous.
         assert!(
             (p.esm_sigma.value.unwrap() - r.points[0].esm_sigma.value.unwrap()).abs() > 1e-3
