@@ -39,10 +39,12 @@ enum Cmd {
     /// Exit codes: 0 they agree; 1 they disagree (counterexamples printed); 2 bad input;
     /// 3 undecided.
     Score(ScoreArgs),
-    /// Estimate the implicit objective ism = E_p[½|s|² + ∇·s] from samples of p — with the
-    /// exact trace, and sliced (Hutchinson) with Rademacher and Gaussian probes, plain and
-    /// variance-reduced — and compare each mean with the quadrature value within 4 standard
-    /// errors plus the quadrature error. Also checks the probe identities exactly at every
+    /// Estimate ism = E_p[½|s|² + ∇·s] from samples of p, as in practice, and compare with
+    /// quadrature.
+    ///
+    /// Estimators: the exact trace, and sliced (Hutchinson) with Rademacher and Gaussian
+    /// probes, plain and variance-reduced; each mean is compared with the quadrature value
+    /// within 4 standard errors plus the quadrature error. Also checks the probe identities exactly at every
     /// draw (the average of vᵀJv over all 2^d sign vectors is tr J; the closed-form probe
     /// variances) and the sampled probe variance against the closed form.
     ///
@@ -54,14 +56,18 @@ enum Cmd {
     /// Exit codes: 0 every comparison agrees; 1 one disagrees; 2 bad input; 3 undecided
     /// (effective sample size below --min-ess, chains not mixed, or no quadrature value).
     Estimate(EstimateArgs),
-    /// Denoising score matching with Gaussian noise σ on a 1-D case: DSM(θ) = E½|s(x+ε) +
-    /// ε/σ²|² (by 2-D cubature and by Monte Carlo) against the ESM of the noised density p_σ
+    /// Denoising score matching: DSM(θ) against the explicit objective of the noised density,
+    /// across a sweep of θ (1-D cases).
+    ///
+    /// DSM(θ) = E½|s(x+ε) + ε/σ²|² (by 2-D cubature and by Monte Carlo) against the ESM of the noised density p_σ
     /// (its density and score by quadrature of the convolution), at each θ of a sweep. Their
-    /// difference must be the same at every θ and equal 1/(2σ²) − ½E_pσ|∇log p_σ|².
+    /// difference must be the same at every θ and equal 1/(2σ²) − ½E_pσ|∇log p_σ|²; and
+    /// DSM − E_pσ[½s² + s'] (implicit score matching on noised data) must be 1/(2σ²).
     ///
     /// Exit codes: 0 every comparison agrees; 1 one disagrees; 2 bad input; 3 undecided.
     Dsm(DsmArgs),
-    /// Fisher score matching: the integration by parts done in a simulator's parameter θ.
+    /// Fisher score matching: the same integration by parts in a simulator's parameter θ.
+    ///
     /// For a simulator log p(x|θ), a proposal log q(θ) and a field s(x, θ), checks
     /// E[s·∂θ log p] = B − E[∂θ s + s·∂θ log q] with the boundary term B = ∫[q p s] over the
     /// ends of θ, and esm = E½(s − ∂θ log p)² = ism + const (see proofs/fisher.md).
