@@ -59,8 +59,9 @@ enum Cmd {
     /// Denoising score matching: DSM(θ) against the explicit objective of the noised density,
     /// across a sweep of θ (1-D cases).
     ///
-    /// DSM(θ) = E½|s(x+ε) + ε/σ²|² (by 2-D cubature and by Monte Carlo) against the ESM of the noised density p_σ
-    /// (its density and score by quadrature of the convolution), at each θ of a sweep. Their
+    /// DSM(θ) = E½|s(x+ε) + ε/σ²|² (by 2-D cubature and by Monte Carlo) against the ESM of
+    /// the noised density p_σ (its density and score by quadrature of the convolution), at
+    /// each θ of a sweep. Their
     /// difference must be the same at every θ and equal 1/(2σ²) − ½E_pσ|∇log p_σ|²; and
     /// DSM − E_pσ[½s² + s'] (implicit score matching on noised data) must be 1/(2σ²).
     ///
