@@ -120,20 +120,6 @@ impl Samples {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
-    /// The same draws cut to the first `n` (over all chains: the first `n/chains` of each).
-    pub fn truncated(&self, n: usize) -> Samples {
-        let k = self.chains.len();
-        let per = n / k;
-        Samples {
-            dim: self.dim,
-            method: self.method.clone(),
-            chains: self
-                .chains
-                .iter()
-                .map(|c| c[..per.min(c.len())].to_vec())
-                .collect(),
-        }
-    }
 }
 
 /// Why samples cannot be drawn.
@@ -739,15 +725,6 @@ pub fn split_rhat(values: &[Vec<f64>]) -> f64 {
         return if b <= 0.0 { 1.0 } else { f64::INFINITY };
     }
     (((len - 1.0) / len * w + b / len) / w).sqrt()
-}
-
-/// An exact-gradient helper for other modules: `∇ log p̃(x)` (`−∞` value outside the domain).
-pub fn grad_log_density<P: Density>(
-    p: &P,
-    x: &[f64],
-    domain: &[(f64, f64)],
-) -> (f64, [f64; MAX_DIM]) {
-    log_p_grad(p, x, domain)
 }
 
 #[cfg(test)]

@@ -106,6 +106,9 @@ fn two_d_correlated_gaussian_agrees() {
     let toml =
         "[density]\nlog = \"-(x^2 - 1.2*x*y + y^2)/(2*0.64)\"\n[score]\nfield = [\"-x\", \"-y\"]\n";
     let r = run(toml, Sampler::Auto, 10_000, 2);
+    // Not a product (the x·y term): MALA, with an effective sample size below n.
+    assert!(matches!(r.sampler, scorecheck::sample::Method::Mala { .. }));
+    assert!(r.estimators[0].mc.ess < 10_000.0);
     assert_all_agree(&r, -1.0);
 }
 
