@@ -231,6 +231,9 @@ pub struct EstimatorResult {
     pub series: Vec<SeriesPoint>,
 }
 
+/// Below this MALA acceptance rate (after burn-in) every comparison is undecided.
+pub const MIN_ACCEPTANCE: f64 = 0.05;
+
 /// The relative rounding bound of the exact probe identities.
 pub const IDENTITY_BOUND: f64 = 1e-12;
 
@@ -496,6 +499,18 @@ pub fn estimate(case: &Case, opts: &EstimateOptions) -> Result<EstimateReport, E
         }
     }
 
+    // A sampler that barely moves: its chains cannot be trusted, whatever their spread says.
+    let stuck = match samples.method {
+        Method::Mala { acceptance, .. } if acceptance < MIN_ACCEPTANCE => Some(format!(
+            "MALA accepted only {:.1}% of its proposals after burn-in",
+            100.0 * acceptance
+        )),
+        _ => None,
+    };
+    let compare = |mc: &McMean, value: Option<f64>, error: f64, min_ess: f64| match &stuck {
+        Some(why) => (Agreement::Undecided, why.clone()),
+        None => compare(mc, value, error, min_ess),
+    };
     let sizes = series_sizes(samples.len());
     let result = |form: &str, probe: Option<Probe>, vals: &[Vec<f64>]| {
         let mc = mc_mean(vals, ind);

@@ -666,6 +666,9 @@ fn mean_var(x: &[f64]) -> (f64, f64) {
     (m, v)
 }
 
+/// The longest lag summed by [`ess_geyer`].
+pub const MAX_LAG: usize = 20_000;
+
 /// Effective sample size of one chain by Geyer's initial positive (monotone) sequence:
 /// `τ = −1 + 2 Σ_m Γ_m` with `Γ_m = ρ_{2m} + ρ_{2m+1}` summed while positive and made
 /// non-increasing; `ESS = n/τ`.
@@ -691,7 +694,9 @@ pub fn ess_geyer(x: &[f64]) -> f64 {
     let mut tau = -1.0;
     let mut prev = f64::INFINITY;
     let mut lag = 0;
-    while lag + 1 < n {
+    // The sum stops at MAX_LAG (O(n·lag) work): a chain correlated that far out has an ESS
+    // of at most n/MAX_LAG, far below any useful threshold.
+    while lag + 1 < n.min(MAX_LAG) {
         let gamma = (acov(lag) + acov(lag + 1)) / g0;
         if gamma <= 0.0 {
             break;
