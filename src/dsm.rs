@@ -12,11 +12,12 @@
 //! `∫ p(x) φ_σ(y − x) (y − x)/σ² dx = −∇p_σ(y)`; what is left, `E|ε|²/(2σ⁴) = d/(2σ²)` on
 //! one side and `½E|∇log p_σ|²` on the other, does not involve θ.)
 //!
-//! Each side is computed independently, for one variable:
+//! Each side is computed independently:
 //!
-//! * DSM by two-dimensional cubature over `(x, ε)` ([`crate::quad::cubature`]), all θ of a
-//!   sweep at once, and by Monte Carlo from exact draws of `p` with Gaussian noise;
-//! * ESM_σ by nested quadrature: `p_σ(y)` and `∇p_σ(y)` by tanh-sinh over `x` at each `y`
+//! * DSM by cubature over `(x, ε)` (2 or 4 dimensions, [`crate::quad::cubature`]), all θ of a
+//!   sweep at once, and by Monte Carlo from draws of `p` ([`crate::sample`]) with Gaussian
+//!   noise;
+//! * for one variable, ESM_σ by nested quadrature: `p_σ(y)` and `∇p_σ(y)` by tanh-sinh over `x` at each `y`
 //!   ([`crate::quad::integrate_1d`]), inside a tanh-sinh integral over `y`. The inner errors
 //!   are carried to the outer value through the derivatives of the integrand
 //!   `½(P s − G)²/P` in `P = p_σ` and `G = ∇p_σ`: `|s − g|·e_G + ½|s − g||s + g|·e_P`.
@@ -25,7 +26,8 @@
 //! form `1/(2σ²) − ½E_{p_σ}|∇log p_σ|²` (whose last term is a third nested integral).
 //! Since `ESM_σ = ISM_σ + ½E_{p_σ}|∇log p_σ|²` (score matching's own identity, for the noised
 //! density), `DSM = ISM_σ + d/(2σ²)` with `ISM_σ = E_{p_σ}[½|s|² + ∇·s]`; that is checked too,
-//! with `ISM_σ` from the same cubature over `(x, ε)` as DSM.
+//! with `ISM_σ` from the same cubature over `(x, ε)` as DSM — and, for two variables, it is
+//! the check (ESM_σ would need a 2-D quadrature of p_σ at every point of a 2-D quadrature).
 //!
 //! ```
 //! use scorecheck::case::parse_case;
@@ -37,19 +39,22 @@
 //! let r = dsm(&spec, &[], None, &DsmOptions { n: 2000, ..Default::default() }).unwrap();
 //! let p = &r.points[0];
 //! assert!((p.dsm.value.unwrap() - 4.5).abs() <= p.dsm.error.unwrap());
-//! assert!((p.esm_sigma.value.unwrap() - 4.25).abs() <= p.esm_sigma.error.unwrap());
-//! assert!((p.constant.value.unwrap() - 0.25).abs() <= p.constant.error.unwrap());
+//! let esm = p.esm_sigma.as_ref().unwrap();
+//! assert!((esm.value.unwrap() - 4.25).abs() <= esm.error.unwrap());
+//! let c = p.constant.as_ref().unwrap();
+//! assert!((c.value.unwrap() - 0.25).abs() <= c.error.unwrap());
 //! ```
 
 use crate::case::{Case, CaseSpec};
 use crate::check::status_for_value;
 use crate::estimate::{Agreement, compare};
+use crate::locate::Located;
 use crate::locate::locate;
-use crate::model::{Density, ScoreField};
+use crate::model::{Density, MAX_DIM, ScoreField};
 use crate::quad::{Cell, Piece, cubature, integrate_1d};
 use crate::report::{Quantity, Status, fmt_q, fmt_value};
 use crate::sample::{BLOCK, McMean, SampleOptions, Sampler, mc_mean, rng_for, sample, stream};
-use num_dual::Dual64;
+use crate::score::jacobian;
 use rand_distr::StandardNormal;
 use serde::Serialize;
 use std::cell::RefCell;
@@ -113,8 +118,9 @@ pub struct DsmOptions {
     /// Monte Carlo draws.
     pub n: usize,
     pub seed: u64,
-    /// Target error of the quadratures (absolute up to 1, relative above).
-    pub tol: f64,
+    /// Target error of the quadratures (absolute up to 1, relative above); default 1e-8 for
+    /// one variable, 1e-5 for two (a 4-D cubature).
+    pub tol: Option<f64>,
     /// Evaluations allowed for the 2-D cubature of DSM.
     pub max_evals: u64,
     pub min_ess: f64,
@@ -126,8 +132,8 @@ impl Default for DsmOptions {
             sigma: 1.0,
             n: 10_000,
             seed: 1,
-            tol: 1e-8,
-            max_evals: 2_000_000,
+            tol: None,
+            max_evals: 10_000_000,
             min_ess: 100.0,
         }
     }
@@ -144,16 +150,16 @@ pub struct DsmPoint {
     pub dsm_mc: McMean,
     /// Monte Carlo against cubature.
     pub mc_agreement: Agreement,
-    /// ESM of p_σ by nested quadrature.
-    pub esm_sigma: Quantity,
-    /// DSM − ESM_σ.
-    pub constant: Quantity,
+    /// ESM of p_σ by nested quadrature (one variable only).
+    pub esm_sigma: Option<Quantity>,
+    /// DSM − ESM_σ (one variable only).
+    pub constant: Option<Quantity>,
     /// ISM_σ = E_{p_σ}[½s² + s'] (by the same cubature over (x, ε)).
     pub ism_sigma: Quantity,
-    /// DSM − ISM_σ, which must be 1/(2σ²) (the identity's other face: DSM is implicit score
+    /// DSM − ISM_σ, which must be d/(2σ²) (the identity's other face: DSM is implicit score
     /// matching on noised data plus a known constant).
     pub dsm_minus_ism: Quantity,
-    /// Whether DSM − ISM_σ = 1/(2σ²) within its error.
+    /// Whether DSM − ISM_σ = d/(2σ²) within its error.
     pub ism_agreement: Agreement,
 }
 
@@ -161,18 +167,19 @@ pub struct DsmPoint {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct DsmReport {
     pub case: String,
-    pub var: String,
+    pub vars: Vec<String>,
     pub sigma: f64,
     pub n: usize,
     pub seed: u64,
     pub sweep: Option<String>,
     pub points: Vec<DsmPoint>,
-    /// ½E_{p_σ}|∇log p_σ|² by nested quadrature.
-    pub fisher_sigma: Quantity,
-    /// The closed form of the constant, 1/(2σ²) − fisher_sigma.
-    pub constant_formula: Quantity,
-    /// The constants agree with each other and with the formula within their errors.
-    pub constant_agreement: Agreement,
+    /// ½E_{p_σ}|∇log p_σ|² by nested quadrature (one variable only).
+    pub fisher_sigma: Option<Quantity>,
+    /// The closed form of the constant, 1/(2σ²) − fisher_sigma (one variable only).
+    pub constant_formula: Option<Quantity>,
+    /// The constants agree with each other and with the formula within their errors (one
+    /// variable only).
+    pub constant_agreement: Option<Agreement>,
     pub verdict: Agreement,
     pub notes: Vec<String>,
 }
@@ -203,7 +210,7 @@ struct Noised {
     evals: u64,
 }
 
-/// Check the DSM identity on a 1-D case, at each value of the sweep (or at the case's own
+/// Check the DSM identities on a case of one or two variables, at each value of the sweep (or at the case's own
 /// parameters).
 pub fn dsm(
     spec: &CaseSpec,
@@ -255,10 +262,11 @@ pub fn dsm(
         );
     }
     let case0 = &cases[0];
-    if case0.vars.len() != 1 {
+    let d = case0.vars.len();
+    if d > 2 {
         return Err(DsmError(format!(
-            "dsm handles cases of one variable; this case has {} ({})",
-            case0.vars.len(),
+            "dsm handles cases of one or two variables; this case has {} ({})",
+            d,
             case0.vars.join(", ")
         )));
     }
@@ -269,8 +277,13 @@ pub fn dsm(
     for c in &cases[1..] {
         for m in &located.modes {
             for k in [-2.0, -0.5, 0.0, 0.7, 1.9] {
-                let x = m.x[0] + k * m.scale[0];
-                let (a, b) = (p.log_density(&[x]), c.density.log_density(&[x]));
+                let x: Vec<f64> = (0..d)
+                    .map(|i| {
+                        let (lo, hi) = case0.domain[i];
+                        (m.x[i] + k * m.scale[i] * (1.0 + 0.3 * i as f64)).clamp(lo, hi)
+                    })
+                    .collect();
+                let (a, b) = (p.log_density(&x[..]), c.density.log_density(&x[..]));
                 if a != b && !(a.is_nan() && b.is_nan()) {
                     return Err(DsmError(format!(
                         "--sweep {}: the parameter changes the density; DSM's θ must be a parameter of the score only",
@@ -282,22 +295,20 @@ pub fn dsm(
     }
     let fields: Vec<_> = cases.iter().map(Case::check_field).collect();
     let lm = located.log_max;
-    let ptilde = |x: f64| {
-        let v = (p.log_density(&[x]) - lm).exp();
+    let ptilde = |x: &[f64]| {
+        let v = (p.log_density(x) - lm).exp();
         if v.is_finite() { v } else { 0.0 }
     };
-    let xpieces = &located.pieces[0];
-    let tol = opts.tol;
+    let tol = opts.tol.unwrap_or(if d == 1 { 1e-8 } else { 1e-5 });
+    if tol.is_nan() || tol <= 0.0 {
+        return Err(DsmError(format!(
+            "--tol must be a positive number, got {tol}"
+        )));
+    }
     let mut notes = vec![];
 
-    // Z = ∫ p̃ e^{−log_max}.
-    let (z, z_div) = integrate_1d(&ptilde, xpieces);
-    if z_div || z.value.is_nan() || z.value <= 0.0 {
-        return Err(DsmError("the density has no finite positive mass".into()));
-    }
-    let zrel = z.error / z.value;
-
-    // --- DSM by 2-D cubature over (x, ε): component 0 is Z, then one per θ.
+    // --- DSM and ISM_σ by cubature over (x, ε) (2d variables): component 0 is Z, then DSM and
+    // ISM_σ per θ.
     let k = fields.len();
     let epieces = [
         Piece::Lower {
@@ -309,27 +320,50 @@ pub fn dsm(
             scale: sigma,
         },
     ];
-    let cells: Vec<Cell> = xpieces
+    // Every combination of the x pieces of each axis and the two ε pieces of each axis.
+    let axes: Vec<Vec<Piece>> = located
+        .pieces
         .iter()
-        .flat_map(|xp| {
-            epieces.iter().map(move |ep| Cell {
-                pieces: vec![*xp, *ep],
-            })
-        })
+        .cloned()
+        .chain((0..d).map(|_| epieces.to_vec()))
         .collect();
-    let integrand = |x: &[f64], out: &mut [f64]| {
-        let w = ptilde(x[0]) * phi(x[1], sigma);
+    let mut cells: Vec<Cell> = vec![Cell { pieces: vec![] }];
+    for axis in &axes {
+        cells = cells
+            .iter()
+            .flat_map(|c| {
+                axis.iter().map(move |pc| {
+                    let mut pieces = c.pieces.clone();
+                    pieces.push(*pc);
+                    Cell { pieces }
+                })
+            })
+            .collect();
+    }
+    let integrand = |v: &[f64], out: &mut [f64]| {
+        let (x, e) = v.split_at(d);
+        let w = ptilde(x) * e.iter().map(|ei| phi(*ei, sigma)).product::<f64>();
         out[0] = w;
+        let mut y = [0.0; MAX_DIM];
+        for i in 0..d {
+            y[i] = x[i] + e[i];
+        }
         for (j, f) in fields.iter().enumerate() {
             if w == 0.0 {
                 out[1 + j] = 0.0;
                 out[1 + k + j] = 0.0;
                 continue;
             }
-            let sy = f.component(0, &[Dual64::new(x[0] + x[1], 1.0)]);
-            let r = sy.re + x[1] / (sigma * sigma);
-            out[1 + j] = w * 0.5 * r * r;
-            out[1 + k + j] = w * (0.5 * sy.re * sy.re + sy.eps);
+            let (sy, jac) = jacobian(f, &y[..d]);
+            let mut dsm_t = 0.0;
+            let mut ism_t = 0.0;
+            for i in 0..d {
+                let r = sy[i] + e[i] / (sigma * sigma);
+                dsm_t += 0.5 * r * r;
+                ism_t += 0.5 * sy[i] * sy[i] + jac[i][i];
+            }
+            out[1 + j] = w * dsm_t;
+            out[1 + k + j] = w * ism_t;
         }
     };
     let targets = |v: &[f64]| -> Vec<f64> {
@@ -357,6 +391,200 @@ pub fn dsm(
     };
     let dsm_q: Vec<Quantity> = (0..k).map(|j| ratio(1 + j)).collect();
     let ism_q: Vec<Quantity> = (0..k).map(|j| ratio(1 + k + j)).collect();
+
+    // --- ESM_σ by nested quadrature (one variable).
+    let (esm_q, fisher_sigma, constant_formula) = if d == 1 {
+        let (e, f) = noised_objectives(p, &located, &fields, sigma, tol)?;
+        let c = Quantity::combine(&[(&f, -1.0)], tol.max(1e-10));
+        let c = Quantity {
+            value: c.value.map(|v| v + 0.5 / (sigma * sigma)),
+            ..c
+        };
+        (e.into_iter().map(Some).collect(), Some(f), Some(c))
+    } else {
+        notes.push(
+            "ESM of p_σ is computed for one variable only (it needs p_σ and ∇p_σ by a 2-D quadrature at every point of a 2-D quadrature); DSM − ISM_σ = d/(2σ²) is checked".into(),
+        );
+        (vec![None; k], None, None)
+    };
+
+    // --- DSM by Monte Carlo: exact draws of p, Gaussian noise; the same (x, ε) for every θ.
+    // (Exact draws in 1-D and for product densities, MALA chains otherwise.)
+    let samples = sample(
+        p,
+        &case0.domain,
+        &SampleOptions {
+            n: opts.n,
+            seed: opts.seed,
+            sampler: Sampler::Auto,
+            ..Default::default()
+        },
+    )
+    .map_err(|e| DsmError(e.to_string()))?;
+    // Noise per draw, laid out like the draws; one generator per chain and block.
+    let eps: Vec<Vec<[f64; MAX_DIM]>> = samples
+        .chains
+        .iter()
+        .enumerate()
+        .map(|(c, chain)| {
+            let mut rng = rng_for(opts.seed, stream::NOISE, (c as u64) << 32);
+            (0..chain.len())
+                .map(|t| {
+                    if t % BLOCK == 0 {
+                        rng = rng_for(
+                            opts.seed,
+                            stream::NOISE,
+                            ((c as u64) << 32) | (t / BLOCK) as u64,
+                        );
+                    }
+                    let mut e = [0.0; MAX_DIM];
+                    for ei in e.iter_mut().take(d) {
+                        *ei = sigma * rand::Rng::sample::<f64, _>(&mut rng, StandardNormal);
+                    }
+                    e
+                })
+                .collect()
+        })
+        .collect();
+
+    let mut points = vec![];
+    for (j, fld) in fields.iter().enumerate() {
+        let vals: Vec<Vec<f64>> = samples
+            .chains
+            .iter()
+            .zip(&eps)
+            .map(|(chain, es)| {
+                chain
+                    .iter()
+                    .zip(es)
+                    .map(|(x, e)| {
+                        let mut y = [0.0; MAX_DIM];
+                        for i in 0..d {
+                            y[i] = x[i] + e[i];
+                        }
+                        (0..d)
+                            .map(|i| {
+                                let r = fld.component(i, &y[..d]) + e[i] / (sigma * sigma);
+                                0.5 * r * r
+                            })
+                            .sum::<f64>()
+                    })
+                    .collect()
+            })
+            .collect();
+        let mc = mc_mean(&vals, samples.independent());
+        let (mc_agreement, why) = compare(
+            &mc,
+            dsm_q[j].value,
+            dsm_q[j].error.unwrap_or(0.0),
+            opts.min_ess,
+        );
+        if !why.is_empty() {
+            notes.push(format!("θ #{}: Monte Carlo DSM: {why}", j + 1));
+        }
+        let constant = esm_q[j]
+            .as_ref()
+            .map(|e| Quantity::combine(&[(&dsm_q[j], 1.0), (e, -1.0)], tol.max(1e-10)));
+        let dsm_minus_ism =
+            Quantity::combine(&[(&dsm_q[j], 1.0), (&ism_q[j], -1.0)], tol.max(1e-10));
+        // As in `check`: agreement of integrals that did not converge is undecided.
+        let ism_agreement = match (dsm_minus_ism.value, dsm_minus_ism.error) {
+            (Some(v), Some(e)) if (v - 0.5 * d as f64 / (sigma * sigma)).abs() <= e + 1e-12 => {
+                if dsm_minus_ism.status == Status::Ok {
+                    Agreement::Agrees
+                } else {
+                    notes.push(format!(
+                        "θ #{}: DSM − ISM_σ agrees with d/(2σ²) but its integrals did not converge",
+                        j + 1
+                    ));
+                    Agreement::Undecided
+                }
+            }
+            (Some(_), Some(_)) => Agreement::Disagrees,
+            _ => Agreement::Undecided,
+        };
+        points.push(DsmPoint {
+            theta: thetas[j],
+            dsm: dsm_q[j].clone(),
+            dsm_mc: mc,
+            mc_agreement,
+            esm_sigma: esm_q[j].clone(),
+            constant,
+            ism_sigma: ism_q[j].clone(),
+            dsm_minus_ism,
+            ism_agreement,
+        });
+    }
+
+    // The constants: each against the formula, and against each other (one variable).
+    let mut constant_agreement = Agreement::Agrees;
+    let with_formula: Vec<&Quantity> = points
+        .iter()
+        .filter_map(|p| p.constant.as_ref())
+        .chain(constant_formula.iter())
+        .collect();
+    for (i, a) in with_formula.iter().enumerate() {
+        for b in &with_formula[i + 1..] {
+            let ok = match (a.value, a.error, b.value, b.error) {
+                (Some(x), Some(ex), Some(y), Some(ey)) => Some((x - y).abs() <= ex + ey),
+                _ => None,
+            };
+            constant_agreement = Agreement::all([
+                constant_agreement,
+                match ok {
+                    Some(true) => Agreement::Agrees,
+                    Some(false) => Agreement::Disagrees,
+                    None => Agreement::Undecided,
+                },
+            ]);
+        }
+    }
+    let constant_agreement = (d == 1).then_some(constant_agreement);
+    if constant_agreement == Some(Agreement::Undecided) {
+        notes.push("a constant has no value (an integral diverged or was not finite)".into());
+    }
+    let verdict = Agreement::all(
+        points
+            .iter()
+            .flat_map(|p| [p.mc_agreement, p.ism_agreement])
+            .chain(constant_agreement),
+    );
+    Ok(DsmReport {
+        case: case0.name.clone(),
+        vars: case0.vars.clone(),
+        sigma,
+        n: opts.n,
+        seed: opts.seed,
+        sweep: sweep.map(|s| s.name.clone()),
+        points,
+        fisher_sigma,
+        constant_formula,
+        constant_agreement,
+        verdict,
+        notes,
+    })
+}
+
+/// One variable: `ESM_σ` for each field and `½E_{p_σ}|∇log p_σ|²`, by nested quadrature.
+fn noised_objectives<P: Density, S: ScoreField>(
+    p: &P,
+    located: &Located,
+    fields: &[S],
+    sigma: f64,
+    tol: f64,
+) -> Result<(Vec<Quantity>, Quantity), DsmError> {
+    let lm = located.log_max;
+    let ptilde = |x: f64| {
+        let v = (p.log_density(&[x]) - lm).exp();
+        if v.is_finite() { v } else { 0.0 }
+    };
+    let xpieces = &located.pieces[0];
+    // Z = ∫ p̃ e^{−log_max}.
+    let (z, z_div) = integrate_1d(&ptilde, xpieces);
+    if z_div || z.value.is_nan() || z.value <= 0.0 {
+        return Err(DsmError("the density has no finite positive mass".into()));
+    }
+    let zrel = z.error / z.value;
 
     // --- p_σ and ∇p_σ by quadrature over x, memoised by y (the outer integrals share nodes).
     let memo: RefCell<HashMap<u64, Noised>> = RefCell::new(HashMap::new());
@@ -470,122 +698,11 @@ pub fn dsm(
         evals: fisher.evals + inner_evals,
         ..fisher
     };
-    let constant_formula = Quantity::combine(&[(&fisher_sigma, -1.0)], tol.max(1e-10));
-    let constant_formula = Quantity {
-        value: constant_formula.value.map(|v| v + 0.5 / (sigma * sigma)),
-        ..constant_formula
-    };
+    Ok((esm_q, fisher_sigma))
+}
 
-    // --- DSM by Monte Carlo: exact draws of p, Gaussian noise; the same (x, ε) for every θ.
-    let samples = sample(
-        p,
-        &case0.domain,
-        &SampleOptions {
-            n: opts.n,
-            seed: opts.seed,
-            sampler: Sampler::InverseCdf,
-            ..Default::default()
-        },
-    )
-    .map_err(|e| DsmError(e.to_string()))?;
-    let xs = &samples.chains[0];
-    let mut eps = Vec::with_capacity(xs.len());
-    for b in 0..xs.len().div_ceil(BLOCK) {
-        let mut rng = rng_for(opts.seed, stream::NOISE, b as u64);
-        for _ in 0..BLOCK.min(xs.len() - b * BLOCK) {
-            eps.push(sigma * rand::Rng::sample::<f64, _>(&mut rng, StandardNormal));
-        }
-    }
-
-    let mut points = vec![];
-    for (j, fld) in fields.iter().enumerate() {
-        let vals: Vec<f64> = xs
-            .iter()
-            .zip(&eps)
-            .map(|(x, e)| {
-                let r = fld.component(0, &[x[0] + e]) + e / (sigma * sigma);
-                0.5 * r * r
-            })
-            .collect();
-        let mc = mc_mean(&[vals], true);
-        let (mc_agreement, why) = compare(
-            &mc,
-            dsm_q[j].value,
-            dsm_q[j].error.unwrap_or(0.0),
-            opts.min_ess,
-        );
-        if !why.is_empty() {
-            notes.push(format!("θ #{}: Monte Carlo DSM: {why}", j + 1));
-        }
-        let constant = Quantity::combine(&[(&dsm_q[j], 1.0), (&esm_q[j], -1.0)], tol.max(1e-10));
-        let dsm_minus_ism =
-            Quantity::combine(&[(&dsm_q[j], 1.0), (&ism_q[j], -1.0)], tol.max(1e-10));
-        let ism_agreement = match (dsm_minus_ism.value, dsm_minus_ism.error) {
-            (Some(v), Some(e)) if (v - 0.5 / (sigma * sigma)).abs() <= e + 1e-12 => {
-                Agreement::Agrees
-            }
-            (Some(_), Some(_)) => Agreement::Disagrees,
-            _ => Agreement::Undecided,
-        };
-        points.push(DsmPoint {
-            theta: thetas[j],
-            dsm: dsm_q[j].clone(),
-            dsm_mc: mc,
-            mc_agreement,
-            esm_sigma: esm_q[j].clone(),
-            constant,
-            ism_sigma: ism_q[j].clone(),
-            dsm_minus_ism,
-            ism_agreement,
-        });
-    }
-
-    // The constants: each against the formula, and against each other.
-    let mut constant_agreement = Agreement::Agrees;
-    let with_formula: Vec<&Quantity> = points
-        .iter()
-        .map(|p| &p.constant)
-        .chain(std::iter::once(&constant_formula))
-        .collect();
-    for (i, a) in with_formula.iter().enumerate() {
-        for b in &with_formula[i + 1..] {
-            let ok = match (a.value, a.error, b.value, b.error) {
-                (Some(x), Some(ex), Some(y), Some(ey)) => Some((x - y).abs() <= ex + ey),
-                _ => None,
-            };
-            constant_agreement = Agreement::all([
-                constant_agreement,
-                match ok {
-                    Some(true) => Agreement::Agrees,
-                    Some(false) => Agreement::Disagrees,
-                    None => Agreement::Undecided,
-                },
-            ]);
-        }
-    }
-    if constant_agreement == Agreement::Undecided {
-        notes.push("a constant has no value (an integral diverged or was not finite)".into());
-    }
-    let verdict = Agreement::all(
-        points
-            .iter()
-            .flat_map(|p| [p.mc_agreement, p.ism_agreement])
-            .chain(std::iter::once(constant_agreement)),
-    );
-    Ok(DsmReport {
-        case: case0.name.clone(),
-        var: case0.vars[0].clone(),
-        sigma,
-        n: opts.n,
-        seed: opts.seed,
-        sweep: sweep.map(|s| s.name.clone()),
-        points,
-        fisher_sigma,
-        constant_formula,
-        constant_agreement,
-        verdict,
-        notes,
-    })
+fn opt_q(q: &Option<Quantity>) -> String {
+    q.as_ref().map_or("— (1-D only)".to_string(), fmt_q)
 }
 
 impl DsmReport {
@@ -602,7 +719,11 @@ impl DsmReport {
         let _ = writeln!(
             o,
             "dsm: {} ({}), σ = {}, Monte Carlo n = {}, seed {}",
-            self.case, self.var, self.sigma, self.n, self.seed
+            self.case,
+            self.vars.join(", "),
+            self.sigma,
+            self.n,
+            self.seed
         );
         let _ = writeln!(
             o,
@@ -622,8 +743,8 @@ impl DsmReport {
                 p.theta.map_or("—".to_string(), |t| format!("{t}")),
                 fmt_q(&p.dsm),
                 fmt_value(p.dsm_mc.mean, p.dsm_mc.se),
-                fmt_q(&p.esm_sigma),
-                fmt_q(&p.constant),
+                opt_q(&p.esm_sigma),
+                opt_q(&p.constant),
                 if p.mc_agreement == Agreement::Agrees {
                     ""
                 } else {
@@ -634,11 +755,11 @@ impl DsmReport {
         let _ = writeln!(o);
         let _ = writeln!(
             o,
-            "{:>10}  {:<26} {:<26} (must be 1/(2σ²) = {})",
+            "{:>10}  {:<26} {:<26} (must be d/(2σ²) = {})",
             th,
-            "ISM_σ = E_pσ[½s² + s']",
+            "ISM_σ = E_pσ[½|s|² + ∇·s]",
             "DSM − ISM_σ",
-            0.5 / (self.sigma * self.sigma)
+            0.5 * self.vars.len() as f64 / (self.sigma * self.sigma)
         );
         for p in &self.points {
             let _ = writeln!(
@@ -655,21 +776,27 @@ impl DsmReport {
             );
         }
         let _ = writeln!(o);
-        let _ = writeln!(
-            o,
-            "½E_pσ|∇log p_σ|² = {}; constant by formula 1/(2σ²) − that = {}",
-            fmt_q(&self.fisher_sigma),
-            fmt_q(&self.constant_formula)
-        );
-        let _ = writeln!(
-            o,
-            "constant the same at every θ and equal to the formula: {}",
-            match self.constant_agreement {
-                Agreement::Agrees => "yes, within the errors",
-                Agreement::Disagrees => "NO",
-                Agreement::Undecided => "undecided",
-            }
-        );
+        if let (Some(f), Some(c), Some(a)) = (
+            &self.fisher_sigma,
+            &self.constant_formula,
+            self.constant_agreement,
+        ) {
+            let _ = writeln!(
+                o,
+                "½E_pσ|∇log p_σ|² = {}; constant by formula 1/(2σ²) − that = {}",
+                fmt_q(f),
+                fmt_q(c)
+            );
+            let _ = writeln!(
+                o,
+                "constant the same at every θ and equal to the formula: {}",
+                match a {
+                    Agreement::Agrees => "yes, within the errors",
+                    Agreement::Disagrees => "NO",
+                    Agreement::Undecided => "undecided",
+                }
+            );
+        }
         for n in &self.notes {
             let _ = writeln!(o, "note: {n}");
         }

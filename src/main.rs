@@ -56,12 +56,12 @@ enum Cmd {
     /// Exit codes: 0 every comparison agrees; 1 one disagrees; 2 bad input; 3 undecided
     /// (effective sample size below --min-ess, chains not mixed, or no quadrature value).
     Estimate(EstimateArgs),
-    /// Denoising score matching: DSM(θ) against the explicit objective of the noised density,
-    /// across a sweep of θ (1-D cases).
+    /// Denoising score matching: DSM(θ) against the objectives of the noised density, across a
+    /// sweep of θ (cases of one or two variables).
     ///
-    /// DSM(θ) = E½|s(x+ε) + ε/σ²|² (by 2-D cubature and by Monte Carlo) against the ESM of
-    /// the noised density p_σ (its density and score by quadrature of the convolution), at
-    /// each θ of a sweep. Their
+    /// DSM(θ) = E½|s(x+ε) + ε/σ²|² (by cubature over (x, ε) and by Monte Carlo) against, in
+    /// 1-D, the ESM of the noised density p_σ (its density and score by quadrature of the
+    /// convolution), at each θ of a sweep. Their
     /// difference must be the same at every θ and equal 1/(2σ²) − ½E_pσ|∇log p_σ|²; and
     /// DSM − E_pσ[½s² + s'] (implicit score matching on noised data) must be 1/(2σ²).
     ///
@@ -135,7 +135,7 @@ struct FisherArgs {
 
 #[derive(Args)]
 struct DsmArgs {
-    /// A TOML case file of one variable.
+    /// A TOML case file of one or two variables.
     case: PathBuf,
     /// Noise scale σ.
     #[arg(
@@ -157,16 +157,11 @@ struct DsmArgs {
     /// Seed of every random number.
     #[arg(long, value_name = "SEED", default_value_t = 1)]
     seed: u64,
-    /// Target error of the quadratures.
-    #[arg(
-        long,
-        value_name = "TOL",
-        default_value_t = 1e-8,
-        allow_negative_numbers = true
-    )]
-    tol: f64,
-    /// Evaluations allowed for the 2-D cubature of DSM.
-    #[arg(long, value_name = "N", default_value_t = 2_000_000)]
+    /// Target error of the quadratures (default 1e-8 for one variable, 1e-5 for two).
+    #[arg(long, value_name = "TOL", allow_negative_numbers = true)]
+    tol: Option<f64>,
+    /// Evaluations allowed for the cubature of DSM over (x, ε).
+    #[arg(long, value_name = "N", default_value_t = 10_000_000)]
     max_evals: u64,
     /// Print the JSON report.
     #[arg(long)]
@@ -713,7 +708,7 @@ fn run_dsm(a: DsmArgs) -> ExitCode {
         Ok(s) => s,
         Err(e) => return bad_input(e),
     };
-    if let Err(code) = check_options(Some(a.tol), a.max_evals) {
+    if let Err(code) = check_options(a.tol, a.max_evals) {
         return code;
     }
     let opts = scorecheck::dsm::DsmOptions {

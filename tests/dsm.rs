@@ -49,9 +49,9 @@ fn the_issue_closed_form_4_5_4_25_0_25() {
     let p = &r.points[0];
     assert_eq!(p.theta, Some(1.0));
     near(&p.dsm, 4.5, 1e-7);
-    near(&p.esm_sigma, 4.25, 1e-9);
-    near(&p.constant, 0.25, 1e-7);
-    near(&r.constant_formula, 0.25, 1e-9);
+    near(p.esm_sigma.as_ref().unwrap(), 4.25, 1e-9);
+    near(p.constant.as_ref().unwrap(), 0.25, 1e-7);
+    near(r.constant_formula.as_ref().unwrap(), 0.25, 1e-9);
     assert!((p.dsm_mc.mean - 4.5).abs() <= 4.0 * p.dsm_mc.se);
     assert_eq!(r.verdict, Agreement::Agrees);
 }
@@ -64,8 +64,8 @@ fn gaussian_sweep_matches_the_closed_forms_at_every_theta() {
         for p in &r.points {
             let (d, e, c) = closed(2.0, p.theta.unwrap(), sigma);
             near(&p.dsm, d, 1e-6);
-            near(&p.esm_sigma, e, 1e-8);
-            near(&p.constant, c, 1e-6);
+            near(p.esm_sigma.as_ref().unwrap(), e, 1e-8);
+            near(p.constant.as_ref().unwrap(), c, 1e-6);
             // ISM_σ = E_pσ[½a²(y − m)² − a] = ½a²(v + m²) − a, and DSM − ISM_σ = 1/(2σ²).
             let m = p.theta.unwrap();
             let v = 1.0 + sigma * sigma;
@@ -80,7 +80,7 @@ fn gaussian_sweep_matches_the_closed_forms_at_every_theta() {
                 p.dsm_mc.se
             );
         }
-        assert_eq!(r.constant_agreement, Agreement::Agrees);
+        assert_eq!(r.constant_agreement, Some(Agreement::Agrees));
         assert_eq!(r.exit_code(), 0);
     }
 }
@@ -92,27 +92,75 @@ fn the_constant_is_the_same_at_every_theta_for_a_non_gaussian_case() {
     // integrals: DSM over (x, ε), ESM_σ over y with p_σ and ∇p_σ by inner quadrature.
     let toml = "domain = [[0, inf]]\nparams = { b = 0.5 }\n[density]\nlog = \"-x^2/2\"\n[score]\nfield = [\"-x + b*sin(2*x) + b^2\"]\n";
     let r = run(toml, "b=-1:1.5:6", 0.6);
-    let c0 = r.points[0].constant.value.unwrap();
+    let c0 = r.points[0].constant.as_ref().unwrap().value.unwrap();
     for p in &r.points {
-        let (v, e) = (p.constant.value.unwrap(), p.constant.error.unwrap());
+        let (v, e) = (
+            p.constant.as_ref().unwrap().value.unwrap(),
+            p.constant.as_ref().unwrap().error.unwrap(),
+        );
         assert!(e < 1e-6, "{e}");
         assert!(
-            (v - c0).abs() <= e + r.points[0].constant.error.unwrap(),
+            (v - c0).abs() <= e + r.points[0].constant.as_ref().unwrap().error.unwrap(),
             "θ = {:?}: {v} vs {c0}",
             p.theta
         );
         assert_eq!(p.ism_agreement, Agreement::Agrees);
         // ESM_σ itself varies with θ by far more than the errors: the check is not vacuous.
         assert!(
-            (p.esm_sigma.value.unwrap() - r.points[0].esm_sigma.value.unwrap()).abs() > 1e-3
+            (p.esm_sigma.as_ref().unwrap().value.unwrap()
+                - r.points[0].esm_sigma.as_ref().unwrap().value.unwrap())
+            .abs()
+                > 1e-3
                 || p.theta == r.points[0].theta
         );
     }
-    let f = &r.constant_formula;
+    let f = r.constant_formula.as_ref().unwrap();
     assert!(
-        (f.value.unwrap() - c0).abs() <= f.error.unwrap() + r.points[0].constant.error.unwrap()
+        (f.value.unwrap() - c0).abs()
+            <= f.error.unwrap() + r.points[0].constant.as_ref().unwrap().error.unwrap()
     );
-    assert_eq!(r.constant_agreement, Agreement::Agrees);
+    assert_eq!(r.constant_agreement, Some(Agreement::Agrees));
+    assert_eq!(r.verdict, Agreement::Agrees);
+}
+
+#[test]
+fn two_d_dsm_is_ism_of_the_noised_density_plus_d_over_2_sigma_squared() {
+    // p = N(0, I₂), s = (−a(y₁ − m), −a(y₂ + m/2) + 0.3·y₁), p_σ = N(0, v·I), v = 1 + σ²:
+    //   ISM_σ = ½[a²(v + m²) + a²v + a²m²/4 + 0.09v] − 2a,  DSM = ISM_σ + 2/(2σ²).
+    // At a = 2, σ = 1, m = ±1: ISM_σ = 6.59, DSM = 7.59.
+    let toml = "params = { a = 2, m = 1 }\n[density]\nlog = \"-(x^2 + y^2)/2\"\n[score]\nfield = [\"-a*(x-m)\", \"-a*(y+0.5*m) + 0.3*x\"]\n";
+    let sigma = 1.0;
+    let r = run(toml, "m=-1,2", sigma);
+    let v = 1.0 + sigma * sigma;
+    for p in &r.points {
+        let m = p.theta.unwrap();
+        let ism = 0.5 * (4.0 * (v + m * m) + 4.0 * v + m * m + 0.09 * v) - 4.0;
+        near(&p.ism_sigma, ism, 1e-4);
+        near(&p.dsm, ism + 1.0 / (sigma * sigma), 1e-4);
+        near(&p.dsm_minus_ism, 1.0 / (sigma * sigma), 1e-4);
+        assert!(
+            (p.dsm_mc.mean - (ism + 1.0)).abs() <= 4.0 * p.dsm_mc.se,
+            "{} ± {}",
+            p.dsm_mc.mean,
+            p.dsm_mc.se
+        );
+        assert_eq!(p.ism_agreement, Agreement::Agrees);
+        assert!(p.esm_sigma.is_none() && p.constant.is_none());
+    }
+    assert_eq!(r.constant_agreement, None);
+    assert_eq!(r.verdict, Agreement::Agrees);
+}
+
+#[test]
+fn two_d_dsm_with_a_correlated_density_and_mala() {
+    // Not a product: the Monte Carlo side runs on MALA chains.
+    let toml = "params = { a = 1 }\n[density]\nlog = \"-(x^2 - x*y + y^2)/2\"\n[score]\nfield = [\"-a*x + sin(y)\", \"-y\"]\n";
+    let r = run(toml, "a=0.5,1.5", 0.8);
+    for p in &r.points {
+        near(&p.dsm_minus_ism, 2.0 / (2.0 * 0.64), 1e-4);
+        assert_eq!(p.mc_agreement, Agreement::Agrees);
+        assert!(p.dsm_mc.ess < p.dsm_mc.n as f64);
+    }
     assert_eq!(r.verdict, Agreement::Agrees);
 }
 
@@ -150,8 +198,8 @@ fn bad_input_exits_2() {
     )
     .unwrap();
     std::fs::write(
-        dir.join("two.toml"),
-        "[density]\nlog = \"-x^2/2 - y^2/2\"\n[score]\nfield = [\"-x\", \"-y\"]\n",
+        dir.join("three.toml"),
+        "[density]\nlog = \"-x^2/2 - y^2/2 - z^2/2\"\n[score]\nfield = [\"-x\", \"-y\", \"-z\"]\n",
     )
     .unwrap();
     bad_input(
@@ -176,7 +224,7 @@ fn bad_input_exits_2() {
     );
     bad_input(
         &dir,
-        &["dsm", "two.toml"],
-        "error: dsm handles cases of one variable; this case has 2 (x, y)",
+        &["dsm", "three.toml"],
+        "error: dsm handles cases of one or two variables; this case has 3 (x, y, z)",
     );
 }
