@@ -210,8 +210,8 @@ struct Noised {
     evals: u64,
 }
 
-/// Check the DSM identities on a case of one or two variables, at each value of the sweep (or at the case's own
-/// parameters).
+/// Check the DSM identities on a case of one or two variables, at each value of the sweep
+/// (or at the case's own parameters).
 pub fn dsm(
     spec: &CaseSpec,
     overrides: &[(String, f64)],
