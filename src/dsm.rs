@@ -755,7 +755,7 @@ impl DsmReport {
         let _ = writeln!(o);
         let _ = writeln!(
             o,
-            "{:>10}  {:<26} {:<26} (must be d/(2σ²) = {})",
+            "{:>10}  {:<26} {:<26} (must be d/(2σ²) = {:.9})",
             th,
             "ISM_σ = E_pσ[½|s|² + ∇·s]",
             "DSM − ISM_σ",
