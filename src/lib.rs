@@ -38,12 +38,19 @@
 //! the density and field traits with exact derivatives; [`locate`] where the mass is;
 //! [`quad`] quadrature; [`check`] the identity checks; [`report`] the report and its
 //! renderings; [`score`] hand-written scores and divergences against exact derivatives;
-//! [`plot`] figures (SVG/PNG); [`sweep`] checks over a grid of parameters, in parallel.
+//! [`plot`] figures (SVG/PNG); [`sweep`] checks over a grid of parameters, in parallel;
+//! [`sample`] reproducible draws from `p` (inverse CDF, product, MALA) with effective sample
+//! sizes; [`estimate`] sample and sliced estimators of the objective against quadrature;
+//! [`dsm`] denoising score matching against the noised density's explicit objective;
+//! [`fisher`] the same integration by parts in a simulator's parameter.
 
 pub mod case;
 pub mod check;
+pub mod dsm;
+pub mod estimate;
 pub mod explain;
 pub mod expr;
+pub mod fisher;
 pub mod locate;
 pub mod model;
 pub mod output;
@@ -51,6 +58,7 @@ pub mod plot;
 pub mod prove;
 pub mod quad;
 pub mod report;
+pub mod sample;
 pub mod score;
 pub mod sweep;
 
