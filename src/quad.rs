@@ -551,9 +551,9 @@ const PARALLEL_POINTS: usize = 1024;
 /// `targets(values)` returns, for the current totals, the absolute error wanted on each
 /// component; the run stops when every component's summed error is below its target, or
 /// when `max_evals` is spent (then `converged` is false and the errors are the honest sums).
-/// Each round splits a number of regions fixed by the dimension, those with the largest errors (relative to
-/// their targets) and evaluates the children's points in parallel; the results are the same
-/// for any number of threads.
+/// Each round splits the regions with the largest errors (relative to their targets), as
+/// many as the dimension fixes, and evaluates the children's points in parallel; the
+/// results are the same for any number of threads.
 pub fn cubature(
     f: &VectorIntegrand,
     cells: &[Cell],
