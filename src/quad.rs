@@ -253,9 +253,13 @@ pub fn integrate_1d_vec(
     }
     // Points, rule weights and |dx/du| (kept apart: a zero value times an infinite |dx/du|
     // at u = 1 is zero).
-    let (mut xs, mut wts, mut jacs, mut parts) = (vec![], vec![], vec![], vec![]);
+    let cap = pieces.len() * (3 * (2 * tanh_sinh_nodes().len() - 1) + 62);
+    let mut xs = Vec::with_capacity(cap);
+    let mut wts = Vec::with_capacity(cap);
+    let mut jacs = Vec::with_capacity(cap);
+    let mut parts = Vec::with_capacity(pieces.len());
     // The distance r of each probe point from its end (0 for the rule's points).
-    let mut probe_r = vec![];
+    let mut probe_r = Vec::with_capacity(cap);
     for piece in pieces {
         let (ua, ub) = piece.u_range();
         let mid = 0.5 * (ua + ub);
@@ -291,11 +295,28 @@ pub fn integrate_1d_vec(
         });
     }
     let n = xs.len();
-    let mut vals = vec![0.0; n * k];
+    // The values' buffer is kept from call to call on each thread: allocated afresh, its
+    // pages were mapped and zeroed every time (17% of a 1-D check). A nested call (an
+    // integrand that integrates) finds the slot empty and allocates its own.
+    thread_local! {
+        static VALS: std::cell::Cell<Vec<f64>> = const { std::cell::Cell::new(Vec::new()) };
+    }
+    let mut vals = VALS.with(|b| b.take());
+    vals.clear();
+    vals.resize(n * k, 0.0);
+    // A few thousand points of a cheap integrand are done before other threads wake up
+    // (waking them cost more than it saved for a 1-D Gaussian); larger or costlier sets
+    // are shared.
     const CHUNK: usize = 128;
-    vals.par_chunks_mut(CHUNK * k)
-        .zip(xs.par_chunks(CHUNK))
-        .for_each(|(out, x)| f(x, x.len(), out));
+    if n < PARALLEL_POINTS_1D {
+        for (out, x) in vals.chunks_mut(CHUNK * k).zip(xs.chunks(CHUNK)) {
+            f(x, x.len(), out);
+        }
+    } else {
+        vals.par_chunks_mut(CHUNK * k)
+            .zip(xs.par_chunks(CHUNK))
+            .for_each(|(out, x)| f(x, x.len(), out));
+    }
     vals.iter_mut()
         .filter(|v| !v.is_finite())
         .for_each(|v| *v = 0.0);
@@ -355,6 +376,7 @@ pub fn integrate_1d_vec(
             est[j].error += err;
         }
     }
+    VALS.with(|b| b.set(vals));
     (est, div)
 }
 
@@ -526,6 +548,9 @@ pub fn pointwise<F: Fn(&[f64], &mut [f64]) + Sync>(
         }
     }
 }
+
+/// Below this many points [`integrate_1d_vec`] evaluates on the calling thread.
+const PARALLEL_POINTS_1D: usize = 8192;
 
 /// The most dimensions [`cubature`] takes.
 pub const MAX_CUBATURE_DIM: usize = 8;
