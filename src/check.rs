@@ -205,12 +205,16 @@ impl<P: Density, S: ScoreField, W: ScalarFunction> Integrand<'_, P, S, W> {
         self.rec.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The integrand vectors at `n` points: `xs[v * n + l]` is variable `v` at point `l`,
-    /// and point `l`'s vector goes to `out[l * k..(l + 1) * k]`. The same numbers as
-    /// computing each point on its own would give, with the density and field evaluated in
-    /// batches.
-    fn eval_batch(&self, xs: &[f64], n: usize, out: &mut [f64]) {
-        let (d, k) = (self.d, self.k());
+    /// The density's and field's values at `n` points (`xs[v * n + l]` is variable `v` at
+    /// point `l`), evaluated in batches, handed to `each(l, x, values)` point by point;
+    /// `x` is `None` where a coordinate is not finite.
+    fn for_points(
+        &self,
+        xs: &[f64],
+        n: usize,
+        mut each: impl FnMut(usize, Option<&[f64]>, &Point),
+    ) {
+        let d = self.d;
         let mut pts = [Point::default(); LANES];
         let mut chunk = [0.0; MAX_DIM * LANES];
         let mut base = 0;
@@ -225,16 +229,26 @@ impl<P: Density, S: ScoreField, W: ScalarFunction> Integrand<'_, P, S, W> {
                 for (v, xv) in x.iter_mut().enumerate().take(d) {
                     *xv = chunk[v * m + l];
                 }
-                let o = &mut out[(base + l) * k..(base + l + 1) * k];
-                o.iter_mut().for_each(|v| *v = 0.0);
-                if x[..d].iter().any(|v| !v.is_finite()) {
-                    self.records().dropped += 1;
-                    continue;
-                }
-                self.fill(&x[..d], pt, o);
+                let finite = x[..d].iter().all(|v| v.is_finite());
+                each(base + l, finite.then_some(&x[..d]), pt);
             }
             base += m;
         }
+    }
+
+    /// The integrand vectors at `n` points laid out as for [`Integrand::for_points`]; point
+    /// `l`'s vector goes to `out[l * k..(l + 1) * k]`. The same numbers as computing each
+    /// point on its own would give.
+    fn eval_batch(&self, xs: &[f64], n: usize, out: &mut [f64]) {
+        let k = self.k();
+        self.for_points(xs, n, |l, x, pt| {
+            let o = &mut out[l * k..(l + 1) * k];
+            o.iter_mut().for_each(|v| *v = 0.0);
+            match x {
+                Some(x) => self.fill(x, pt, o),
+                None => self.records().dropped += 1,
+            }
+        });
     }
 
     /// The integrand vector at `x` from the density's and field's values there; `out` is
@@ -297,39 +311,20 @@ impl<P: Density, S: ScoreField, W: ScalarFunction> Integrand<'_, P, S, W> {
         }
     }
 
-    /// [`Integrand::flux`] at `n` points laid out as in [`Integrand::eval_batch`] into
+    /// [`Integrand::flux`] at `n` points laid out as for [`Integrand::for_points`] into
     /// `out[..n]`; `false` if a value is non-finite where p̃ is not negligible.
     fn flux_batch(&self, i: usize, xs: &[f64], n: usize, weighted: bool, out: &mut [f64]) -> bool {
-        let d = self.d;
-        let mut pts = [Point::default(); LANES];
-        let mut chunk = [0.0; MAX_DIM * LANES];
         let mut ok = true;
-        let mut base = 0;
-        while base < n {
-            let m = (n - base).min(LANES);
-            for v in 0..d {
-                chunk[v * m..(v + 1) * m].copy_from_slice(&xs[v * n + base..v * n + base + m]);
-            }
-            eval_points(self.p, self.s, &chunk[..d * m], m, &mut pts[..m]);
-            for (l, pt) in pts[..m].iter().enumerate() {
-                let mut x = [0.0; MAX_DIM];
-                for (v, xv) in x.iter_mut().enumerate().take(d) {
-                    *xv = chunk[v * m + l];
-                }
-                out[base + l] = if x[..d].iter().any(|v| !v.is_finite()) {
+        self.for_points(xs, n, |l, x, pt| {
+            out[l] = match x.map(|x| self.flux_of(i, x, pt, weighted)) {
+                None => 0.0,
+                Some(Some(v)) => v,
+                Some(None) => {
+                    ok = false;
                     0.0
-                } else {
-                    match self.flux_of(i, &x[..d], pt, weighted) {
-                        Some(v) => v,
-                        None => {
-                            ok = false;
-                            0.0
-                        }
-                    }
-                };
-            }
-            base += m;
-        }
+                }
+            };
+        });
         ok
     }
 

@@ -432,6 +432,22 @@ fn open_out(path: &Option<PathBuf>) -> Result<Option<scorecheck::output::Pending
         .transpose()
 }
 
+/// Print (or write) a report's text and exit with its code; when undecided, say why.
+fn finish(
+    out: Option<scorecheck::output::Pending>,
+    text: &str,
+    code: u8,
+    why: &[String],
+) -> ExitCode {
+    if let Err(code) = emit(out, text) {
+        return code;
+    }
+    if code == 3 {
+        eprintln!("undecided: {}", why.join("; "));
+    }
+    ExitCode::from(code)
+}
+
 fn bad_input(msg: impl std::fmt::Display) -> ExitCode {
     eprintln!("error: {msg}");
     ExitCode::from(2)
@@ -900,14 +916,7 @@ fn run_estimate(a: EstimateArgs) -> ExitCode {
     } else {
         report.to_text()
     };
-    if let Err(code) = emit(out, &text) {
-        return code;
-    }
-    let code = report.exit_code();
-    if code == 3 {
-        eprintln!("undecided: {}", report.undecided_reasons().join("; "));
-    }
-    ExitCode::from(code)
+    finish(out, &text, report.exit_code(), &report.undecided_reasons())
 }
 
 fn run_dsm(a: DsmArgs) -> ExitCode {
@@ -952,14 +961,7 @@ fn run_dsm(a: DsmArgs) -> ExitCode {
     } else {
         report.to_text()
     };
-    if let Err(code) = emit(out, &text) {
-        return code;
-    }
-    let code = report.exit_code();
-    if code == 3 {
-        eprintln!("undecided: {}", report.notes.join("; "));
-    }
-    ExitCode::from(code)
+    finish(out, &text, report.exit_code(), &report.notes)
 }
 
 fn run_fisher(a: FisherArgs) -> ExitCode {
@@ -1008,14 +1010,7 @@ fn run_fisher(a: FisherArgs) -> ExitCode {
     } else {
         report.to_text()
     };
-    if let Err(code) = emit(out, &text) {
-        return code;
-    }
-    let code = report.exit_code();
-    if code == 3 {
-        eprintln!("undecided: {}", report.notes.join("; "));
-    }
-    ExitCode::from(code)
+    finish(out, &text, report.exit_code(), &report.notes)
 }
 
 fn main() -> ExitCode {
