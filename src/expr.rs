@@ -942,6 +942,75 @@ fn exec_lanes<D: DualNum<Primitive = f64> + Copy>(
     }
 }
 
+/// The four arithmetic operators.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Bin {
+    Add,
+    Sub,
+    Mul,
+    Div,
+}
+
+/// An instruction of the batch evaluator: an [`Op`], or a push of a constant or a variable
+/// fused with the operator that follows it (`top = top ∘ c`, `top = top ∘ x_i`): the same
+/// arithmetic on the same values as the two instructions, without the stack slot between.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum LaneOp {
+    Op(Op),
+    WithConst(Bin, f64),
+    WithVar(Bin, usize),
+}
+
+fn bin_of(op: Op) -> Option<Bin> {
+    match op {
+        Op::Add => Some(Bin::Add),
+        Op::Sub => Some(Bin::Sub),
+        Op::Mul => Some(Bin::Mul),
+        Op::Div => Some(Bin::Div),
+        _ => None,
+    }
+}
+
+/// The batch instructions of `code` (see [`LaneOp`]).
+fn fuse(code: &[Op]) -> Vec<LaneOp> {
+    let mut out = Vec::with_capacity(code.len());
+    let mut i = 0;
+    while i < code.len() {
+        let next = code.get(i + 1).copied().and_then(bin_of);
+        match (code[i], next) {
+            // A push right after another value: the operator takes the two top entries.
+            (Op::Const(c), Some(b)) if i > 0 => {
+                out.push(LaneOp::WithConst(b, c));
+                i += 2;
+            }
+            (Op::Var(v), Some(b)) if i > 0 => {
+                out.push(LaneOp::WithVar(b, v));
+                i += 2;
+            }
+            (op, _) => {
+                out.push(LaneOp::Op(op));
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// `top[l] = top[l] ∘ rhs(l)` for every lane.
+#[inline(always)]
+fn binary_lanes<D: DualNum<Primitive = f64> + Copy>(
+    b: Bin,
+    top: &mut [D],
+    rhs: impl Fn(usize) -> D,
+) {
+    match b {
+        Bin::Add => top.iter_mut().enumerate().for_each(|(l, a)| *a += rhs(l)),
+        Bin::Sub => top.iter_mut().enumerate().for_each(|(l, a)| *a -= rhs(l)),
+        Bin::Mul => top.iter_mut().enumerate().for_each(|(l, a)| *a *= rhs(l)),
+        Bin::Div => top.iter_mut().enumerate().for_each(|(l, a)| *a /= rhs(l)),
+    }
+}
+
 /// A one-argument function over the lanes, the function chosen once.
 fn call_lanes<D: DualNum<Primitive = f64> + Copy>(f: Fun1, v: &mut [D]) {
     macro_rules! each {
@@ -1042,6 +1111,8 @@ fn join(names: impl Iterator<Item = impl AsRef<str>>) -> String {
 pub struct Program {
     source: String,
     code: Vec<Op>,
+    /// `code` for batches, with a push followed by `+ − × ÷` fused into one instruction.
+    lanes: Vec<LaneOp>,
     n_vars: usize,
     max_depth: usize,
 }
@@ -1136,6 +1207,7 @@ impl Program {
         }
         Ok(Program {
             source: src.to_string(),
+            lanes: fuse(&b.code),
             code: b.code,
             n_vars: vars.len(),
             max_depth,
@@ -1369,8 +1441,22 @@ impl Program {
         out: &mut [D],
     ) {
         let mut sp = 0;
-        for &op in &self.code {
-            sp = exec_lanes(op, x, st, sp);
+        for &op in &self.lanes {
+            sp = match op {
+                LaneOp::Op(op) => exec_lanes(op, x, st, sp),
+                LaneOp::WithConst(b, c) => {
+                    let top = &mut st[(sp - 1) * LANES..(sp - 1) * LANES + x.m];
+                    binary_lanes(b, top, |_| D::from(c));
+                    sp
+                }
+                LaneOp::WithVar(b, i) => {
+                    let top = &mut st[(sp - 1) * LANES..(sp - 1) * LANES + x.m];
+                    let from = i * x.n + x.base;
+                    let v = &x.xs[from..from + x.m];
+                    binary_lanes(b, top, |l| v[l]);
+                    sp
+                }
+            };
         }
         out.copy_from_slice(&st[..x.m]);
     }
