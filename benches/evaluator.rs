@@ -1,6 +1,7 @@
 //! The compiled expression evaluator against the same functions written by hand in Rust,
 //! over `f64`, `Dual64` (first derivatives) and `Dual2_64` (second derivatives), and the
-//! whole per-point work of a check (`model::eval_point`: log p, ∇log p, s and ∂_i s_i).
+//! whole per-point work of a check (`model::eval_point` and, as a check runs it, the batch
+//! `model::eval_points`: log p, ∇log p, s and ∂_i s_i).
 //!
 //! Run: `cargo bench --bench evaluator`. Each benchmark evaluates 256 points; the
 //! "overhead" is the ratio of the `expr` time to the `hand` time of the same function.
@@ -8,7 +9,9 @@
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use num_dual::{Dual2_64, Dual64, DualNum};
 use scorecheck::expr::Program;
-use scorecheck::model::{Density, DensityKind, ExprDensity, ExprField, ScoreField, eval_point};
+use scorecheck::model::{
+    Density, DensityKind, ExprDensity, ExprField, ScoreField, eval_point, eval_points,
+};
 use std::hint::black_box;
 
 const N: usize = 256;
@@ -254,6 +257,21 @@ fn bench_point(cr: &mut Criterion) {
             pts.iter()
                 .map(|x| eval_point(&HandP3, &HandS3, black_box(x)).ds[2])
                 .sum::<f64>()
+        })
+    });
+    // The batch path a check takes: all points at once, coordinate-major.
+    let soa: Vec<f64> = (0..3).flat_map(|v| pts.iter().map(move |x| x[v])).collect();
+    let mut out = vec![scorecheck::model::Point::default(); N];
+    g.bench_function("expr-batch", |b| {
+        b.iter(|| {
+            eval_points(&p, &s, black_box(&soa), N, &mut out);
+            out.iter().map(|q| q.ds[2]).sum::<f64>()
+        })
+    });
+    g.bench_function("hand-batch", |b| {
+        b.iter(|| {
+            eval_points(&HandP3, &HandS3, black_box(&soa), N, &mut out);
+            out.iter().map(|q| q.ds[2]).sum::<f64>()
         })
     });
     g.finish();
