@@ -33,6 +33,16 @@ pub struct Located {
     pub pieces: Vec<Vec<Piece>>,
 }
 
+impl Located {
+    /// The pieces of each axis again, with the infinite pieces mapped at `spread` mode widths
+    /// instead of the usual (an independent map, for cross-checking an integral).
+    pub fn pieces_with_spread(&self, domain: &[(f64, f64)], spread: f64) -> Vec<Vec<Piece>> {
+        (0..domain.len())
+            .map(|i| axis_pieces(&self.modes, i, domain[i], spread))
+            .collect()
+    }
+}
+
 /// Modes below the highest by more than this (in log) carry no mass worth a piece.
 const KEEP_BELOW: f64 = 46.0;
 
