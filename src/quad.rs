@@ -413,6 +413,12 @@ pub fn integrate_1d(f: &(dyn Fn(f64) -> f64 + Sync), pieces: &[Piece]) -> (Estim
 }
 
 // Genz–Malik degree-7 rule with embedded degree-5 rule on [−1, 1]^d.
+
+/// Points of the Genz–Malik rule in `d` dimensions: the centre, 4 per axis, 4 per pair of
+/// axes and the 2^d vertices.
+fn rule_size(d: usize) -> usize {
+    1 + 4 * d + 2 * d * d.saturating_sub(1) + (1 << d)
+}
 const L2: f64 = 0.358_568_582_800_318_1; // sqrt(9/70)
 const L3: f64 = 0.948_683_298_050_513_8; // sqrt(9/10)
 const L4: f64 = 0.948_683_298_050_513_8; // sqrt(9/10)
@@ -616,7 +622,7 @@ pub fn cubature_from(
         "cubature: at most {MAX_CUBATURE_DIM} dimensions"
     );
     let w = gm_weights(d);
-    let npts = (1 + 4 * d + 2 * d * d.saturating_sub(1) + (1 << d)) as u64;
+    let npts = rule_size(d) as u64;
     let mut evals = 0u64;
     // The regions, each split region's place taken by its first child; the queue ranks them.
     let mut store: Vec<Region> = vec![];
@@ -781,7 +787,7 @@ fn eval_regions(
 ) -> Vec<Region> {
     use rayon::prelude::*;
     let d = cells[0].pieces.len();
-    let npts = 1 + 4 * d + 2 * d * d.saturating_sub(1) + (1 << d);
+    let npts = rule_size(d);
     if jobs.len() * npts < PARALLEL_POINTS {
         let mut s = Scratch::new(k, tgt);
         return eval_batch_of_regions(f, cells, jobs, k, w, &mut s);
@@ -926,7 +932,7 @@ fn eval_batch_of_regions(
         return vec![];
     };
     let d = first.d;
-    let npts = 1 + 4 * d + 2 * d * d.saturating_sub(1) + (1 << d);
+    let npts = rule_size(d);
     let n = npts * jobs.len();
     s.xs.resize(d * n, 0.0);
     s.jac.resize(n, 0.0);
