@@ -311,6 +311,13 @@ struct EstimateArgs {
     /// Write the output to this file (whole or not at all) instead of standard output.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
+    /// Also draw each estimator's mean ± 2 se against n, with the quadrature value of ism
+    /// (.svg or .png).
+    #[arg(long, value_name = "FILE")]
+    plot: Option<PathBuf>,
+    /// The figure's size in pixels, WIDTHxHEIGHT.
+    #[arg(long, value_name = "WxH")]
+    size: Option<String>,
 }
 
 #[derive(Args)]
@@ -859,6 +866,15 @@ fn parse_sampler(s: &str) -> Result<scorecheck::sample::Sampler, ExitCode> {
 
 fn run_estimate(a: EstimateArgs) -> ExitCode {
     use scorecheck::estimate::{EstimateOptions, Probe};
+    // The figure's name and size are checked before any work, like the output file.
+    let size = match size_of(&a.size) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let figure = match a.plot.as_deref().map(open_figure).transpose() {
+        Ok(f) => f,
+        Err(code) => return code,
+    };
     let out = match open_out(&a.out) {
         Ok(o) => o,
         Err(code) => return code,
@@ -911,6 +927,17 @@ fn run_estimate(a: EstimateArgs) -> ExitCode {
         Ok(r) => r,
         Err(e) => return bad_input(e),
     };
+    if let Some((format, pending)) = figure {
+        let drawn = scorecheck::plot::estimate_figure(&report).and_then(|f| {
+            scorecheck::plot::render(&scorecheck::plot::Figure::Estimate(f), format, size)
+        });
+        let written = drawn
+            .map_err(bad_input)
+            .and_then(|bytes| pending.commit_bytes(&bytes).map_err(bad_input));
+        if let Err(code) = written {
+            return code;
+        }
+    }
     let text = if a.json {
         format!("{}\n", report.to_json())
     } else {

@@ -1,6 +1,6 @@
 //! `scorecheck plot` through the real binary: every kind of figure for 1-D and 2-D cases is
 //! written as a valid SVG or PNG of the expected size, with the report's numbers on it; bad
-//! input exits 2 and writes nothing.
+//! input exits 2 and writes nothing. `estimate --plot` draws its series the same way.
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -342,4 +342,84 @@ fn gallery_cases_are_what_they_say() {
         -(2.0 / std::f64::consts::PI).sqrt(),
     );
     near(&r["objective"]["esm"], 0.5);
+}
+
+/// Run `estimate` with `args` and `--plot dir/name`; returns its output and the figure.
+#[track_caller]
+fn estimate_plot(dir: &Path, name: &str, args: &[&str]) -> (Output, Vec<u8>) {
+    let out = dir.join(name);
+    let out_s = out.to_str().unwrap();
+    let mut all = vec!["estimate"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--plot", out_s]);
+    let o = run(&all);
+    let bytes = std::fs::read(&out).expect("the figure is written");
+    (o, bytes)
+}
+
+#[test]
+fn estimate_figure_1d() {
+    let dir = scratch("estimate");
+    let g = "examples/cases/gauss-mismatch.toml";
+    let (o, svg) = estimate_plot(&dir, "e.svg", &[g, "--n", "3000", "--seed", "5"]);
+    exit_code(&o, 0);
+    // The report on stdout is the one without --plot.
+    let plain = run(&["estimate", g, "--n", "3000", "--seed", "5"]);
+    assert_eq!(stdout(&o), stdout(&plain));
+    let (w, h, text) = svg_parts(std::str::from_utf8(&svg).unwrap());
+    assert_eq!((w, h), (1200, 700));
+    assert!(
+        text.contains("gauss-mismatch: estimates of ism ± 2 se against n (inverse CDF, seed 5)"),
+        "{text}"
+    );
+    assert!(text.contains("draws used, n (log scale)"), "{text}");
+    assert!(text.contains("quadrature ism = "), "{text}");
+    for label in ["exact trace", "sliced-vr (rademacher)", "sliced (gaussian)"] {
+        assert!(text.contains(label), "{label} missing: {text}");
+    }
+    let (o, png) = estimate_plot(
+        &dir,
+        "e.png",
+        &[
+            g, "--n", "1000", "--probes", "gaussian", "--size", "900x500",
+        ],
+    );
+    exit_code(&o, 0);
+    assert_eq!(png_size(&png), (900, 500));
+}
+
+#[test]
+fn estimate_bad_plot_path_exits_2_before_any_work() {
+    // The case file does not exist either: the figure's name is refused first.
+    for (test, out, first) in [
+        ("est-ext", "fig.jpg", "must end in .svg or .png"),
+        ("est-folder", "nope/fig.svg", "does not exist"),
+    ] {
+        let dir = scratch(test);
+        let target = dir.join(out);
+        let o = run(&[
+            "estimate",
+            "no-such-case.toml",
+            "--plot",
+            target.to_str().unwrap(),
+        ]);
+        exit_code(&o, 2);
+        assert_eq!(stdout(&o), "");
+        let err = stderr(&o);
+        assert!(err.lines().next().unwrap_or("").contains(first), "{err}");
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "{test}");
+    }
+    // A good name with a bad size is refused too, and leaves nothing.
+    let dir = scratch("est-size");
+    let target = dir.join("fig.svg");
+    let o = run(&[
+        "estimate",
+        "examples/cases/gauss-mismatch.toml",
+        "--plot",
+        target.to_str().unwrap(),
+        "--size",
+        "10x10",
+    ]);
+    exit_code(&o, 2);
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
 }
