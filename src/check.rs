@@ -126,6 +126,13 @@ struct Records {
     dropped: u64,
 }
 
+/// `e^lp`, without the slow underflow path of `exp` in the far tails: below −745.2 the
+/// result rounds to 0 in f64 (the least subnormal is e^−744.44), so 0 is exact there.
+#[inline]
+fn p_ratio(lp: f64) -> f64 {
+    if lp < -745.2 { 0.0 } else { lp.exp() }
+}
+
 /// Keep, of the points where something went wrong, the least in lexicographic order: the
 /// same point however the evaluations were spread over threads.
 fn keep_least(slot: &mut Option<Vec<f64>>, x: &[f64]) {
@@ -260,7 +267,7 @@ impl<P: Density, S: ScoreField, W: ScalarFunction> Integrand<'_, P, S, W> {
             keep_least(&mut self.records().undefined_density, x);
             return;
         }
-        let w = lp.exp();
+        let w = p_ratio(lp);
         if w == 0.0 {
             return;
         }
@@ -340,7 +347,7 @@ impl<P: Density, S: ScoreField, W: ScalarFunction> Integrand<'_, P, S, W> {
         if lp.is_nan() {
             return None;
         }
-        let w = lp.exp();
+        let w = p_ratio(lp);
         if w == 0.0 {
             return Some(0.0);
         }

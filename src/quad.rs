@@ -331,14 +331,16 @@ pub fn integrate_1d_vec(
     // One pass over each rule's points, all k sums at once (compensated), and with
     // `with_abs` the sums of absolute values too (for the rounding floor; plain sums).
     let rule = |r: std::ops::Range<usize>, with_abs: bool| {
-        let mut acc = vec![Neumaier::default(); k];
+        // Sums and their compensations in separate arrays, so the k lanes vectorise.
+        let mut sum = vec![0.0; k];
+        let mut comp = vec![0.0; k];
         let mut abs = vec![0.0; k];
         for i in r {
             let jw = jacs[i] * wts[i];
             let v = &vals[i * k..(i + 1) * k];
             if jw.is_finite() {
-                for (a, &v) in acc.iter_mut().zip(v) {
-                    a.add(v * jw);
+                for ((s, c), &v) in sum.iter_mut().zip(comp.iter_mut()).zip(v) {
+                    two_sum_add(s, c, v * jw);
                 }
                 if with_abs {
                     for (a, &v) in abs.iter_mut().zip(v) {
@@ -347,14 +349,14 @@ pub fn integrate_1d_vec(
                 }
             } else {
                 // |dx/du| overflowed at the end of an infinite piece, where the values are 0.
-                for ((a, s), &v) in acc.iter_mut().zip(abs.iter_mut()).zip(v) {
+                for (j, &v) in v.iter().enumerate() {
                     let t = if v == 0.0 { 0.0 } else { v * jw };
-                    a.add(t);
-                    *s += t.abs();
+                    two_sum_add(&mut sum[j], &mut comp[j], t);
+                    abs[j] += t.abs();
                 }
             }
         }
-        let sums: Vec<f64> = acc.into_iter().map(|a| a.total()).collect();
+        let sums: Vec<f64> = sum.iter().zip(&comp).map(|(s, c)| s + c).collect();
         (sums, abs)
     };
     let mut m = vec![];
@@ -380,6 +382,16 @@ pub fn integrate_1d_vec(
     (est, div)
 }
 
+/// Add `v` to the running sum `s`, keeping the rounding error in `c` (Knuth's branch-free
+/// two-sum); the compensated total is `s + c`.
+#[inline(always)]
+fn two_sum_add(s: &mut f64, c: &mut f64, v: f64) {
+    let t = *s + v;
+    let bv = t - *s;
+    *c += (*s - (t - bv)) + (v - bv);
+    *s = t;
+}
+
 /// A compensated sum: the running sum and the rounding errors it has dropped.
 #[derive(Clone, Copy, Default)]
 struct Neumaier {
@@ -388,13 +400,9 @@ struct Neumaier {
 }
 
 impl Neumaier {
-    /// Add `v`, keeping the rounding error of the sum (Knuth's branch-free two-sum).
     #[inline]
     fn add(&mut self, v: f64) {
-        let t = self.sum + v;
-        let bv = t - self.sum;
-        self.comp += (self.sum - (t - bv)) + (v - bv);
-        self.sum = t;
+        two_sum_add(&mut self.sum, &mut self.comp, v);
     }
     fn total(self) -> f64 {
         self.sum + self.comp
