@@ -660,7 +660,7 @@ pub fn check_weighted<P: Density, S: ScoreField, W: ScalarFunction>(
 /// know; two maps reach differently far. When the two values of Z differ by more than their
 /// errors allow, twice the difference (a share `δ` of Z) is added to every integral's error
 /// (`δ·max(Z, |I_k|)`, so `δ·max(1, |Q_k|)` after normalising) and a note says why.
-fn cross_check_z<P: Density>(
+pub(crate) fn cross_check_z<P: Density>(
     p: &P,
     loc: &Located,
     domain: &[(f64, f64)],

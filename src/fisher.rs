@@ -43,12 +43,12 @@
 //! assert_eq!(r.exit_code(), 0);
 //! ```
 
-use crate::check::status_for_value;
+use crate::check::{CheckOptions, cross_check_z, status_for_value};
 use crate::estimate::Agreement;
 use crate::expr::Program;
 use crate::locate::locate;
 use crate::model::Density;
-use crate::quad::{Cell, cubature, integrate_1d, pointwise};
+use crate::quad::{Cell, Estimate, cubature, integrate_1d, pointwise};
 use crate::report::{Quantity, Status, fmt_q};
 use num_dual::{Dual64, DualNum};
 use serde::Serialize;
@@ -298,11 +298,28 @@ pub fn fisher(spec: &FisherSpec, opts: &FisherOptions) -> Result<FisherReport, F
             opts.max_evals
         ));
     }
-    let z = r.values[0];
-    let ze = r.errors[0];
+    // The same check as `scorecheck check` makes: Z again through a second map of the
+    // infinite ends, which shows mass that runs off where the cubature does not look (a
+    // heavy-tailed proposal with the data following θ puts mass along the diagonal).
+    let mut est: Vec<Estimate> = (0..6)
+        .map(|j| Estimate {
+            value: r.values[j],
+            error: r.errors[j],
+            evals: r.evals,
+        })
+        .collect();
+    let check_opts = CheckOptions {
+        tol: Some(tol),
+        max_evals: opts.max_evals,
+    };
+    if let Some(note) = cross_check_z(&joint, &located, &domain, &mut est, &check_opts) {
+        notes.push(note);
+    }
+    let z = est[0].value;
+    let ze = est[0].error;
     let q = |j: usize| {
-        let v = r.values[j] / z;
-        let e = r.errors[j] / z + v.abs() * ze / z;
+        let v = est[j].value / z;
+        let e = est[j].error / z + v.abs() * ze / z;
         if v.is_finite() && e.is_finite() {
             Quantity::new(v, e, r.evals, status_for_value(v, e, tol))
         } else {
@@ -380,10 +397,14 @@ pub fn fisher(spec: &FisherSpec, opts: &FisherOptions) -> Result<FisherReport, F
                 _ => return Agreement::Undecided,
             }
         }
-        if v.abs() <= e {
+        if v.abs() > e {
+            Agreement::Disagrees
+        } else if parts.iter().all(|(q, _)| q.status == Status::Ok) {
             Agreement::Agrees
         } else {
-            Agreement::Disagrees
+            // Equal within errors that are larger than the tolerance: as in `check`, that
+            // decides nothing.
+            Agreement::Undecided
         }
     };
     let verdict = FisherVerdict {

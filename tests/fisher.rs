@@ -258,3 +258,33 @@ fn the_binary_reports_and_bad_input_exits_2() {
         "error: --theta and --data must differ, both are `theta`",
     );
 }
+
+#[test]
+fn a_cauchy_proposal_is_undecided_not_wrongly_precise() {
+    // q(θ) ∝ 1/(1 + θ²) and x|θ ~ N(θ, 1): the joint's mass runs off along the diagonal
+    // x = θ. With s = x − θ, the Fisher score ∂θ log p = x − θ, so
+    // E[s·∂θ log p] = E[(x − θ)²] = 1 exactly, and const = ½E[(x − θ)²] = ½.
+    // The cubature alone reported 0.999999329 ± 5e-9; the second map shows the shortfall.
+    let s = FisherSpec {
+        theta: "t".into(),
+        data: "x".into(),
+        simulator: "-(x-t)^2/2".into(),
+        proposal: "-ln(1+t^2)".into(),
+        field: "x - t".into(),
+        theta_domain: (f64::NEG_INFINITY, f64::INFINITY),
+        data_domain: (f64::NEG_INFINITY, f64::INFINITY),
+        params: vec![],
+    };
+    let r = run(&s);
+    for (q, exact) in [(&r.cross_lhs, 1.0), (&r.constant, 0.5)] {
+        let (v, e) = (q.value.unwrap(), q.error.unwrap());
+        assert!((v - exact).abs() <= e, "{v} ± {e}, exact {exact}");
+    }
+    assert_ne!(r.verdict.ibp, Agreement::Disagrees);
+    assert_eq!(r.exit_code(), 3, "{:?}", r.verdict);
+    assert!(
+        r.notes.iter().any(|n| n.contains("two maps")),
+        "{:?}",
+        r.notes
+    );
+}
