@@ -415,25 +415,7 @@ pub fn check_weighted<P: Density, S: ScoreField, W: ScalarFunction>(
         let cells = cells_of(&loc.pieces);
         // Integrals that diverge are found first, so they do not drive the refinement.
         let divergent = probe_divergence(&ig, &loc, domain);
-        let targets = |v: &[f64]| {
-            let z = v[0].abs().max(f64::MIN_POSITIVE);
-            // The target on Q_k = I_k/Z is tol·max(1, |Q_k|), shared between I_k and Z: the
-            // error of Q_k is e_k/Z + |Q_k|·e_Z/Z, so e_k ≤ 0.45·tol·max(Z, |I_k|) and
-            // e_Z ≤ 0.45·tol·Z give at most 0.9·tol·max(1, |Q_k|), because
-            // |Q_k| ≤ max(1, |Q_k|). (Z's share needs no division by the largest |Q_k|.)
-            let t: Vec<f64> = v
-                .iter()
-                .zip(&divergent)
-                .map(|(x, dv)| {
-                    if *dv {
-                        f64::INFINITY
-                    } else {
-                        0.45 * tol * z.max(x.abs())
-                    }
-                })
-                .collect();
-            t
-        };
+        let targets = |v: &[f64]| ratio_targets(v, tol, &divergent);
         let r = cubature(
             &|xs: &[f64], n: usize, out: &mut [f64]| ig.eval_batch(xs, n, out),
             &cells,
@@ -652,6 +634,24 @@ pub fn check_weighted<P: Density, S: ScoreField, W: ScalarFunction>(
         half_s2,
         weighted,
     })
+}
+
+/// Error targets for raw integrals `v` whose ratios `Q_k = I_k/Z` (`Z = v[0]`) are reported
+/// to `tol·max(1, |Q_k|)`. The error of `Q_k` is `e_k/Z + |Q_k|·e_Z/Z`, so `e_k ≤
+/// 0.45·tol·max(Z, |I_k|)` and `e_Z ≤ 0.45·tol·Z` give at most `0.9·tol·max(1, |Q_k|)`,
+/// because `|Q_k| ≤ max(1, |Q_k|)`. Integrals marked in `skip` (divergent) get no target.
+pub(crate) fn ratio_targets(v: &[f64], tol: f64, skip: &[bool]) -> Vec<f64> {
+    let z = v[0].abs().max(f64::MIN_POSITIVE);
+    v.iter()
+        .enumerate()
+        .map(|(j, x)| {
+            if skip.get(j).copied().unwrap_or(false) {
+                f64::INFINITY
+            } else {
+                0.45 * tol * z.max(x.abs())
+            }
+        })
+        .collect()
 }
 
 /// For 2-D and up: Z again, at a looser tolerance, through a different map of the infinite
