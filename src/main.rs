@@ -566,18 +566,7 @@ fn report_of(a: &CheckArgs) -> Result<scorecheck::report::Report, ExitCode> {
         Ok(c) => c,
         Err(e) => return Err(bad_input(e)),
     };
-    if a.max_evals == 0 {
-        return Err(bad_input("--max-evals must be at least 1"));
-    }
-    if let Some(t) = a.tol.filter(|t| t.is_nan() || *t <= 0.0 || t.is_infinite()) {
-        return Err(bad_input(format!(
-            "--tol must be a positive number, got {t}"
-        )));
-    }
-    let opts = CheckOptions {
-        tol: a.tol,
-        max_evals: a.max_evals,
-    };
+    let opts = check_options(a.tol, a.max_evals)?;
     scorecheck::check_case(&case, &opts).map_err(bad_input)
 }
 
@@ -656,17 +645,9 @@ fn run_explain(a: ExplainArgs) -> ExitCode {
 }
 
 fn run_score(a: ScoreArgs) -> ExitCode {
-    let spec = match load_case_file(&a.case) {
-        Ok(s) => s,
-        Err(e) => return bad_input(e),
-    };
-    let overrides = match overrides_of(&a.params) {
-        Ok(o) => o,
-        Err(code) => return code,
-    };
-    let case = match spec.compile(&overrides, false) {
+    let case = match load_case(&a.case, &a.params) {
         Ok(c) => c,
-        Err(e) => return bad_input(e),
+        Err(code) => return code,
     };
     let opts = scorecheck::score::ScoreOptions {
         points: a.points,
@@ -741,9 +722,7 @@ fn run_plot(a: PlotArgs) -> ExitCode {
         let size = size_of(&a.size)?;
         let opts = check_options(a.tol, a.max_evals)?;
         let (format, pending) = open_figure(&a.out)?;
-        let spec = load_case_file(&a.case).map_err(bad_input)?;
-        let overrides = overrides_of(&a.params)?;
-        let case = spec.compile(&overrides, false).map_err(bad_input)?;
+        let case = load_case(&a.case, &a.params)?;
         let report = scorecheck::check_case(&case, &opts).map_err(bad_input)?;
         let kind = match a.kind {
             PlotKind::Identity => scorecheck::plot::Kind::Identity,
