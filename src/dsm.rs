@@ -47,7 +47,7 @@
 
 use crate::case::{Case, CaseSpec};
 use crate::check::status_for_value;
-use crate::estimate::{Agreement, compare};
+use crate::estimate::{Agreement, compare_to};
 use crate::locate::Located;
 use crate::locate::locate;
 use crate::model::{Density, MAX_DIM, ScoreField};
@@ -479,12 +479,7 @@ pub fn dsm(
             })
             .collect();
         let mc = mc_mean(&vals, samples.independent());
-        let (mc_agreement, why) = compare(
-            &mc,
-            dsm_q[j].value,
-            dsm_q[j].error.unwrap_or(0.0),
-            opts.min_ess,
-        );
+        let (mc_agreement, why) = compare_to(&mc, &dsm_q[j], opts.min_ess);
         if !why.is_empty() {
             notes.push(format!("θ #{}: Monte Carlo DSM: {why}", j + 1));
         }

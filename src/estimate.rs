@@ -152,6 +152,20 @@ impl Agreement {
 /// 0.6–1.
 pub const MAX_SHARE: f64 = 0.5;
 
+/// [`compare`] against a quadrature value. As in `check`, agreement with a reference that
+/// did not reach its tolerance decides nothing (undecided); a mean outside even its larger
+/// error still disagrees.
+pub fn compare_to(mc: &McMean, reference: &Quantity, min_ess: f64) -> (Agreement, String) {
+    let (a, why) = compare(mc, reference.value, reference.error.unwrap_or(0.0), min_ess);
+    if a == Agreement::Agrees && reference.status != Status::Ok {
+        return (
+            Agreement::Undecided,
+            "the quadrature reference did not reach its tolerance".into(),
+        );
+    }
+    (a, why)
+}
+
 /// Compare a Monte Carlo mean with a reference `value ± error`: they agree when
 /// `|mean − value| ≤ 4·se + error` (plus rounding); undecided when the effective sample size is
 /// below `min_ess`, the chains have not mixed, a single draw dominates the spread (a heavy
@@ -511,10 +525,14 @@ pub fn estimate(case: &Case, opts: &EstimateOptions) -> Result<EstimateReport, E
         Some(why) => (Agreement::Undecided, why.clone()),
         None => compare(mc, value, error, min_ess),
     };
+    let compare_ref = |mc: &McMean, reference: &Quantity, min_ess: f64| match &stuck {
+        Some(why) => (Agreement::Undecided, why.clone()),
+        None => compare_to(mc, reference, min_ess),
+    };
     let sizes = series_sizes(samples.len());
     let result = |form: &str, probe: Option<Probe>, vals: &[Vec<f64>]| {
         let mc = mc_mean(vals, ind);
-        let (agreement, why) = compare(&mc, ism.value, ism.error.unwrap_or(0.0), opts.min_ess);
+        let (agreement, why) = compare_ref(&mc, &ism, opts.min_ess);
         let z = ism.value.map(|v| (mc.mean - v) / mc.se);
         let series = sizes
             .iter()
@@ -781,6 +799,26 @@ fn label(e: &EstimatorResult) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unconverged_reference_decides_nothing() {
+        // A sample mean 1.0 ± 0.01 against a reference 1.0: agrees when the reference reached
+        // its tolerance, undecided when it did not; a clear miss still disagrees.
+        let mc = McMean {
+            mean: 1.0,
+            se: 0.01,
+            n: 10_000,
+            ess: 10_000.0,
+            rhat: 1.0,
+            max_share: 1e-3,
+        };
+        let ok = Quantity::new(1.0, 1e-9, 100, Status::Ok);
+        let loose = Quantity::new(1.0, 1e-2, 100, Status::NotConverged);
+        assert_eq!(compare_to(&mc, &ok, 100.0).0, Agreement::Agrees);
+        assert_eq!(compare_to(&mc, &loose, 100.0).0, Agreement::Undecided);
+        let far = Quantity::new(2.0, 1e-2, 100, Status::NotConverged);
+        assert_eq!(compare_to(&mc, &far, 100.0).0, Agreement::Disagrees);
+    }
 
     #[test]
     fn series_sizes_are_1_3_decades() {
