@@ -533,16 +533,22 @@ pub fn dsm(
             constant_agreement = Agreement::all([
                 constant_agreement,
                 match ok {
-                    Some(true) => Agreement::Agrees,
+                    // As in `check`: equal within errors above the tolerance decides nothing.
+                    Some(true) if a.status == Status::Ok && b.status == Status::Ok => {
+                        Agreement::Agrees
+                    }
                     Some(false) => Agreement::Disagrees,
-                    None => Agreement::Undecided,
+                    _ => Agreement::Undecided,
                 },
             ]);
         }
     }
     let constant_agreement = (d == 1).then_some(constant_agreement);
     if constant_agreement == Some(Agreement::Undecided) {
-        notes.push("a constant has no value (an integral diverged or was not finite)".into());
+        notes.push(
+            "a constant has no value (an integral diverged or was not finite) or did not reach the tolerance"
+                .into(),
+        );
     }
     let verdict = Agreement::all(
         points
