@@ -145,11 +145,11 @@ fn a_uniform_proposal_breaks_the_boundary_condition() {
         near(&r.cross_lhs, p.c1 * p.a);
         near(&r.constant, p.a * p.a / (2.0 * p.tau * p.tau));
         assert_eq!(r.verdict.ibp, Agreement::Agrees);
-        if b != 0.0 {
-            assert_eq!(r.verdict.boundary_vanishes, Agreement::Disagrees);
-            assert_eq!(r.verdict.tractable, Agreement::Disagrees);
-            assert_eq!(r.exit_code(), 1);
-        }
+        // Every case here has B ≠ 0 (the case B = 0 is the next test).
+        assert!(b.abs() > 0.1, "B = {b}");
+        assert_eq!(r.verdict.boundary_vanishes, Agreement::Disagrees);
+        assert_eq!(r.verdict.tractable, Agreement::Disagrees);
+        assert_eq!(r.exit_code(), 1);
     }
 }
 
@@ -228,8 +228,20 @@ fn the_binary_reports_and_bad_input_exits_2() {
     ];
     let o = run_in(&dir, &base);
     exit_code(&o, 0);
-    // The true Fisher score: esm = 0.
     assert!(common::stdout(&o).contains("esm = E½(s − u)²"));
+    // The true Fisher score, x − θ for x|θ ~ N(θ, 1): esm = 0, const = ½E(x − θ)² = ½.
+    let mut json = base.to_vec();
+    json.push("--json");
+    let o = run_in(&dir, &json);
+    exit_code(&o, 0);
+    let j: serde_json::Value = serde_json::from_str(&common::stdout(&o)).unwrap();
+    for (key, exact) in [("esm", 0.0), ("constant", 0.5)] {
+        let (v, e) = (
+            j[key]["value"].as_f64().unwrap(),
+            j[key]["error"].as_f64().unwrap(),
+        );
+        assert!((v - exact).abs() <= e, "{key} = {v} ± {e}, exact {exact}");
+    }
     let mut uni = base.to_vec();
     uni[4] = "0";
     uni[6] = "x";

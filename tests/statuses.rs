@@ -23,6 +23,11 @@ fn nan_where_p_has_mass_is_nonfinite_and_undecided() {
     assert_eq!(r.objective.esm.status, Status::Nonfinite);
     // const does not involve s and is still fine: ½E x² = ½.
     assert_eq!(r.objective.constant.status, Status::Ok);
+    let (v, e) = (
+        r.objective.constant.value.unwrap(),
+        r.objective.constant.error.unwrap(),
+    );
+    assert!((v - 0.5).abs() <= e, "const = {v} ± {e}");
     assert_eq!(r.verdict.ibp, Ibp::Undecided);
     assert_eq!(r.exit_code(), 3);
 }
