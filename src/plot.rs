@@ -1844,6 +1844,8 @@ pub struct SweepFigure {
     pub argmin_ism: Option<f64>,
     /// The largest |boundary term| over the grid.
     pub max_boundary: f64,
+    /// Whether `check` found the boundary term vanishing at every grid point.
+    pub boundary_vanishes: bool,
     pub domain: String,
 }
 
@@ -1925,10 +1927,17 @@ impl SweepFigure {
                 format!("same minimiser {th}* = {}", fmt_num(a)),
                 true,
             )?;
-            notes.push(format!(
-                "esm and ism + const coincide: the boundary term vanishes (largest |boundary| on the grid: {}), and ism, shifted by const, has the same minimiser.",
-                fmt_num(self.max_boundary)
-            ));
+            notes.push(if self.boundary_vanishes {
+                format!(
+                    "esm and ism + const coincide: the boundary term vanishes at every grid point (largest |boundary|: {}), and ism, shifted by const, has the same minimiser.",
+                    fmt_num(self.max_boundary)
+                )
+            } else {
+                format!(
+                    "The minimisers agree to the grid's resolution, but the boundary term does not vanish at every grid point (largest |boundary|: {}).",
+                    fmt_num(self.max_boundary)
+                )
+            });
         } else {
             if let Some(a) = argmin_esm {
                 mark(a, BLUE_, format!("argmin esm = {}", fmt_num(a)), true)?;

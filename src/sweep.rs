@@ -29,7 +29,7 @@
 use crate::case::{CaseError, CaseSpec, parse_number, parse_param};
 use crate::check::CheckOptions;
 use crate::plot::{SweepFigure, fmt_num};
-use crate::report::{Cross, Objective, Report, Verdict};
+use crate::report::{Boundary, Cross, Objective, Report, Verdict};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -426,6 +426,10 @@ impl Sweep {
                 .iter()
                 .filter_map(|p| p.cross.boundary.value)
                 .fold(0.0, |m, v| m.max(v.abs())),
+            boundary_vanishes: self
+                .points
+                .iter()
+                .all(|p| p.verdict.boundary == Boundary::Vanishes),
             domain,
         })
     }
