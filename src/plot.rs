@@ -26,7 +26,7 @@ use crate::estimate::{Agreement, EstimateReport, SeriesPoint};
 use crate::locate::{Located, locate};
 use crate::model::{ExprField, eval_point};
 use crate::quad::{Piece, integrate_1d};
-use crate::report::{Quantity, Report};
+use crate::report::{Ibp, Quantity, Report, Status};
 use crate::sample::Method;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -361,10 +361,27 @@ fn pow10(v: f64) -> String {
     }
 }
 
-/// `v ± e` for a quantity, or its status.
+/// `v ± e` for a quantity in at most 6 significant digits, and never more digits than its
+/// error supports ([`crate::report::fmt_value`]); or its status.
 pub fn fmt_q(q: &Quantity) -> String {
     match (q.value, q.error) {
-        (Some(v), Some(e)) => format!("{} ± {:.1e}", fmt_num(v), e),
+        (Some(v), Some(e)) => {
+            let earned = if e > 0.0 && v != 0.0 && e.is_finite() {
+                (v.abs().log10().floor() - e.log10().floor()) as i32 + 1
+            } else {
+                i32::MAX
+            };
+            let s = if earned < 6 {
+                crate::report::fmt_value(v, e)
+            } else {
+                format!("{} ± {:.1e}", fmt_num(v), e)
+            };
+            if q.status == Status::NotConverged {
+                format!("{s} (not converged)")
+            } else {
+                s
+            }
+        }
         (Some(v), None) => fmt_num(v),
         _ => format!("{:?}", q.status).to_lowercase(),
     }
@@ -440,6 +457,8 @@ pub struct Identity1d {
     pub lhs: Quantity,
     pub rhs: Quantity,
     pub boundary: Quantity,
+    /// `check`'s verdict on lhs = boundary + rhs.
+    pub ibp: Ibp,
     pub verdict: String,
 }
 
@@ -479,6 +498,7 @@ pub fn identity_1d(case: &Case, report: &Report) -> Result<Identity1d, PlotError
         lhs: report.cross.lhs.clone(),
         rhs: report.cross.rhs.clone(),
         boundary: report.cross.boundary.clone(),
+        ibp: report.verdict.ibp,
         verdict: format!(
             "ibp {:?}, boundary {:?}",
             report.verdict.ibp, report.verdict.boundary
@@ -850,10 +870,8 @@ impl Identity1d {
                         GREEN_.stroke_width(3),
                     )))?;
                 }
-                let ok = (gap - b).abs()
-                    <= 10.0 * (self.lhs.error.unwrap_or(0.0) + self.rhs.error.unwrap_or(0.0))
-                        + self.boundary.error.unwrap_or(0.0)
-                        + 1e-9;
+                // "=" exactly when `check` found lhs = boundary + rhs within the errors.
+                let ok = self.ibp == Ibp::Holds;
                 let label = if ok {
                     format!("lhs − rhs = {} = boundary term", fmt_num(gap))
                 } else {
