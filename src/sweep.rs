@@ -29,7 +29,7 @@
 use crate::case::{CaseError, CaseSpec, parse_number, parse_param};
 use crate::check::CheckOptions;
 use crate::plot::{SweepFigure, fmt_num};
-use crate::report::{Boundary, Cross, Objective, Report, Verdict};
+use crate::report::{Boundary, Cross, Objective, Report, Status, Verdict};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -352,10 +352,8 @@ impl Sweep {
             let _ = writeln!(o, "fixed: {}", f.join(", "));
         }
         let _ = writeln!(o);
-        let q = |q: &crate::report::Quantity| match q.value {
-            Some(v) => format!("{v:.9}"),
-            None => format!("{:?}", q.status).to_lowercase(),
-        };
+        // Each value with its error, in the digits the error supports (as `check` prints).
+        let q = crate::report::fmt_q;
         let mut rows: Vec<Vec<String>> = vec![];
         let mut head: Vec<String> = self.grid.iter().map(|g| g.name.clone()).collect();
         head.extend(
@@ -373,7 +371,18 @@ impl Sweep {
             r.push(q(&p.objective.esm));
             r.push(q(&p.objective.ism));
             r.push(q(&p.objective.constant));
-            r.push(ism_const(p).map_or("-".into(), |v| format!("{v:.9}")));
+            let (i, c) = (&p.objective.ism, &p.objective.constant);
+            r.push(match (ism_const(p), i.error, c.error) {
+                (Some(v), Some(ei), Some(ec)) => {
+                    let s = crate::report::fmt_value(v, ei + ec);
+                    if i.status == Status::Ok && c.status == Status::Ok {
+                        s
+                    } else {
+                        format!("{s} (not converged)")
+                    }
+                }
+                _ => "-".into(),
+            });
             r.push(q(&p.cross.boundary));
             r.push(p.exit_code.to_string());
             rows.push(r);
