@@ -599,22 +599,10 @@ fn unreachable_tolerance_is_undecided() {
 
 #[test]
 fn gallery_exit_codes_match_their_headers() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/cases");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("examples/cases")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .collect();
-    files.sort();
+    let files = common::gallery_files(|_| true);
     assert!(files.len() >= 10, "{files:?}");
     for f in files {
-        let text = std::fs::read_to_string(&f).expect("read case");
-        let expected: i32 = text
-            .lines()
-            .take_while(|l| l.starts_with('#'))
-            .find_map(|l| l.split("-> exit ").nth(1))
-            .and_then(|s| s.trim().trim_end_matches('.').parse().ok())
-            .unwrap_or_else(|| panic!("{}: no `-> exit N` in the header", f.display()));
+        let expected = common::header_exit(&f, "-> exit ");
         let o = run(&["check", f.to_str().expect("UTF-8 path")]);
         assert_eq!(
             o.status.code(),

@@ -398,29 +398,14 @@ fn a_correct_hand_derived_score_passes() {
 #[test]
 fn every_gallery_case_exits_as_its_header_says() {
     // Each score-*.toml states `=> exit N` for `scorecheck score` in its header.
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/cases");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("examples/cases")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| {
-            let n = p.file_name().unwrap().to_string_lossy();
-            n.starts_with("score-") && n.ends_with(".toml")
-        })
-        .collect();
-    files.sort();
+    let files = common::gallery_files(|n| n.starts_with("score-"));
     let wrong = files
         .iter()
-        .filter(|f| std::fs::read_to_string(f).unwrap().contains("=> exit 1"))
+        .filter(|f| common::header_exit(f, "=> exit ") == 1)
         .count();
     assert!(wrong >= 8, "at least eight wrong scores: {files:?}");
     for f in files {
-        let text = std::fs::read_to_string(&f).expect("read case");
-        let expected: i32 = text
-            .lines()
-            .take_while(|l| l.starts_with('#'))
-            .find_map(|l| l.split("=> exit ").nth(1))
-            .and_then(|s| s.trim().trim_end_matches('.').parse().ok())
-            .unwrap_or_else(|| panic!("{}: no `=> exit N` in the header", f.display()));
+        let expected = common::header_exit(&f, "=> exit ");
         let o = run(&["score", f.to_str().expect("UTF-8 path")]);
         assert_eq!(
             o.status.code(),

@@ -49,3 +49,29 @@ pub fn bad_input(dir: &Path, args: &[&str], first: &str) -> String {
     );
     err
 }
+
+/// The case files of `examples/cases/` whose names `keep`, sorted.
+pub fn gallery_files(keep: impl Fn(&str) -> bool) -> Vec<std::path::PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/cases");
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
+        .expect("examples/cases")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| {
+            let n = p.file_name().unwrap().to_string_lossy();
+            n.ends_with(".toml") && keep(&n)
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// The exit code a case file's header comment states after `marker` (e.g. `-> exit 1`).
+pub fn header_exit(path: &Path, marker: &str) -> i32 {
+    std::fs::read_to_string(path)
+        .expect("read case")
+        .lines()
+        .take_while(|l| l.starts_with('#'))
+        .find_map(|l| l.split(marker).nth(1))
+        .and_then(|s| s.trim().trim_end_matches('.').parse().ok())
+        .unwrap_or_else(|| panic!("{}: no `{marker}N` in the header", path.display()))
+}
