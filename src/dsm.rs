@@ -54,7 +54,7 @@ use crate::model::{Density, MAX_DIM, ScoreField};
 use crate::quad::{Cell, Piece, cubature, integrate_1d, pointwise};
 use crate::report::{Quantity, Status, fmt_q, fmt_value};
 use crate::sample::{BLOCK, McMean, SampleOptions, Sampler, mc_mean, rng_for, sample, stream};
-use crate::score::jacobian;
+use crate::score::values_and_divergence;
 use rand_distr::StandardNormal;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -354,13 +354,14 @@ pub fn dsm(
                 out[1 + k + j] = 0.0;
                 continue;
             }
-            let (sy, jac) = jacobian(f, &y[..d]);
+            // Only s and ∇·s are needed here, not the whole Jacobian.
+            let (sy, div) = values_and_divergence(f, &y[..d]);
             let mut dsm_t = 0.0;
-            let mut ism_t = 0.0;
+            let mut ism_t = div;
             for i in 0..d {
                 let r = sy[i] + e[i] / (sigma * sigma);
                 dsm_t += 0.5 * r * r;
-                ism_t += 0.5 * sy[i] * sy[i] + jac[i][i];
+                ism_t += 0.5 * sy[i] * sy[i];
             }
             out[1 + j] = w * dsm_t;
             out[1 + k + j] = w * ism_t;

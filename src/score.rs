@@ -519,8 +519,21 @@ pub fn jacobian<S: ScoreField>(s: &S, x: &[f64]) -> ([f64; MAX_DIM], [[f64; MAX_
 /// assert_eq!(divergence(&GradientOf(&m), &[0.3, -1.0]), -2.0); // Δ log q = −2
 /// ```
 pub fn divergence<S: ScoreField>(s: &S, x: &[f64]) -> f64 {
+    values_and_divergence(s, x).1
+}
+
+/// `s(x)` and the exact `∇·s(x)` from one dual evaluation per component (`d` in all; the
+/// full [`jacobian`] takes `d²`).
+pub fn values_and_divergence<S: ScoreField>(s: &S, x: &[f64]) -> ([f64; MAX_DIM], f64) {
     let d = x.len();
-    (0..d).map(|i| s.component(i, &seeded(x, i)[..d]).eps).sum()
+    let mut v = [0.0; MAX_DIM];
+    let mut div = 0.0;
+    for (i, vi) in v.iter_mut().enumerate().take(d) {
+        let r = s.component(i, &seeded(x, i)[..d]);
+        *vi = r.re;
+        div += r.eps;
+    }
+    (v, div)
 }
 
 /// The exact gradient of `log q` at `x`.
