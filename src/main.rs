@@ -111,6 +111,24 @@ enum PlotKind {
     Convergence,
 }
 
+/// The quadrature settings of every command that runs `check`.
+#[derive(Args)]
+struct QuadArgs {
+    /// Target error of every quantity: absolute for values up to 1 in size, relative above
+    /// (default 1e-10 in 1-D, 1e-8 in 2-D, 1e-6 in 3-D and 4-D).
+    #[arg(long, value_name = "TOL", allow_negative_numbers = true)]
+    tol: Option<f64>,
+    /// Evaluations allowed per cubature in 2-D and up.
+    #[arg(long, value_name = "N", default_value_t = 20_000_000)]
+    max_evals: u64,
+}
+
+impl QuadArgs {
+    fn options(&self) -> Result<CheckOptions, ExitCode> {
+        check_options(self.tol, self.max_evals)
+    }
+}
+
 #[derive(Args)]
 struct PlotArgs {
     /// A TOML case file.
@@ -127,12 +145,8 @@ struct PlotArgs {
     /// The figure's size in pixels, WIDTHxHEIGHT (default depends on the figure).
     #[arg(long, value_name = "WxH")]
     size: Option<String>,
-    /// Target error of the check (see `check --help`).
-    #[arg(long, value_name = "TOL", allow_negative_numbers = true)]
-    tol: Option<f64>,
-    /// Evaluations allowed per cubature in 2-D and up.
-    #[arg(long, value_name = "N", default_value_t = 20_000_000)]
-    max_evals: u64,
+    #[command(flatten)]
+    quad: QuadArgs,
 }
 
 #[derive(Args)]
@@ -161,12 +175,8 @@ struct SweepArgs {
     /// Threads to use (default: one per core). Results do not depend on it.
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
-    /// Target error of every check (see `check --help`).
-    #[arg(long, value_name = "TOL", allow_negative_numbers = true)]
-    tol: Option<f64>,
-    /// Evaluations allowed per cubature in 2-D and up.
-    #[arg(long, value_name = "N", default_value_t = 20_000_000)]
-    max_evals: u64,
+    #[command(flatten)]
+    quad: QuadArgs,
 }
 
 #[derive(Args)]
@@ -299,12 +309,8 @@ struct EstimateArgs {
     /// Below this effective sample size a comparison is undecided.
     #[arg(long, value_name = "ESS", default_value_t = 100.0)]
     min_ess: f64,
-    /// Target error of the quadrature reference (see `check --tol`).
-    #[arg(long, value_name = "TOL", allow_negative_numbers = true)]
-    tol: Option<f64>,
-    /// Evaluations allowed per cubature in 2-D and up.
-    #[arg(long, value_name = "N", default_value_t = 20_000_000)]
-    max_evals: u64,
+    #[command(flatten)]
+    quad: QuadArgs,
     /// Print the JSON report (with the series of mean and se at n = 100, 300, 1000, …).
     #[arg(long)]
     json: bool,
@@ -406,13 +412,8 @@ struct CheckArgs {
     /// The case name in the report (flags only; a file's name is its `name` or stem).
     #[arg(long)]
     name: Option<String>,
-    /// Target error of every quantity: absolute for values up to 1 in size, relative above
-    /// (default 1e-10 in 1-D, 1e-8 in 2-D, 1e-6 in 3-D and 4-D).
-    #[arg(long, value_name = "TOL", allow_negative_numbers = true)]
-    tol: Option<f64>,
-    /// Evaluations allowed per cubature in 2-D and up.
-    #[arg(long, value_name = "N", default_value_t = 20_000_000)]
-    max_evals: u64,
+    #[command(flatten)]
+    quad: QuadArgs,
     /// Print the JSON report instead of the text table.
     #[arg(long)]
     json: bool,
@@ -566,7 +567,7 @@ fn report_of(a: &CheckArgs) -> Result<scorecheck::report::Report, ExitCode> {
         Ok(c) => c,
         Err(e) => return Err(bad_input(e)),
     };
-    let opts = check_options(a.tol, a.max_evals)?;
+    let opts = a.quad.options()?;
     scorecheck::check_case(&case, &opts).map_err(bad_input)
 }
 
@@ -720,7 +721,7 @@ fn open_figure(
 fn run_plot(a: PlotArgs) -> ExitCode {
     let run = || -> Result<(), ExitCode> {
         let size = size_of(&a.size)?;
-        let opts = check_options(a.tol, a.max_evals)?;
+        let opts = a.quad.options()?;
         let (format, pending) = open_figure(&a.out)?;
         let case = load_case(&a.case, &a.params)?;
         let report = scorecheck::check_case(&case, &opts).map_err(bad_input)?;
@@ -744,7 +745,7 @@ fn run_sweep(a: SweepArgs) -> ExitCode {
     use std::io::IsTerminal;
     let run = || -> Result<u8, ExitCode> {
         let size = size_of(&a.size)?;
-        let opts = check_options(a.tol, a.max_evals)?;
+        let opts = a.quad.options()?;
         if a.threads == Some(0) {
             return Err(bad_input("--threads must be at least 1"));
         }
@@ -860,7 +861,7 @@ fn run_estimate(a: EstimateArgs) -> ExitCode {
     };
     let prepared = (|| {
         let case = load_case(&a.case, &a.params)?;
-        let check = check_options(a.tol, a.max_evals)?;
+        let check = a.quad.options()?;
         let sampler = parse_sampler(&a.sampler)?;
         let mut probes = vec![];
         for p in &a.probes {
