@@ -318,10 +318,13 @@ impl<'a> Eval<'a> {
     }
 }
 
-fn linspace(a: f64, b: f64, n: usize) -> Vec<f64> {
+/// `n` evenly spaced values from `a` to `b`, both included exactly (`a` alone when `n` is 1).
+pub(crate) fn linspace(a: f64, b: f64, n: usize) -> Vec<f64> {
     (0..n)
         .map(|k| {
-            if k + 1 == n {
+            if k == 0 {
+                a
+            } else if k + 1 == n {
                 b
             } else {
                 a + (b - a) * k as f64 / (n - 1) as f64

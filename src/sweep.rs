@@ -114,17 +114,7 @@ pub fn parse_param_arg(s: &str) -> Result<ParamArg, SweepError> {
     if hi < lo {
         return Err(bad(format!("LO must not exceed HI ({lo} > {hi})")));
     }
-    let values = (0..n)
-        .map(|i| {
-            if n == 1 {
-                lo
-            } else if i + 1 == n {
-                hi
-            } else {
-                lo + (hi - lo) * (i as f64) / ((n - 1) as f64)
-            }
-        })
-        .collect();
+    let values = crate::plot::linspace(lo, hi, n);
     Ok(ParamArg::Grid(Grid { name: k, values }))
 }
 
