@@ -47,7 +47,7 @@
 
 use crate::case::{Case, CaseSpec};
 use crate::check::status_for_value;
-use crate::estimate::{Agreement, compare_to};
+use crate::estimate::{Agreement, compare_to, untrusted};
 use crate::locate::Located;
 use crate::locate::locate;
 use crate::model::{Density, MAX_DIM, ScoreField};
@@ -480,7 +480,10 @@ pub fn dsm(
             })
             .collect();
         let mc = mc_mean(&vals, samples.independent());
-        let (mc_agreement, why) = compare_to(&mc, &dsm_q[j], opts.min_ess);
+        let (mc_agreement, why) = match untrusted(&samples) {
+            Some(why) => (Agreement::Undecided, why),
+            None => compare_to(&mc, &dsm_q[j], opts.min_ess),
+        };
         if !why.is_empty() {
             notes.push(format!("θ #{}: Monte Carlo DSM: {why}", j + 1));
         }

@@ -53,7 +53,8 @@ use crate::check::{CheckError, CheckOptions};
 use crate::model::MAX_DIM;
 use crate::report::{Quantity, Status, fmt_value};
 use crate::sample::{
-    BLOCK, McMean, Method, RHAT_MAX, SampleError, SampleOptions, mc_mean, rng_for, sample, stream,
+    BLOCK, McMean, Method, RHAT_MAX, SampleError, SampleOptions, Samples, mc_mean, rng_for, sample,
+    stream,
 };
 use crate::score::jacobian;
 use rand::Rng;
@@ -151,6 +152,18 @@ impl Agreement {
 /// (chi-square-like tails included); infinite-variance ones (Cauchy, `1/x⁴` moments) reach
 /// 0.6–1.
 pub const MAX_SHARE: f64 = 0.5;
+
+/// Why no mean of these draws can be trusted, whatever its standard error says: a MALA chain
+/// that accepted almost nothing after burn-in has barely moved.
+pub fn untrusted(samples: &Samples) -> Option<String> {
+    match samples.method {
+        Method::Mala { acceptance, .. } if acceptance < MIN_ACCEPTANCE => Some(format!(
+            "MALA accepted only {:.1}% of its proposals after burn-in",
+            100.0 * acceptance
+        )),
+        _ => None,
+    }
+}
 
 /// [`compare`] against a quadrature value. As in `check`, agreement with a reference that
 /// did not reach its tolerance decides nothing (undecided); a mean outside even its larger
@@ -514,13 +527,7 @@ pub fn estimate(case: &Case, opts: &EstimateOptions) -> Result<EstimateReport, E
     }
 
     // A sampler that barely moves: its chains cannot be trusted, whatever their spread says.
-    let stuck = match samples.method {
-        Method::Mala { acceptance, .. } if acceptance < MIN_ACCEPTANCE => Some(format!(
-            "MALA accepted only {:.1}% of its proposals after burn-in",
-            100.0 * acceptance
-        )),
-        _ => None,
-    };
+    let stuck = untrusted(&samples);
     let compare = |mc: &McMean, value: Option<f64>, error: f64, min_ess: f64| match &stuck {
         Some(why) => (Agreement::Undecided, why.clone()),
         None => compare(mc, value, error, min_ess),
