@@ -694,11 +694,14 @@ pub fn ess_geyer(x: &[f64]) -> f64 {
     let mut tau = -1.0;
     let mut prev = f64::INFINITY;
     let mut lag = 0;
-    // The sum stops at MAX_LAG (O(n·lag) work): a chain correlated that far out has an ESS
-    // of at most n/MAX_LAG, far below any useful threshold.
+    // The sum stops at MAX_LAG (O(n·lag) work): a chain still correlated that far out has an
+    // ESS of at most n/MAX_LAG, far below any useful threshold, and is reported so (the
+    // partial sum alone would understate τ and overstate the ESS).
+    let mut ended = false;
     while lag + 1 < n.min(MAX_LAG) {
         let gamma = (acov(lag) + acov(lag + 1)) / g0;
         if gamma <= 0.0 {
+            ended = true;
             break;
         }
         let gamma = gamma.min(prev);
@@ -706,7 +709,12 @@ pub fn ess_geyer(x: &[f64]) -> f64 {
         prev = gamma;
         lag += 2;
     }
-    n as f64 / tau.max(1.0 / n as f64)
+    let ess = n as f64 / tau.max(1.0 / n as f64);
+    if ended {
+        ess
+    } else {
+        ess.min(n as f64 / lag.max(1) as f64)
+    }
 }
 
 /// Split-R̂: each chain cut in halves, between-half against within-half variance.
