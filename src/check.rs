@@ -586,9 +586,9 @@ pub fn check_weighted<P: Density, S: ScoreField, W: ScalarFunction>(
     }
     drop(rec);
 
-    let (verdict, explanations) = verdicts(&components, &cross, &objective, false);
+    let (verdict, explanations) = verdicts(&components, &cross, &objective, false, tol);
     let weighted = weighted_part.map(|(components, cross, objective)| {
-        let (verdict, explanations) = verdicts(&components, &cross, &objective, false);
+        let (verdict, explanations) = verdicts(&components, &cross, &objective, true, tol);
         Weighted {
             weight: info.weight.clone().unwrap_or_default(),
             components,
@@ -728,7 +728,8 @@ fn probe_divergence<P: Density, S: ScoreField, W: ScalarFunction>(
                     let r = sigma * 10f64.powi(j);
                     (r, centre.x[i] + sgn * r)
                 } else {
-                    let width = (end - centre.x[i]).abs().min(sigma).max(f64::MIN_POSITIVE);
+                    let gap = (end - centre.x[i]).abs();
+                    let width = if gap > 0.0 { gap.min(sigma) } else { sigma }.max(f64::MIN_POSITIVE);
                     let r = width * 10f64.powi(-j);
                     (r, end - sgn * r)
                 };
@@ -882,62 +883,49 @@ fn face_term<P: Density, S: ScoreField, W: ScalarFunction>(
     let target = 0.2 * tol * z;
     let pieces = &loc.pieces[i];
     if end.is_finite() {
-        // Direct evaluation on the face; where that meets a singular field, the limit.
-        if let Some(e) = face_at(ig, loc, i, end, target, 0.0, weighted, opts) {
-            let err = e.error / z + (e.value / z).abs() * zrel;
-            return (
-                Quantity::new(
-                    e.value / z,
-                    err,
-                    e.evals,
-                    status_for_value(e.value / z, err, tol),
-                ),
-                None,
-            );
-        }
-        let width = (b - a).abs().min(
-            pieces
-                .iter()
-                .map(|p| p.scale())
-                .fold(f64::INFINITY, f64::min),
+        // The one-sided limit of the face integral of s_i p̃ as x_i → end, from inside.
+        let adjacent = if upper { pieces.last() } else { pieces.first() }
+            .copied()
+            .expect("an axis has pieces");
+        let delta0 = 0.25 * adjacent.scale().abs().min((b - a).abs());
+        let inward = if upper { -1.0 } else { 1.0 };
+        let lim = end_limit(
+            |t| face_at(ig, loc, i, t, 0.05 * target, 0.0, weighted, opts),
+            end,
+            inward,
+            delta0,
+            0.1 * target,
         );
-        let mut prev: Option<f64> = None;
-        let mut evals = 0;
-        let mut last_ok: Option<(f64, f64)> = None;
-        for kk in (4..=16).step_by(2) {
-            let delta = width * 10f64.powi(-kk);
-            let t = if upper { end - delta } else { end + delta };
-            if t == end {
-                break;
-            }
-            match face_at(ig, loc, i, t, target, 0.0, weighted, opts) {
-                Some(e) => {
-                    evals += e.evals;
-                    if let Some(pv) = prev {
-                        last_ok = Some((e.value, (e.value - pv).abs() + e.error));
-                    }
-                    prev = Some(e.value);
+        let q = match lim {
+            Limit::Value {
+                value,
+                error,
+                evals,
+                settled,
+            } => {
+                let v = value / z;
+                let err = error / z + v.abs() * zrel;
+                let st = if settled {
+                    status_for_value(v, err, tol)
+                } else {
+                    Status::NotConverged
+                };
+                let mut q = Quantity::new(v, err, evals, st);
+                if !settled {
+                    q.at = None;
                 }
-                None => break,
+                q
             }
-        }
-        return match last_ok {
-            Some((v, err)) => {
-                let err = err / z + (v / z).abs() * zrel;
-                let mut q = Quantity::new(v / z, err, evals, status_for_value(v / z, err, tol));
-                if (v / z).abs() > 1e8 {
-                    q = Quantity::none(evals, Status::Diverges);
-                }
-                (q, None)
-            }
-            None => {
+            Limit::Diverges { evals } => Quantity::none(evals, Status::Diverges),
+            Limit::Nonfinite { at, evals } => {
                 let mut q = Quantity::none(evals, Status::Nonfinite);
                 let mut x = loc.modes[0].x.clone();
-                x[i] = end;
+                x[i] = at;
                 q.at = Some(x);
-                (q, None)
+                q
             }
         };
+        return (q, None);
     }
     // Infinite end: follow the flux out to where p̃ is negligible.
     let piece = if upper { pieces.last() } else { pieces.first() }
@@ -1040,6 +1028,151 @@ fn face_term<P: Density, S: ScoreField, W: ScalarFunction>(
     (q, Some(samples))
 }
 
+/// The outcome of [`end_limit`].
+#[derive(Clone, Debug, PartialEq)]
+enum Limit {
+    /// The limit, with an error; `settled` is false when the sequence had not settled to
+    /// the target when the approach ran out (the value is then the best estimate).
+    Value {
+        value: f64,
+        error: f64,
+        evals: u64,
+        settled: bool,
+    },
+    /// `|F|` grows without bound towards the end.
+    Diverges { evals: u64 },
+    /// `F` is NaN/inf at this coordinate, where p̃ is not negligible.
+    Nonfinite { at: f64, evals: u64 },
+}
+
+/// The one-sided limit of `F(t)` as `t → end` from the side `inward` (+1: from above).
+///
+/// `F` is evaluated along `t_j = end + inward·δ_j`, `δ_j = δ_0·4^{−j}`, each value with its
+/// own error. With `F(t) = L + c·δ^β + …` the differences `D_j = F_j − F_{j−1}` shrink by
+/// `q = 4^{−β}` a step; when the last three ratios agree on a `q < 0.8`, the rest of the
+/// geometric series, `|D_j|·q/(1 − q)`, is what the last value still misses (the estimate
+/// takes twice that, plus the last step). Differences within the values' own errors count
+/// as settled. When the differences stop shrinking (`q ≥ 0.98`) while `|F|` grows, `F`
+/// diverges (`ln δ` growth has `q = 1`, `δ^{−β}` growth `q > 1`). The approach stops where
+/// `t` can no longer be told from `end` in f64, or after 60 steps (`δ_0·10^{−36}`).
+fn end_limit(
+    mut f: impl FnMut(f64) -> Option<Estimate>,
+    end: f64,
+    inward: f64,
+    delta0: f64,
+    target: f64,
+) -> Limit {
+    let mut vals: Vec<(f64, f64)> = vec![];
+    let mut evals = 0;
+    let mut best: Option<(f64, f64)> = None;
+    let mut delta = delta0.max(f64::MIN_POSITIVE);
+    for _ in 0..60 {
+        let t = end + inward * delta;
+        delta *= 0.25;
+        if t == end || !t.is_finite() {
+            break;
+        }
+        if (t - end) * inward <= 0.0 {
+            break;
+        }
+        let Some(e) = f(t) else {
+            return Limit::Nonfinite { at: t, evals };
+        };
+        evals += e.evals;
+        vals.push((e.value, e.error));
+        let n = vals.len();
+        if n < 4 {
+            continue;
+        }
+        let d = |j: usize| vals[j].0 - vals[j - 1].0;
+        let noise = |j: usize| vals[j].1 + vals[j - 1].1 + 4.0 * f64::EPSILON * vals[j].0.abs();
+        // Settled: the last three differences within the values' errors.
+        let settled = (n - 3..n).all(|j| d(j).abs() <= noise(j));
+        if settled {
+            let err = (n - 3..n).map(|j| d(j).abs() + noise(j)).fold(0.0, f64::max);
+            let cand = (vals[n - 1].0, err);
+            if cand.1 <= target {
+                return Limit::Value {
+                    value: cand.0,
+                    error: cand.1,
+                    evals,
+                    settled: true,
+                };
+            }
+            if best.is_none_or(|b| cand.1 < b.1) {
+                best = Some(cand);
+            }
+            continue;
+        }
+        if n < 5 {
+            continue;
+        }
+        // Geometric convergence: consistent ratios below 0.8.
+        let q: Vec<f64> = (n - 2..n).map(|j| d(j) / d(j - 1)).collect();
+        let q0 = d(n - 3) / d(n - 4);
+        let geometric = q.iter().chain([&q0]).all(|&r| r > 0.0 && r < 0.8)
+            && (q[1] - q[0]).abs() <= 0.25 * q[1].max(q[0]) + 0.05;
+        if geometric {
+            let qq = q[1].max(q[0]);
+            let rest = d(n - 1) * q[1] / (1.0 - q[1]);
+            let err = 2.0 * (d(n - 1).abs() * qq / (1.0 - qq)) + d(n - 1).abs() + noise(n - 1);
+            let cand = (vals[n - 1].0 + rest, err);
+            if cand.1 <= target {
+                return Limit::Value {
+                    value: cand.0,
+                    error: cand.1,
+                    evals,
+                    settled: true,
+                };
+            }
+            if best.is_none_or(|b| cand.1 < b.1) {
+                best = Some(cand);
+            }
+            continue;
+        }
+        // Growth without bound: increasing |F|, differences not shrinking, far above noise.
+        if n >= 6 {
+            let grows = (n - 5..n).all(|j| vals[j].0.abs() > vals[j - 1].0.abs())
+                && (n - 4..n).all(|j| d(j) / d(j - 1) >= 0.98)
+                && (n - 4..n).all(|j| d(j).abs() > 10.0 * noise(j));
+            if grows {
+                return Limit::Diverges { evals };
+            }
+        }
+    }
+    match best {
+        Some((value, error)) => Limit::Value {
+            value,
+            error,
+            evals,
+            settled: false,
+        },
+        None => {
+            // Never settled: the best guess is the last value, its error the spread seen.
+            let n = vals.len();
+            if n == 0 {
+                return Limit::Value {
+                    value: 0.0,
+                    error: f64::INFINITY,
+                    evals,
+                    settled: false,
+                };
+            }
+            let last = vals[n - 1].0;
+            let spread = vals[n.saturating_sub(4)..]
+                .iter()
+                .map(|v| (v.0 - last).abs() + v.1)
+                .fold(0.0, f64::max);
+            Limit::Value {
+                value: last,
+                error: spread.max(f64::MIN_POSITIVE),
+                evals,
+                settled: false,
+            }
+        }
+    }
+}
+
 /// The status of a value: converged when its error is within `tol·max(1, |v|)` (the
 /// tolerance is absolute for values up to 1 in size and relative above).
 pub fn status_for_value(v: f64, err: f64, tol: f64) -> Status {
@@ -1055,6 +1188,7 @@ fn verdicts(
     cross: &Cross,
     ob: &Objective,
     weighted: bool,
+    tol: f64,
 ) -> (Verdict, Vec<String>) {
     let ps = if weighted { "h·p·s" } else { "p·s" };
     // IBP per component.
@@ -1120,36 +1254,55 @@ fn verdicts(
             }
         }
     }
-    // Boundary.
+    // Boundary: "nonzero" only when distinguishable from 0 at the tolerance.
     let b = &cross.boundary;
+    let diverging_end = components.iter().find_map(|c| {
+        c.faces
+            .iter()
+            .find(|f| f.value.status == Status::Diverges)
+            .map(|f| {
+                let at = f.at.map_or_else(
+                    || if f.end == "upper" { "∞".to_string() } else { "−∞".to_string() },
+                    |a| format!("{a}"),
+                );
+                format!("{} = {at} ({} end)", c.var, f.end)
+            })
+    });
     let (boundary, b_why) = match (b.value, b.error) {
-        (Some(v), Some(e)) if v.abs() <= e && b.status == Status::Ok => (
+        _ if diverging_end.is_some() => (
+            Boundary::Nonzero,
+            format!(
+                "{ps} grows without bound towards {}: the boundary term diverges",
+                diverging_end.unwrap_or_default()
+            ),
+        ),
+        (Some(v), Some(e)) if v.abs() + e <= tol && b.status.has_value() => (
             Boundary::Vanishes,
             format!(
-                "the boundary term is {} (zero within its error): {ps} vanishes on the boundary",
+                "the boundary term is {} (zero within the tolerance {tol:.0e}): {ps} vanishes on the boundary",
                 crate::report::fmt_value(v, e)
             ),
         ),
-        (Some(v), Some(e)) if v.abs() > e => {
+        (Some(v), Some(e)) if v.abs() - e > tol => {
             let worst = components
                 .iter()
-                .filter_map(|c| c.boundary.value.map(|bv| (c, bv)))
+                .filter_map(|c| c.boundary.value.map(|bv| (c, bv, c.boundary.error.unwrap_or(0.0))))
                 .max_by(|x, y| x.1.abs().total_cmp(&y.1.abs()));
             let wh = worst
-                .map(|(c, bv)| format!("; from {} ({:.6})", c.var, bv))
+                .map(|(c, bv, be)| format!("; from {} ({})", c.var, crate::report::fmt_value(bv, be)))
                 .unwrap_or_default();
             (
                 Boundary::Nonzero,
                 format!(
-                    "the boundary term is {:.6}, not 0: {ps} does not vanish on the boundary{wh}",
-                    v
+                    "the boundary term is {}, not 0 at the tolerance {tol:.0e}: {ps} does not vanish on the boundary{wh}",
+                    crate::report::fmt_value(v, e)
                 ),
             )
         }
         _ => (
             Boundary::Undecided,
             format!(
-                "the boundary term could not be decided ({})",
+                "the boundary term could not be decided: {} cannot be told from 0 at the tolerance {tol:.0e}",
                 crate::report::fmt_q(b)
             ),
         ),

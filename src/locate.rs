@@ -238,6 +238,72 @@ fn half_width<P: Density>(
     }
 }
 
+/// A mode on the finite end `e` of axis `i` (the density rises towards it from `x`): the
+/// width along `i` is the distance `δ` from the end (at quarter decades from 4 ulps of the
+/// end out to the axis' width) at which `δ·p̃` is largest, and `log p̃` is taken there.
+/// Along the other axes, the half-widths at that point.
+fn end_mode<P: Density>(
+    p: &P,
+    x: &[f64],
+    i: usize,
+    e: f64,
+    inward: f64,
+    domain: &[(f64, f64)],
+) -> Option<Mode> {
+    let (a, b) = domain[i];
+    let reach = if (b - a).is_finite() {
+        b - a
+    } else {
+        1e6 * (1.0 + e.abs())
+    };
+    let least = (4.0 * f64::EPSILON * e.abs()).max(1e-300);
+    let mut best: Option<(f64, f64, f64)> = None; // (δ·p̃ in log, δ, log p̃)
+    let mut y = x.to_vec();
+    let mut k = (reach.log10() * 4.0).floor() as i32;
+    while k > -1300 {
+        let delta = 10f64.powf(k as f64 / 4.0);
+        k -= 1;
+        if delta > reach {
+            continue;
+        }
+        if delta < least {
+            break;
+        }
+        y[i] = e + inward * delta;
+        let l = log_p(p, &y);
+        if !l.is_finite() {
+            continue;
+        }
+        let score = l + delta.ln();
+        if best.is_none_or(|(s, _, _)| score > s) {
+            best = Some((score, delta, l));
+        }
+    }
+    let (_, delta, logp) = best?;
+    let mut m = Mode {
+        x: x.to_vec(),
+        logp,
+        scale: vec![1.0; x.len()],
+    };
+    m.x[i] = e;
+    m.scale[i] = delta;
+    let mut inner = m.clone();
+    inner.x[i] = e + inward * delta;
+    for j in 0..x.len() {
+        if j == i {
+            continue;
+        }
+        let up = half_width(p, &inner, j, 1.0, domain, 1.0);
+        let dn = half_width(p, &inner, j, -1.0, domain, 1.0);
+        m.scale[j] = match (up, dn) {
+            (Some(u), Some(v)) => (u * v).sqrt(),
+            (Some(u), None) | (None, Some(u)) => u,
+            (None, None) => 1.0,
+        };
+    }
+    Some(m)
+}
+
 /// Why the mass of a density could not be found.
 #[derive(Clone, Debug, PartialEq)]
 pub enum LocateError {
@@ -262,9 +328,47 @@ pub fn locate<P: Density>(p: &P, domain: &[(f64, f64)]) -> Result<Located, Locat
     if found.is_empty() {
         return Err(LocateError::NowhereFinite);
     }
-    let log_max = found.iter().map(|f| f.1).fold(f64::NEG_INFINITY, f64::max);
+    // Ascents that ran into a finite end: the density rises towards that end (it may be
+    // unbounded there, or undefined at the end itself, like 0·ln 0). Such an end gets a
+    // mode of its own, placed on the end, whose width is where the mass per decade of
+    // distance from the end, δ·p̃(end ± δ), is largest; its log p̃ is the value there, not
+    // the (perhaps unbounded) values the ascent climbed to.
+    let mut end_modes: Vec<Mode> = vec![];
+    found.retain(|(x, _)| {
+        let mut at_end = false;
+        for (i, &(a, b)) in domain.iter().enumerate() {
+            for (e, inward) in [(a, 1.0), (b, -1.0)] {
+                if !e.is_finite() {
+                    continue;
+                }
+                let width = if (b - a).is_finite() { b - a } else { 1.0 + e.abs() };
+                if (x[i] - e).abs() > 1e-9 * width {
+                    continue;
+                }
+                at_end = true;
+                if let Some(m) = end_mode(p, x, i, e, inward, domain) {
+                    let dup = end_modes.iter().any(|o| o.x == m.x);
+                    if !dup {
+                        end_modes.push(m);
+                    }
+                }
+            }
+        }
+        !at_end
+    });
+    let log_max = found
+        .iter()
+        .map(|f| f.1)
+        .chain(end_modes.iter().map(|m| m.logp))
+        .fold(f64::NEG_INFINITY, f64::max);
+    if !log_max.is_finite() {
+        return Err(LocateError::NowhereFinite);
+    }
     found.sort_by(|a, b| b.1.total_cmp(&a.1));
-    let mut modes: Vec<Mode> = vec![];
+    let mut modes: Vec<Mode> = end_modes
+        .into_iter()
+        .filter(|m| m.logp >= log_max - KEEP_BELOW)
+        .collect();
     for (x, l) in found {
         if l < log_max - KEEP_BELOW {
             continue;
@@ -315,6 +419,7 @@ pub fn locate<P: Density>(p: &P, domain: &[(f64, f64)]) -> Result<Located, Locat
     if modes.is_empty() {
         return Err(LocateError::NowhereFinite);
     }
+    modes.sort_by(|a, b| b.logp.total_cmp(&a.logp));
     // The maps of infinite pieces use 4 mode widths in 2-D and up: measured on Gaussians in
     // 3-D and 4-D, Genz–Malik then needs 2.7× fewer evaluations than with 1 width (and 1.5×
     // fewer than with 2); in 1-D tanh-sinh does best with 1.

@@ -134,8 +134,12 @@ pub fn probe_points(piece: &Piece, upper_end: bool) -> Vec<(f64, f64)> {
 pub fn end_from_probes(m: &[f64]) -> EndBehaviour {
     // The tanh-sinh rule stops at t = ±3, 2.15e-14 short of the ends of [0, 1] in u; in x
     // that is about 4.7e13·σ out (infinite end) or 2.15e-14 of the width in (finite end).
-    // Probes at decades; index EDGE is on the safe side of that.
-    const EDGE: usize = 13;
+    // Probes at decades; index 13 is on the safe side of that.
+    end_from_probes_at(m, 13)
+}
+
+/// [`end_from_probes`] for a rule that reaches the probe of decade index `edge`.
+fn end_from_probes_at(m: &[f64], edge: usize) -> EndBehaviour {
     let n = m.len();
     if n < 6 {
         return EndBehaviour::Finite { bound: 0.0 };
@@ -149,7 +153,7 @@ pub fn end_from_probes(m: &[f64]) -> EndBehaviour {
     if tail.iter().any(|v| v.is_infinite()) {
         return EndBehaviour::Diverges;
     }
-    let e = EDGE.min(n - 2);
+    let e = edge.min(n - 2);
     let (me, mn) = (m[e], m[e + 1]);
     if !me.is_finite() {
         return EndBehaviour::Finite {
@@ -180,20 +184,53 @@ pub fn end_from_probes(m: &[f64]) -> EndBehaviour {
 /// `x(t) = tanh(π/2·sinh t)` and `w(t) = x′(t) = (π/2)·cosh t / cosh²(π/2·sinh t)`.
 /// `1 − x` is computed as `2/(1 + e^{π sinh t})`, so nodes near the ends keep their digits.
 fn tanh_sinh_nodes() -> &'static [(f64, f64)] {
-    use std::f64::consts::FRAC_PI_2;
     static NODES: std::sync::OnceLock<Vec<(f64, f64)>> = std::sync::OnceLock::new();
-    NODES.get_or_init(|| {
-        let h = 1.0 / 64.0;
-        (0..=192)
-            .map(|j| {
-                let t = j as f64 * h;
-                let s = FRAC_PI_2 * t.sinh();
-                let one_minus_x = 2.0 / (1.0 + (2.0 * s).exp());
-                let c = s.cosh();
-                (one_minus_x, h * FRAC_PI_2 * t.cosh() / (c * c))
-            })
-            .collect()
-    })
+    NODES.get_or_init(|| (0..=192).map(tanh_sinh_node).collect())
+}
+
+/// The node `j` of the rule at step `1/64`: (`1 − x(t_j)`, `h·w(t_j)`).
+fn tanh_sinh_node(j: usize) -> (f64, f64) {
+    use std::f64::consts::FRAC_PI_2;
+    let h = 1.0 / 64.0;
+    let t = j as f64 * h;
+    let s = FRAC_PI_2 * t.sinh();
+    let one_minus_x = 2.0 / (1.0 + (2.0 * s).exp());
+    let c = s.cosh();
+    (one_minus_x, h * FRAC_PI_2 * t.cosh() / (c * c))
+}
+
+/// The rule's nodes beyond `t = 3`, out to `t = 4.5` (`1 − x` down to `6e-62`), used at a
+/// finite end where the integrand is singular enough that what lies beyond `t = 3` matters
+/// (`p ~ r^α` with `α` near −1 holds `r_e^{α+1}/(α+1)` within `r_e` of the end).
+fn tanh_sinh_tail_nodes() -> &'static [(f64, f64)] {
+    static NODES: std::sync::OnceLock<Vec<(f64, f64)>> = std::sync::OnceLock::new();
+    NODES.get_or_init(|| (193..=288).map(tanh_sinh_node).collect())
+}
+
+/// Decade index of the probe at a finite end just inside the reach of the extended rule
+/// (`t = 4.5`: `1.5e-62` of the width for the half rule): the probes beyond [`probe_points`]'s
+/// 30 decades, from [`deep_probe_points`].
+const DEEP_EDGE: usize = 61;
+
+/// Probes at a finite end of a piece at decades 31 to 70 of distance from it, for the
+/// extended rule's bound; they stop where the point can no longer be told from the end.
+fn deep_probe_points(piece: &Piece, upper_end: bool) -> Vec<(f64, f64)> {
+    let (lo, hi) = piece.x_range();
+    let end = if upper_end { hi } else { lo };
+    let sigma = piece.scale().abs().max(f64::MIN_POSITIVE);
+    let mut out = vec![];
+    if end.is_infinite() {
+        return out;
+    }
+    for k in 31..=70 {
+        let r = sigma * 10f64.powi(-k);
+        let x = if upper_end { end - r } else { end + r };
+        if x == end || r == 0.0 {
+            break;
+        }
+        out.push((r, x));
+    }
+    out
 }
 
 /// The tanh-sinh rule over `[a, b]`: `(u, weight)` for each node.
@@ -360,20 +397,107 @@ pub fn integrate_1d_vec(
         (sums, abs)
     };
     let mut m = vec![];
+    // Per piece: the whole rule, the split rule, Σ|f|, and the bound at each end.
+    let mut sums = Vec::with_capacity(parts.len());
     for part in &parts {
         let (whole, mass) = rule(part.whole.clone(), true);
         let (split, _) = rule(part.halves.clone(), false);
-        for j in 0..k {
-            let mut err = 2.0 * (whole[j] - split[j]).abs() + 16.0 * f64::EPSILON * mass[j];
-            for pr in &part.probes {
+        let mut bound = [vec![0.0; k], vec![0.0; k]];
+        for (e, pr) in part.probes.iter().enumerate() {
+            for j in 0..k {
                 m.clear();
                 m.extend(pr.clone().map(|i| probe_r[i] * vals[i * k + j].abs()));
                 match end_from_probes(&m) {
                     // The probe's bound covers everything beyond the rule's outermost node.
-                    EndBehaviour::Finite { bound } => err += bound,
+                    EndBehaviour::Finite { bound: b } => bound[e][j] = b,
                     EndBehaviour::Diverges => div[j] = true,
                 }
             }
+        }
+        sums.push((whole, split, mass, bound));
+    }
+    // At a finite end whose bound is not negligible (a singular integrand, p ~ r^α), the
+    // rule goes on beyond t = 3 (to t = 4.5) on the whole and the half next to the end, and
+    // the bound is taken again where the extended rule stops.
+    let total: Vec<f64> = (0..k).map(|j| sums.iter().map(|s| s.2[j]).sum()).collect();
+    for (pi, piece) in pieces.iter().enumerate() {
+        for e in 0..2 {
+            let (lo, hi) = piece.x_range();
+            let x_end = if e == 1 { hi } else { lo };
+            if !x_end.is_finite() {
+                continue;
+            }
+            let need = (0..k).any(|j| !div[j] && sums[pi].3[e][j] > 1e-14 * total[j]);
+            if !need {
+                continue;
+            }
+            let (ua, ub) = piece.u_range();
+            let mid = 0.5 * (ua + ub);
+            // The finite x end is u = ua except for the upper end of a finite piece.
+            let u_lower = !(matches!(piece, Piece::Finite { .. }) && e == 1);
+            let (cw, ch) = (0.5 * (ub - ua), 0.5 * (mid - ua));
+            let mut ex: Vec<f64> = vec![];
+            let mut ew: Vec<(f64, bool)> = vec![];
+            for &(om, w) in tanh_sinh_tail_nodes() {
+                for (c, whole) in [(cw, true), (ch, false)] {
+                    let u = if u_lower { ua + c * om } else { ub - c * om };
+                    let (x, jac) = piece.map(u);
+                    if x == x_end || !x.is_finite() || !jac.is_finite() {
+                        continue;
+                    }
+                    ex.push(x);
+                    ew.push((c * w * jac, whole));
+                }
+            }
+            let rule_n = ex.len();
+            let deep = deep_probe_points(piece, e == 1);
+            ex.extend(deep.iter().map(|p| p.1));
+            let mut ev = vec![0.0; ex.len() * k];
+            for (out, x) in ev.chunks_mut(CHUNK * k).zip(ex.chunks(CHUNK)) {
+                f(x, x.len(), out);
+            }
+            ev.iter_mut()
+                .filter(|v| !v.is_finite())
+                .for_each(|v| *v = 0.0);
+            for j in 0..k {
+                est[j].evals += ex.len() as u64;
+                let (mut aw, mut cwh) = (0.0, 0.0);
+                let (mut asp, mut csp) = (0.0, 0.0);
+                for (l, &(wt, whole)) in ew.iter().enumerate() {
+                    let t = wt * ev[l * k + j];
+                    if whole {
+                        two_sum_add(&mut aw, &mut cwh, t);
+                    } else {
+                        two_sum_add(&mut asp, &mut csp, t);
+                    }
+                    sums[pi].2[j] += t.abs();
+                }
+                sums[pi].0[j] += aw + cwh;
+                sums[pi].1[j] += asp + csp;
+                m.clear();
+                m.extend(
+                    parts[pi].probes[e]
+                        .clone()
+                        .map(|i| probe_r[i] * vals[i * k + j].abs()),
+                );
+                m.extend(
+                    deep.iter()
+                        .enumerate()
+                        .map(|(q, p)| p.0 * ev[(rule_n + q) * k + j].abs()),
+                );
+                match end_from_probes_at(&m, DEEP_EDGE) {
+                    EndBehaviour::Finite { bound } => sums[pi].3[e][j] = bound,
+                    EndBehaviour::Diverges => div[j] = true,
+                }
+            }
+        }
+    }
+    for (whole, split, mass, bound) in &sums {
+        for j in 0..k {
+            let err = 2.0 * (whole[j] - split[j]).abs()
+                + 16.0 * f64::EPSILON * mass[j]
+                + bound[0][j]
+                + bound[1][j];
             est[j].value += split[j];
             est[j].error += err;
         }
