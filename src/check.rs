@@ -482,13 +482,14 @@ pub fn check_weighted<P: Density, S: ScoreField, W: ScalarFunction>(
     drop(rec);
     let quantity = |j: usize| -> Quantity {
         let e = raw[j];
+        // An integral shown to diverge may overflow near where it does.
+        if diverges[j] {
+            return Quantity::none(e.evals, Status::Diverges);
+        }
         if let Some(at) = &nonfinite[j] {
             let mut q = Quantity::none(e.evals, Status::Nonfinite);
             q.at = Some(at.clone());
             return q;
-        }
-        if diverges[j] {
-            return Quantity::none(e.evals, Status::Diverges);
         }
         let v = e.value / z.value;
         let err = e.error / z.value + v.abs() * z.error / z.value;

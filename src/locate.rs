@@ -251,8 +251,9 @@ fn end_mode<P: Density>(
     domain: &[(f64, f64)],
 ) -> Option<Mode> {
     let (a, b) = domain[i];
+    // Half the width at most: beyond, the other end's behaviour would count.
     let reach = if (b - a).is_finite() {
-        b - a
+        0.5 * (b - a)
     } else {
         1e6 * (1.0 + e.abs())
     };

@@ -119,7 +119,9 @@ pub fn probe_points(piece: &Piece, upper_end: bool) -> Vec<(f64, f64)> {
             let r = sigma * 10f64.powi(k);
             (r, if upper_end { origin + r } else { origin - r })
         } else {
-            let r = sigma * 10f64.powi(-k);
+            // The first probe at half the width: at the full width it would sit on the
+            // piece's other end, where the integrand may be singular.
+            let r = sigma * if k == 0 { 0.5 } else { 10f64.powi(-k) };
             (r, if upper_end { end - r } else { end + r })
         };
         if x == end || !x.is_finite() {
@@ -450,6 +452,7 @@ pub fn integrate_1d_vec(
                 }
             }
             let rule_n = ex.len();
+
             let deep = deep_probe_points(piece, e == 1);
             ex.extend(deep.iter().map(|p| p.1));
             let mut ev = vec![0.0; ex.len() * k];
