@@ -43,6 +43,8 @@ pub struct CaseSpec {
     /// Named constants, with where each was given.
     pub params: Vec<(String, f64, String)>,
     pub weight: Option<Src>,
+    /// Breakpoints per variable (`breaks = [[1.0], []]`), with where they were given.
+    pub breaks: Option<(Vec<Vec<f64>>, String)>,
     pub density: Option<(DensityKind, Src)>,
     pub field: Option<Vec<Src>>,
     pub log_model: Option<Src>,
@@ -67,9 +69,45 @@ pub struct Case {
     pub divergence: Option<Program>,
     /// The weight h(x), if given.
     pub weight: Option<Program>,
+    /// Breakpoints per variable given by the case (kinks, jumps); more are found from
+    /// the expressions ([`Case::switches`]).
+    pub breaks: Vec<Vec<f64>>,
 }
 
 impl Case {
+    /// Add breakpoints given by variable name (`--break x=1`).
+    pub fn add_named_breaks(&mut self, named: &[(String, f64)]) -> Result<(), CaseError> {
+        for (name, x) in named {
+            let Some(i) = self.vars.iter().position(|v| v == name) else {
+                return Err(CaseError::new(
+                    "--break",
+                    format!(
+                        "`{name}` is not a variable of the case; the variables: {}",
+                        self.vars.join(", ")
+                    ),
+                ));
+            };
+            self.breaks[i].push(*x);
+        }
+        Ok(())
+    }
+
+    /// The sub-expressions of the density, the field and the weight whose branch changes
+    /// (kinks, jumps) become breakpoints of the quadrature.
+    pub fn switches(&self) -> Vec<crate::expr::Switch> {
+        let mut progs: Vec<&Program> = vec![&self.density.program];
+        match &self.field {
+            Some(ExprField::Components(c)) => progs.extend(c.iter()),
+            Some(ExprField::Gradient { log_model, .. }) => progs.push(log_model),
+            None => {}
+        }
+        if self.field.is_none() {
+            progs.extend(self.log_model.iter());
+        }
+        progs.extend(self.weight.iter());
+        progs.iter().flat_map(|p| p.switches()).collect()
+    }
+
     /// The field `check` uses: the hand-written one if given, else ∇ log_model.
     pub fn check_field(&self) -> ExprField {
         match (&self.field, &self.log_model) {
@@ -123,6 +161,7 @@ struct RawCase {
     domain: Option<toml::Spanned<Vec<toml::Spanned<Vec<f64>>>>>,
     params: Option<BTreeMap<String, toml::Spanned<f64>>>,
     weight: Option<toml::Spanned<String>>,
+    breaks: Option<toml::Spanned<Vec<Vec<f64>>>>,
     density: Option<toml::Spanned<RawDensity>>,
     score: Option<toml::Spanned<RawScore>>,
 }
@@ -235,6 +274,16 @@ pub fn parse_case(text: &str, shown: &str, stem: &str) -> Result<CaseSpec, CaseE
     }
     if let Some(w) = &raw.weight {
         spec.weight = Some(src(w, "weight"));
+    }
+    if let Some(b) = &raw.breaks {
+        let origin = at(b.span(), "breaks");
+        if let Some(x) = b.get_ref().iter().flatten().find(|x| !x.is_finite()) {
+            return Err(CaseError::new(
+                origin,
+                format!("a breakpoint must be a finite number, got {x}"),
+            ));
+        }
+        spec.breaks = Some((b.get_ref().clone(), origin));
     }
     let dens = raw.density.ok_or_else(|| {
         CaseError::new(
@@ -604,7 +653,25 @@ impl CaseSpec {
                 "the case has no score: give a field or a log-model",
             ));
         }
+        let breaks = match &self.breaks {
+            None => vec![vec![]; d],
+            Some((b, origin)) if b.len() != d => {
+                return Err(CaseError::new(
+                    origin.clone(),
+                    format!(
+                        "`breaks` has {} list{} but there {} {d} variable{} ({}); give one list per variable, e.g. [[1.0], []]",
+                        b.len(),
+                        if b.len() == 1 { "" } else { "s" },
+                        if d == 1 { "is" } else { "are" },
+                        if d == 1 { "" } else { "s" },
+                        vars.join(", ")
+                    ),
+                ));
+            }
+            Some((b, _)) => b.clone(),
+        };
         Ok(Case {
+            breaks,
             name: self.name.clone(),
             vars,
             domain,

@@ -44,6 +44,11 @@ pub struct CheckOptions {
     pub tol: Option<f64>,
     /// Integrand evaluations allowed per cubature (2-D and up).
     pub max_evals: u64,
+    /// Breakpoints per variable (kinks, jumps) the quadrature cuts the domain at.
+    pub breaks: Vec<Vec<f64>>,
+    /// Sub-expressions whose branch changes are found and added as breakpoints
+    /// ([`crate::breaks::find_breaks`]).
+    pub switches: Vec<crate::expr::Switch>,
 }
 
 impl Default for CheckOptions {
@@ -51,6 +56,8 @@ impl Default for CheckOptions {
         CheckOptions {
             tol: None,
             max_evals: 20_000_000,
+            breaks: vec![],
+            switches: vec![],
         }
     }
 }
@@ -390,10 +397,12 @@ pub fn check_weighted<P: Density, S: ScoreField, W: ScalarFunction>(
 ) -> Result<Report, CheckError> {
     let d = domain.len();
     let tol = opts.tol.unwrap_or_else(|| default_tol(d));
-    let loc = locate(p, domain).map_err(|e| match e {
+    let mut loc = locate(p, domain).map_err(|e| match e {
         LocateError::NowhereFinite => CheckError::DensityNowhere,
         LocateError::Undefined(at) => CheckError::DensityUndefined { at },
     })?;
+    let found = crate::breaks::find_breaks(&opts.switches, domain, &loc.modes);
+    loc.add_breaks(&crate::breaks::merge(&opts.breaks, &found, domain));
     let ig = Integrand {
         p,
         s,

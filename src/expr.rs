@@ -1089,6 +1089,56 @@ impl Builder {
     }
 }
 
+/// How a [`Switch`]'s value changes the branch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SwitchKind {
+    /// Where the value changes sign.
+    Sign,
+    /// Where the value crosses an integer.
+    Integer,
+    /// Where the value crosses an integer plus ½.
+    HalfInteger,
+}
+
+/// A sub-expression whose value decides a branch of its expression (see
+/// [`Program::switches`]).
+#[derive(Clone, Debug)]
+pub struct Switch {
+    pub kind: SwitchKind,
+    code: Vec<Op>,
+    n_vars: usize,
+}
+
+impl Switch {
+    fn new(kind: SwitchKind, code: Vec<Op>, n_vars: usize) -> Switch {
+        Switch { kind, code, n_vars }
+    }
+    /// The value at `x`.
+    pub fn eval(&self, x: &[f64]) -> f64 {
+        assert_eq!(x.len(), self.n_vars, "Switch::eval: wrong number of variables");
+        let mut st = vec![0.0; self.code.len() + 1];
+        let mut sp = 0;
+        for &op in &self.code {
+            sp = exec(op, x, &mut st, sp);
+        }
+        st[0]
+    }
+    /// Indices of the variables the value depends on, ascending.
+    pub fn used_vars(&self) -> Vec<usize> {
+        let mut used: Vec<usize> = self
+            .code
+            .iter()
+            .filter_map(|op| match op {
+                Op::Var(i) => Some(*i),
+                _ => None,
+            })
+            .collect();
+        used.sort_unstable();
+        used.dedup();
+        used
+    }
+}
+
 /// What a bare identifier in the expression refers to.
 #[derive(Clone, Copy)]
 enum Symbol {
@@ -1479,6 +1529,54 @@ impl Program {
         used.sort_unstable();
         used.dedup();
         used
+    }
+
+    /// The places where a branch of the expression changes: for each `abs`, `signum`,
+    /// `max`, `min`, `floor`, `ceil`, `round` and `%`, the sub-expression whose sign (or
+    /// crossing of an integer, or of a half-integer for `round`) switches it. `max`/`min` of
+    /// `k` arguments give the pairwise differences; `a % b` gives `a / b`.
+    pub fn switches(&self) -> Vec<Switch> {
+        // Code range of each stack entry, simulated over the program.
+        let mut stack: Vec<usize> = vec![];
+        let mut out = vec![];
+        for (i, &op) in self.code.iter().enumerate() {
+            let a = op.arity();
+            let starts: Vec<usize> = stack.split_off(stack.len() - a);
+            let range = |j: usize| -> Vec<Op> {
+                let end = if j + 1 < a { starts[j + 1] } else { i };
+                self.code[starts[j]..end].to_vec()
+            };
+            let kind = match op {
+                Op::Call(Fun1::Abs) | Op::Call(Fun1::Signum) => Some(SwitchKind::Sign),
+                Op::Call(Fun1::Floor) | Op::Call(Fun1::Ceil) => Some(SwitchKind::Integer),
+                Op::Call(Fun1::Round) => Some(SwitchKind::HalfInteger),
+                _ => None,
+            };
+            if let Some(kind) = kind {
+                out.push(Switch::new(kind, range(0), self.n_vars));
+            }
+            match op {
+                Op::Max(k) | Op::Min(k) => {
+                    for p in 0..k {
+                        for q in p + 1..k {
+                            let mut c = range(p);
+                            c.extend(range(q));
+                            c.push(Op::Sub);
+                            out.push(Switch::new(SwitchKind::Sign, c, self.n_vars));
+                        }
+                    }
+                }
+                Op::Rem => {
+                    let mut c = range(0);
+                    c.extend(range(1));
+                    c.push(Op::Div);
+                    out.push(Switch::new(SwitchKind::Integer, c, self.n_vars));
+                }
+                _ => {}
+            }
+            stack.push(starts.first().copied().unwrap_or(i));
+        }
+        out
     }
 
     /// Number of variables (the length `eval` expects).

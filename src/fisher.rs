@@ -311,6 +311,7 @@ pub fn fisher(spec: &FisherSpec, opts: &FisherOptions) -> Result<FisherReport, F
     let check_opts = CheckOptions {
         tol: Some(tol),
         max_evals: opts.max_evals,
+        ..Default::default()
     };
     if let Some(note) = cross_check_z(&joint, &located, &domain, &mut est, &check_opts) {
         notes.push(note);

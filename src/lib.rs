@@ -44,6 +44,7 @@
 //! [`dsm`] denoising score matching against the noised density's explicit objective;
 //! [`fisher`] the same integration by parts in a simulator's parameter.
 
+pub mod breaks;
 pub mod case;
 pub mod check;
 pub mod dsm;
@@ -74,13 +75,18 @@ pub fn check_case(case: &Case, opts: &CheckOptions) -> Result<Report, CheckError
         params: case.params.clone(),
         weight: case.weight.as_ref().map(|w| w.source().to_string()),
     };
+    let opts = CheckOptions {
+        breaks: breaks::merge(&opts.breaks, &case.breaks, &case.domain),
+        switches: case.switches(),
+        ..opts.clone()
+    };
     let mut report = check::check_weighted(
         &case.density,
         &case.check_field(),
         case.weight.as_ref(),
         &case.domain,
         &info,
-        opts,
+        &opts,
     )?;
     if case.field.is_some() && case.log_model.is_some() {
         report.notes.push(

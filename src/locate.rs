@@ -31,6 +31,8 @@ pub struct Located {
     pub log_max: f64,
     /// Per axis, the pieces of the domain in increasing order.
     pub pieces: Vec<Vec<Piece>>,
+    /// Per axis, breakpoints the pieces are also cut at.
+    pub breaks: Vec<Vec<f64>>,
 }
 
 impl Located {
@@ -38,9 +40,50 @@ impl Located {
     /// instead of the usual (an independent map, for cross-checking an integral).
     pub fn pieces_with_spread(&self, domain: &[(f64, f64)], spread: f64) -> Vec<Vec<Piece>> {
         (0..domain.len())
-            .map(|i| axis_pieces(&self.modes, i, domain[i], spread))
+            .map(|i| {
+                let p = axis_pieces(&self.modes, i, domain[i], spread);
+                split_pieces(&p, self.breaks.get(i).map_or(&[][..], |v| &v[..]))
+            })
             .collect()
     }
+
+    /// Cut the pieces of each axis at its breakpoints too (kinks, jumps).
+    pub fn add_breaks(&mut self, breaks: &[Vec<f64>]) {
+        for (i, b) in breaks.iter().enumerate().take(self.pieces.len()) {
+            self.pieces[i] = split_pieces(&self.pieces[i], b);
+            self.breaks[i].extend_from_slice(b);
+        }
+    }
+}
+
+/// `pieces` cut again at the points `at` (those inside a piece, not on its ends).
+pub fn split_pieces(pieces: &[Piece], at: &[f64]) -> Vec<Piece> {
+    let mut out = vec![];
+    for &p in pieces {
+        let (lo, hi) = p.x_range();
+        let mut inner: Vec<f64> = at.iter().copied().filter(|&x| x > lo && x < hi).collect();
+        inner.sort_by(f64::total_cmp);
+        inner.dedup();
+        if inner.is_empty() {
+            out.push(p);
+            continue;
+        }
+        let mut pts = vec![lo];
+        pts.extend(inner);
+        pts.push(hi);
+        for w in pts.windows(2) {
+            out.push(match (w[0].is_finite(), w[1].is_finite(), p) {
+                (true, true, _) => Piece::Finite { lo: w[0], hi: w[1] },
+                (true, false, Piece::Upper { scale, .. }) => Piece::Upper {
+                    start: w[0],
+                    scale,
+                },
+                (false, true, Piece::Lower { scale, .. }) => Piece::Lower { end: w[1], scale },
+                _ => unreachable!("only the outer pieces reach an infinite end"),
+            });
+        }
+    }
+    out
 }
 
 /// Modes below the highest by more than this (in log) carry no mass worth a piece.
@@ -432,6 +475,7 @@ pub fn locate<P: Density>(p: &P, domain: &[(f64, f64)]) -> Result<Located, Locat
         modes,
         log_max,
         pieces,
+        breaks: vec![vec![]; d],
     })
 }
 

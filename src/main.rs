@@ -412,6 +412,10 @@ struct CheckArgs {
     /// The case name in the report (flags only; a file's name is its `name` or stem).
     #[arg(long)]
     name: Option<String>,
+    /// A breakpoint (kink or jump) of one variable, VAR=X; repeatable; added to the case
+    /// file's `breaks` and to those found from the expressions.
+    #[arg(long = "break", value_name = "VAR=X", allow_hyphen_values = true)]
+    breaks: Vec<String>,
     #[command(flatten)]
     quad: QuadArgs,
     /// Print the JSON report instead of the text table.
@@ -523,6 +527,7 @@ fn spec_from_flags(a: &CheckArgs) -> Result<CaseSpec, String> {
             text: s.clone(),
             origin: "--log-model".into(),
         }),
+        breaks: None,
         divergence: None,
         origin: "command line".into(),
     })
@@ -563,10 +568,17 @@ fn report_of(a: &CheckArgs) -> Result<scorecheck::report::Report, ExitCode> {
         },
     };
     let overrides = overrides_of(&a.params)?;
-    let case = match spec.compile(&overrides, !from_file) {
+    let mut case = match spec.compile(&overrides, !from_file) {
         Ok(c) => c,
         Err(e) => return Err(bad_input(e)),
     };
+    let named = a
+        .breaks
+        .iter()
+        .map(|b| parse_param(b))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| bad_input(e.to_string().replace("--param", "--break")))?;
+    case.add_named_breaks(&named).map_err(bad_input)?;
     let opts = a.quad.options()?;
     scorecheck::check_case(&case, &opts).map_err(bad_input)
 }
@@ -688,7 +700,11 @@ fn check_options(tol: Option<f64>, max_evals: u64) -> Result<CheckOptions, ExitC
             "--tol must be a positive number, got {t}"
         )));
     }
-    Ok(CheckOptions { tol, max_evals })
+    Ok(CheckOptions {
+        tol,
+        max_evals,
+        ..Default::default()
+    })
 }
 
 /// Parse `--size WxH`.

@@ -1727,6 +1727,7 @@ pub fn convergence(
             let o = CheckOptions {
                 tol: opts.tol,
                 max_evals: b.round() as u64,
+                ..opts.clone()
             };
             let rep = crate::check_case(case, &o).map_err(|e| err(e.to_string()))?;
             if let (Some(l), Some(r)) = (rep.cross.lhs.value, rep.cross.rhs.value) {

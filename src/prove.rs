@@ -311,6 +311,7 @@ pub fn prove(proof: &Path, gallery: &Path, max_evals: u64) -> Result<ProofRun, P
                 let opts = CheckOptions {
                     tol: c.tolerance,
                     max_evals,
+                    ..Default::default()
                 };
                 let r = crate::check_case(case, &opts)
                     .map_err(|e| ProveError::Check(name.clone(), e))?;
