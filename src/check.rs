@@ -473,18 +473,23 @@ pub fn check_weighted<P: Density, S: ScoreField, W: ScalarFunction>(
     } else {
         Status::NotConverged
     };
-    let mut normalizer = Quantity::new(
-        z.value * loc.log_max.exp(),
-        z.error * loc.log_max.exp(),
-        z.evals,
-        zq,
-    );
-    if !loc.log_max.exp().is_finite() || loc.log_max.exp() == 0.0 {
-        // Z itself is out of f64 range; its logarithm is in the notes.
-        normalizer = Quantity::new(z.value, z.error, z.evals, zq);
+    // Z = z·e^{log_max}, kept in log space: log Z = ln z + log_max. Z itself is reported
+    // only when it is a double (normal, not overflowed or underflowed to 0).
+    let log_normalizer = z.value.ln() + loc.log_max;
+    let scale = loc.log_max.exp();
+    let mut normalizer = Quantity::new(z.value * scale, z.error * scale, z.evals, zq);
+    if !(z.value * scale).is_normal() {
+        normalizer = Quantity {
+            value: None,
+            error: None,
+            evals: z.evals,
+            status: zq,
+            at: None,
+        };
         notes.push(format!(
-            "the normalizer is reported for p̃·e^({:.6}) (Z itself is outside f64 range)",
-            -loc.log_max
+            "Z is outside the range of a double: log Z = {log_normalizer:.12} ± {:.1e} (every ratio is computed from p̃·e^(−{:.6}))",
+            z.error / z.value,
+            loc.log_max
         ));
     }
     let nonfinite = rec.nonfinite.clone();
@@ -628,6 +633,7 @@ pub fn check_weighted<P: Density, S: ScoreField, W: ScalarFunction>(
         vars: info.vars.clone(),
         params: info.params.clone(),
         normalizer,
+        log_normalizer,
         components,
         cross,
         objective,

@@ -155,8 +155,14 @@ fn end_from_probes_at(m: &[f64], edge: usize) -> EndBehaviour {
     if tail.iter().any(|v| v.is_infinite()) {
         return EndBehaviour::Diverges;
     }
-    let e = edge.min(n - 2);
-    let (me, mn) = (m[e], m[e + 1]);
+    // When the probes stop short of the edge (a finite end away from 0, where points
+    // closer than an ulp fall on the end itself), the rule's nodes stop there too: what
+    // it misses lies within the last probe's distance, and g comes from the two before.
+    let (me, mn) = if n < edge + 2 {
+        (m[n - 1], m[n - 1] * m[n - 1] / m[n - 2])
+    } else {
+        (m[edge], m[edge + 1])
+    };
     if !me.is_finite() {
         return EndBehaviour::Finite {
             bound: f64::INFINITY,

@@ -222,7 +222,11 @@ pub struct Report {
     pub case: String,
     pub vars: Vec<String>,
     pub params: BTreeMap<String, f64>,
+    /// `Z`; its value (and error) are null when `Z` is outside the range of a double.
     pub normalizer: Quantity,
+    /// `log Z`, always present (its error is `normalizer`'s relative error).
+    #[serde(default)]
+    pub log_normalizer: f64,
     pub components: Vec<Component>,
     pub cross: Cross,
     pub objective: Objective,
@@ -296,7 +300,15 @@ impl Report {
             &self.domain,
             &self.params,
         );
-        let _ = writeln!(o, "normalizer Z = {}", fmt_q(&self.normalizer));
+        if self.normalizer.value.is_some() || !self.normalizer.status.has_value() {
+            let _ = writeln!(o, "normalizer Z = {}", fmt_q(&self.normalizer));
+        } else {
+            let _ = writeln!(
+                o,
+                "normalizer Z = e^{:.12} (outside the range of a double)",
+                self.log_normalizer
+            );
+        }
         let _ = writeln!(o);
         let _ = writeln!(
             o,

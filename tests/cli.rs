@@ -48,6 +48,8 @@ struct JReport {
     vars: Vec<String>,
     params: BTreeMap<String, f64>,
     normalizer: JQ,
+    /// log Z, always present (DESIGN.md); `normalizer.value` is null when Z overflows.
+    log_normalizer: f64,
     components: Vec<JComponent>,
     cross: JCross,
     objective: JObjective,
@@ -238,7 +240,13 @@ fn check_keys(v: &serde_json::Value) {
             q(&v["objective"][k], k);
         }
     };
-    q(&v["normalizer"], "normalizer");
+    // Z may have no value (Z outside the range of a double) while log Z has one.
+    let overflowed = v["log_normalizer"].as_f64().is_some_and(|l| !l.exp().is_normal());
+    if overflowed {
+        assert!(v["normalizer"]["value"].is_null(), "{}", v["normalizer"]);
+    } else {
+        q(&v["normalizer"], "normalizer");
+    }
     q(&v["half_s2"], "half_s2");
     section(v);
     if let Some(w) = v.get("weighted") {
