@@ -81,7 +81,7 @@ pub fn find_breaks(switches: &[Switch], domain: &[(f64, f64)], modes: &[Mode]) -
                     && br != b0
                     && out[i].len() < MAX_BREAKS
                 {
-                    out[i].push(narrow(&at, t0, b0, t));
+                    out[i].push(narrow(&at, sw.kind, t0, b0, t));
                 }
                 prev = Some((t, br));
             }
@@ -99,7 +99,13 @@ pub fn find_breaks(switches: &[Switch], domain: &[(f64, f64)], modes: &[Mode]) -
 /// Bisect between `lo` (on branch `b_lo`) and `hi` (on another) down to adjacent doubles;
 /// the point returned is the one where the branch changes (the upper of the two, or the
 /// lower when it sits exactly on the switch, as `max(0, x − 1)` does at `x = 1`).
-fn narrow(at: &impl Fn(f64) -> Option<f64>, mut lo: f64, b_lo: f64, mut hi: f64) -> f64 {
+fn narrow(
+    at: &impl Fn(f64) -> Option<f64>,
+    kind: SwitchKind,
+    mut lo: f64,
+    b_lo: f64,
+    mut hi: f64,
+) -> f64 {
     for _ in 0..200 {
         let mid = 0.5 * (lo + hi);
         if mid <= lo || mid >= hi {
@@ -112,7 +118,11 @@ fn narrow(at: &impl Fn(f64) -> Option<f64>, mut lo: f64, b_lo: f64, mut hi: f64)
         }
     }
     // A sign switch that is exactly 0 at a double: the kink is there.
-    if at(lo) == Some(0.0) { lo } else { hi }
+    if kind == SwitchKind::Sign && at(lo) == Some(0.0) {
+        lo
+    } else {
+        hi
+    }
 }
 
 /// Merge breakpoints given per axis (from the case file or the command line) with those
