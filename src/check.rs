@@ -35,7 +35,7 @@ const NEGLIGIBLE_LOG: f64 = -230.0;
 
 /// The most integrands: Z, lhs/rhs per variable, esm, ism, const, E½|s|², and the weighted
 /// lhs/rhs, esm, ism, const (`4·MAX_DIM + 8`).
-const MAX_K: usize = 4 * crate::model::MAX_DIM + 8;
+const MAX_K: usize = 4 * crate::model::MAX_DIM + 9;
 
 /// Settings of a check.
 #[derive(Clone, Debug)]
@@ -197,9 +197,13 @@ impl Layout {
     fn constant(self) -> usize {
         self.esm() + 2
     }
-    /// E ½|s|² (unweighted only).
+    /// E ½|s|², and with a weight E ½h|s|².
     fn half_s2(self) -> usize {
-        2 * self.d + 4
+        if self.weighted {
+            self.esm() + 3
+        } else {
+            2 * self.d + 4
+        }
     }
 }
 
@@ -208,7 +212,7 @@ impl<P: Density, S: ScoreField, W: ScalarFunction> Integrand<'_, P, S, W> {
         2 * self.d
             + 5
             + if self.weight.is_some() {
-                2 * self.d + 3
+                2 * self.d + 4
             } else {
                 0
             }
@@ -308,6 +312,7 @@ impl<P: Density, S: ScoreField, W: ScalarFunction> Integrand<'_, P, S, W> {
             out[l.esm()] = w * h * esm;
             out[l.ism()] = w * (h * ism + hs);
             out[l.constant()] = w * h * cst;
+            out[l.half_s2()] = w * h * 0.5 * pt.s[..d].iter().map(|v| v * v).sum::<f64>();
         }
         if out.iter().all(|v| v.is_finite()) {
             return;
@@ -606,6 +611,7 @@ pub fn check_weighted<P: Density, S: ScoreField, W: ScalarFunction>(
         let (verdict, explanations) = verdicts(&components, &cross, &objective, true, tol);
         Weighted {
             weight: info.weight.clone().unwrap_or_default(),
+            half_s2: quantity(Layout { d, weighted: true }.half_s2()),
             components,
             cross,
             objective,

@@ -147,7 +147,17 @@ fn step(
 }
 
 /// Walk the derivation for the case of `r`.
+///
+/// With a weight `h`, the walk is through the weighted identity (the one `check`'s exit code
+/// follows): `E½h|s − ∇log p|² = E½h|s|² − E[h⟨s, ∇log p⟩] + ½E h|∇log p|²`, the cross term
+/// `∫h⟨s, ∇p⟩ = ∮h p s·n − ∫p ∇·(h s)`, and `ism = E[h(½|s|² + ∇·s) + ∇h·s]`.
 pub fn explain(r: &Report) -> Explanation {
+    let weighted = r.weighted.is_some();
+    let view = r.deciding();
+    let r = &view;
+    let eq = |plain: &str, with_h: &str| -> String {
+        if weighted { with_h.to_string() } else { plain.to_string() }
+    };
     let ob = &r.objective;
     let mut steps = vec![];
     // Step 1: the objective is a finite number.
@@ -156,7 +166,7 @@ pub fn explain(r: &Report) -> Explanation {
     steps.push(Step {
         step: 1,
         name: "explicit objective".into(),
-        equation: "esm = E_p[½|s − ∇log p|²]".into(),
+        equation: eq("esm = E_p[½|s − ∇log p|²]", "esm = E_p[½h|s − ∇log p|²]"),
         left: esm.clone(),
         right: esm.clone(),
         difference: finite.then_some(0.0),
@@ -176,7 +186,10 @@ pub fn explain(r: &Report) -> Explanation {
     steps.push(step(
         2,
         "expand the square",
-        "E½|s − ∇log p|² = E½|s|² − E⟨s, ∇log p⟩ + ½E|∇log p|²",
+        &eq(
+            "E½|s − ∇log p|² = E½|s|² − E⟨s, ∇log p⟩ + ½E|∇log p|²",
+            "E½h|s − ∇log p|² = E½h|s|² − E[h⟨s, ∇log p⟩] + ½E h|∇log p|²",
+        ),
         esm,
         right2,
         "|a − b|² = |a|² − 2⟨a, b⟩ + |b|², term by term",
@@ -188,7 +201,10 @@ pub fn explain(r: &Report) -> Explanation {
     steps.push(Step {
         step: 3,
         name: "the density cancels".into(),
-        equation: "E_p⟨s, ∇log p⟩ = ∫⟨s, ∇p⟩ dx   (p ∇log p = ∇p where p > 0)".into(),
+        equation: eq(
+            "E_p⟨s, ∇log p⟩ = ∫⟨s, ∇p⟩ dx   (p ∇log p = ∇p where p > 0)",
+            "E_p[h⟨s, ∇log p⟩] = ∫h⟨s, ∇p⟩ dx   (p ∇log p = ∇p where p > 0)",
+        ),
         left: cross.clone(),
         right: cross,
         difference: None,
@@ -201,7 +217,11 @@ pub fn explain(r: &Report) -> Explanation {
         steps.push(step(
             4,
             &format!("integration by parts ({})", c.var),
-            &format!("∫ s_{0} ∂_{0} p dx = [s_{0} p] − ∫ p ∂_{0} s_{0} dx", c.var),
+            &if weighted {
+                format!("∫ h s_{0} ∂_{0} p dx = [h s_{0} p] − ∫ p ∂_{0}(h s_{0}) dx", c.var)
+            } else {
+                format!("∫ s_{0} ∂_{0} p dx = [s_{0} p] − ∫ p ∂_{0} s_{0} dx", c.var)
+            },
             Side::of(&c.lhs),
             right,
             "the derivative moves from p to s, the boundary term included",
@@ -216,7 +236,7 @@ pub fn explain(r: &Report) -> Explanation {
     let mut s4 = step(
         4,
         "the boundary term vanishes",
-        "Σ_i ∫[s_i p] = 0",
+        &eq("Σ_i ∫[s_i p] = 0", "Σ_i ∫[h s_i p] = 0"),
         b,
         Side::exact(0.0),
         "p·s vanishes on the boundary, so E⟨s, ∇log p⟩ = −E[∇·s]",
@@ -232,7 +252,10 @@ pub fn explain(r: &Report) -> Explanation {
     steps.push(step(
         5,
         "tractable objective",
-        "esm = E[½|s|² + ∇·s] + ½E|∇log p|² = ism + const",
+        &eq(
+            "esm = E[½|s|² + ∇·s] + ½E|∇log p|² = ism + const",
+            "esm = E[h(½|s|² + ∇·s) + ∇h·s] + ½E h|∇log p|² = ism + const",
+        ),
         Side::of(&ob.esm),
         right5,
         "score matching without ∇log p: esm and ism + const agree",
@@ -249,6 +272,7 @@ pub fn explain(r: &Report) -> Explanation {
 /// "the boundary term is −0.797885, not 0: p·s does not vanish at x = 0"
 fn boundary_failure(r: &Report) -> String {
     let total = r.cross.boundary.value.unwrap_or(f64::NAN);
+    let total_s = fmt_value(total, r.cross.boundary.error.unwrap_or(0.0));
     let worst = r
         .components
         .iter()
@@ -265,14 +289,15 @@ fn boundary_failure(r: &Report) -> String {
                     if f.end == "upper" { "+" } else { "−" }
                 ),
             };
+            let fv = fmt_value(v, f.value.error.unwrap_or(0.0));
             let what = if r.components.len() == 1 {
-                format!("s_{} p = {v:.6} there", c.var)
+                format!("s_{} p = {fv} there", c.var)
             } else {
-                format!("∫ s_{} p over that face = {v:.6}", c.var)
+                format!("∫ s_{} p over that face = {fv}", c.var)
             };
-            format!("the boundary term is {total:.6}, not 0: p·s does not vanish {place} ({what})")
+            format!("the boundary term is {total_s}, not 0: p·s does not vanish {place} ({what})")
         }
-        None => format!("the boundary term is {total:.6}, not 0"),
+        None => format!("the boundary term is {total_s}, not 0"),
     }
 }
 

@@ -203,6 +203,9 @@ pub fn figure_for(
     opts: &CheckOptions,
 ) -> Result<Figure, PlotError> {
     let d = case.vars.len();
+    // With a weight, the weighted identity decides check's exit code: draw its numbers.
+    let view = report.deciding();
+    let report = &view;
     match kind {
         Kind::Identity => match d {
             1 => identity_1d(case, report).map(Figure::Identity1d),
@@ -236,20 +239,20 @@ struct At {
     ds: [f64; 2],
     /// log(p/p_max).
     rel: f64,
+    /// The weight h (1 without one) and its gradient.
+    h: f64,
+    dh: [f64; 2],
 }
 
 impl<'a> Eval<'a> {
     fn new(case: &'a Case, report: &Report) -> Result<Eval<'a>, PlotError> {
         let loc = locate(&case.density, &case.domain)
             .map_err(|_| err("the density is zero or undefined everywhere it was evaluated"))?;
-        let z = report
-            .normalizer
-            .value
-            .filter(|z| z.is_finite() && *z > 0.0)
-            .ok_or_else(|| err("the normalizer Z has no finite value"))?;
-        // The report gives Z of p̃ itself, or of p̃·e^(−log_max) when e^log_max is out of range.
-        let m = loc.log_max.exp();
-        let z_scaled = if m.is_finite() && m > 0.0 { z / m } else { z };
+        // Z of p̃·e^(−log_max), from log Z (Z itself may be outside f64 range).
+        let z_scaled = (report.log_normalizer - loc.log_max).exp();
+        if !(z_scaled.is_finite() && z_scaled > 0.0) {
+            return Err(err("the normalizer Z has no finite value"));
+        }
         Ok(Eval {
             case,
             field: case.check_field(),
@@ -270,6 +273,12 @@ impl<'a> Eval<'a> {
             a.dlogp[i] = pt.dlogp[i];
             a.s[i] = pt.s[i];
             a.ds[i] = pt.ds[i];
+        }
+        a.h = 1.0;
+        if let Some(w) = &self.case.weight {
+            let (h, g) = crate::model::value_gradient(w, x);
+            a.h = h;
+            a.dh[..x.len().min(2)].copy_from_slice(&g[..x.len().min(2)]);
         }
         a
     }
@@ -443,6 +452,9 @@ pub fn domain_text(case: &Case) -> String {
 #[derive(Clone, Debug)]
 pub struct Identity1d {
     pub case: String,
+    /// With a weight h, its expression: the integrands drawn are then h·s·p′ and
+    /// −p·(h s)′, the weighted identity's.
+    pub weight: Option<String>,
     pub var: String,
     pub domain: String,
     pub x: Vec<f64>,
@@ -488,6 +500,7 @@ pub fn identity_1d(case: &Case, report: &Report) -> Result<Identity1d, PlotError
     let x = linspace(lo, hi, 4001);
     let mut f = Identity1d {
         case: case.name.clone(),
+        weight: case.weight.as_ref().map(|w| w.source().to_string()),
         var: case.vars[0].clone(),
         domain: domain_text(case),
         x: vec![],
@@ -514,13 +527,17 @@ pub fn identity_1d(case: &Case, report: &Report) -> Result<Identity1d, PlotError
         f.s.push(a.s[0]);
         f.dlogp.push(a.dlogp[0]);
         // s·p′ = s·p·∂log p; where p = 0 both integrands are 0.
+        // With a weight h: h·s·p′ and −p·(h s)′ = −p(h s′ + h′ s).
         f.lhs_integrand.push(if a.p == 0.0 {
             0.0
         } else {
-            a.s[0] * a.p * a.dlogp[0]
+            a.h * a.s[0] * a.p * a.dlogp[0]
         });
-        f.rhs_integrand
-            .push(if a.p == 0.0 { 0.0 } else { -a.p * a.ds[0] });
+        f.rhs_integrand.push(if a.p == 0.0 {
+            0.0
+        } else {
+            -a.p * (a.h * a.ds[0] + a.dh[0] * a.s[0])
+        });
     }
     f.lhs_running = running(&x, &f.lhs_integrand);
     f.rhs_running = running(&x, &f.rhs_integrand);
@@ -709,13 +726,25 @@ impl Identity1d {
     where
         DB::ErrorType: 'static,
     {
+        let (hs, ph, hb) = if self.weight.is_some() {
+            ("h s", "(h s)", "h s p")
+        } else {
+            ("s", "s", "s p")
+        };
         let body = title(
             root,
-            &format!(
-                "{}: the cross term ∫ s p′ d{v} = −∫ p s′ d{v} + [s p]",
-                self.case,
-                v = self.var
-            ),
+            &match &self.weight {
+                Some(w) => format!(
+                    "{}: the weighted cross term ∫ h s p′ d{v} = −∫ p (h s)′ d{v} + [h s p], h = {w}",
+                    self.case,
+                    v = self.var
+                ),
+                None => format!(
+                    "{}: the cross term ∫ s p′ d{v} = −∫ p s′ d{v} + [s p]",
+                    self.case,
+                    v = self.var
+                ),
+            },
         )?;
         let (w, _) = body.dim_in_pixel();
         let (left, right) = body.split_horizontally(w as i32 - side_width(w));
@@ -853,9 +882,9 @@ impl Identity1d {
             chart.draw_series(std::iter::once(Circle::new((x1 - dx, r), 6, RED_.filled())))?;
         }
         let mut notes = vec![
-            format!("lhs = ∫ s p′ d{v} = {}", fmt_q(&self.lhs)),
-            format!("rhs = −∫ p s′ d{v} = {}", fmt_q(&self.rhs)),
-            format!("boundary [s p] = {}", fmt_q(&self.boundary)),
+            format!("lhs = ∫ {hs} p′ d{v} = {}", fmt_q(&self.lhs)),
+            format!("rhs = −∫ p {ph}′ d{v} = {}", fmt_q(&self.rhs)),
+            format!("boundary [{hb}] = {}", fmt_q(&self.boundary)),
         ];
         if let (Some(l), Some(r)) = (lhs, rhs) {
             let gap = l - r;
@@ -913,17 +942,17 @@ impl Identity1d {
             20,
             &[
                 (
-                    "s·p′ (integrand of lhs)".into(),
+                    format!("{hs}·p′ (integrand of lhs)"),
                     BLUE_.mix(0.6).to_rgba().on_white(),
                     Mark::Line,
                 ),
                 (
-                    "−p·s′ (integrand of rhs)".into(),
+                    format!("−p·{ph}′ (integrand of rhs)"),
                     RED_.mix(0.6).to_rgba().on_white(),
                     Mark::Line,
                 ),
-                ("running ∫ s·p′".into(), BLUE_, Mark::Thick),
-                ("running ∫ −p·s′".into(), RED_, Mark::Dashed),
+                (format!("running ∫ {hs}·p′"), BLUE_, Mark::Thick),
+                (format!("running ∫ −p·{ph}′"), RED_, Mark::Dashed),
             ],
             &notes,
         )?;

@@ -89,6 +89,10 @@ impl Quantity {
             }
         }
     }
+    /// A placeholder for a quantity a report did not carry (older JSON).
+    pub fn missing() -> Quantity {
+        Quantity::none(0, Status::NotConverged)
+    }
     /// A quantity without a value.
     pub fn none(evals: u64, status: Status) -> Quantity {
         Quantity {
@@ -262,9 +266,28 @@ pub struct Weighted {
     pub objective: Objective,
     pub verdict: Verdict,
     pub explanations: Vec<String>,
+    /// `E_p ½h|s|²`, the first term of the expanded weighted square.
+    #[serde(default = "Quantity::missing")]
+    pub half_s2: Quantity,
 }
 
 impl Report {
+    /// The report as seen through the identity that decides the exit code: with a weight,
+    /// its components, cross term, objective, verdict and explanations replace the
+    /// unweighted ones (what `explain`, `sweep` and `plot` show). `flux` stays the
+    /// unweighted p·s evidence at infinite ends.
+    pub fn deciding(&self) -> Report {
+        let mut r = self.clone();
+        if let Some(w) = &self.weighted {
+            r.components = w.components.clone();
+            r.cross = w.cross.clone();
+            r.objective = w.objective.clone();
+            r.verdict = w.verdict.clone();
+            r.explanations = w.explanations.clone();
+            r.half_s2 = w.half_s2.clone();
+        }
+        r
+    }
     /// The process exit code: 0 all checks hold, 1 a check is violated, 3 undecided.
     ///
     /// With a weight, the weighted identity is the one the case asks about and decides.

@@ -142,6 +142,10 @@ pub struct Sweep {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub argmin: Option<Argmin>,
     pub exit_code: u8,
+    /// With a weight `h`, its expression: every quantity of the sweep is then the weighted
+    /// identity's (`esm = E½h|s − ∇log p|²`, …), as in `check`'s `weighted` section.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weight: Option<String>,
 }
 
 /// Minimisers over a one-parameter grid.
@@ -271,16 +275,23 @@ pub fn run(
         points,
         argmin,
         exit_code,
+        weight: spec.weight.as_ref().map(|w| w.text.clone()),
     })
 }
 
+/// The point's quantities: with a weight, those of the weighted identity, which decide
+/// `check`'s exit code.
 fn point_of(params: BTreeMap<String, f64>, rep: Report) -> SweepPoint {
     let exit_code = rep.exit_code();
+    let (objective, cross, verdict) = match rep.weighted {
+        Some(w) => (w.objective, w.cross, w.verdict),
+        None => (rep.objective, rep.cross, rep.verdict),
+    };
     SweepPoint {
         params,
-        objective: rep.objective,
-        cross: rep.cross,
-        verdict: rep.verdict,
+        objective,
+        cross,
+        verdict,
         exit_code,
     }
 }
@@ -333,6 +344,12 @@ impl Sweep {
             self.case,
             self.points.len()
         );
+        if let Some(w) = &self.weight {
+            let _ = writeln!(
+                o,
+                "weighted identity, h = {w}: esm, ism, const and the boundary term are the weighted ones"
+            );
+        }
         if !self.fixed.is_empty() {
             let f: Vec<String> = self
                 .fixed
@@ -412,7 +429,10 @@ impl Sweep {
         };
         let a = self.argmin.as_ref();
         Ok(SweepFigure {
-            case: self.case.clone(),
+            case: match &self.weight {
+                Some(w) => format!("{} (weighted, h = {w})", self.case),
+                None => self.case.clone(),
+            },
             param: g.name.clone(),
             theta: g.values.clone(),
             esm: self.points.iter().map(|p| p.objective.esm.value).collect(),

@@ -48,7 +48,7 @@ fn case_file_catalogue() {
         ),
         (
             f("top.toml", &format!("colour = \"red\"\n{OK}")),
-            "error: top.toml:1: unknown field `colour`, expected one of `name`, `vars`, `domain`, `params`, `weight`, `density`, `score`",
+            "error: top.toml:1: unknown field `colour`, expected one of `name`, `vars`, `domain`, `params`, `weight`, `breaks`, `density`, `score`",
         ),
         (
             f(

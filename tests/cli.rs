@@ -76,6 +76,7 @@ struct JWeighted {
     objective: JObjective,
     verdict: JVerdict,
     explanations: Vec<String>,
+    half_s2: JQ,
 }
 
 #[derive(Deserialize, Debug)]
