@@ -640,6 +640,7 @@ pub fn check_weighted<P: Density, S: ScoreField, W: ScalarFunction>(
         params: info.params.clone(),
         normalizer,
         log_normalizer,
+        log_normalizer_error: z.error / z.value,
         components,
         cross,
         objective,
@@ -927,16 +928,10 @@ fn face_term<P: Density, S: ScoreField, W: ScalarFunction>(
             } => {
                 let v = value / z;
                 let err = error / z + v.abs() * zrel;
-                let st = if settled {
-                    status_for_value(v, err, tol)
-                } else {
-                    Status::NotConverged
-                };
-                let mut q = Quantity::new(v, err, evals, st);
-                if !settled {
-                    q.at = None;
-                }
-                q
+                // Settled or not, the error is the limit's own (unbounded when the approach
+                // showed no rate): the value has converged when that error meets the tolerance.
+                let _ = settled;
+                Quantity::new(v, err, evals, status_for_value(v, err, tol))
             }
             Limit::Diverges { evals } => Quantity::none(evals, Status::Diverges),
             Limit::Nonfinite { at, evals } => {
@@ -1069,14 +1064,15 @@ enum Limit {
 
 /// The one-sided limit of `F(t)` as `t → end` from the side `inward` (+1: from above).
 ///
-/// `F` is evaluated along `t_j = end + inward·δ_j`, `δ_j = δ_0·4^{−j}`, each value with its
+/// `F` is evaluated along `t_j = end + inward·δ_j`, `δ_j = δ_0·16^{−j}`, each value with its
 /// own error. With `F(t) = L + c·δ^β + …` the differences `D_j = F_j − F_{j−1}` shrink by
-/// `q = 4^{−β}` a step; when the last three ratios agree on a `q < 0.8`, the rest of the
+/// `q = 16^{−β}` a step; when the last three ratios agree on a `q < 0.95`, the rest of the
 /// geometric series, `|D_j|·q/(1 − q)`, is what the last value still misses (the estimate
-/// takes twice that, plus the last step). Differences within the values' own errors count
+/// takes twice that, plus the last step). Without such a rate, an unsettled sequence has an
+/// unbounded error. Differences within the values' own errors count
 /// as settled. When the differences stop shrinking (`q ≥ 0.98`) while `|F|` grows, `F`
 /// diverges (`ln δ` growth has `q = 1`, `δ^{−β}` growth `q > 1`). The approach stops where
-/// `t` can no longer be told from `end` in f64, or after 60 steps (`δ_0·10^{−36}`).
+/// `t` can no longer be told from `end` in f64, or after 80 steps (`δ_0·10^{−96}`).
 fn end_limit(
     mut f: impl FnMut(f64) -> Option<Estimate>,
     end: f64,
@@ -1088,9 +1084,9 @@ fn end_limit(
     let mut evals = 0;
     let mut best: Option<(f64, f64)> = None;
     let mut delta = delta0.max(f64::MIN_POSITIVE);
-    for _ in 0..60 {
+    for _ in 0..80 {
         let t = end + inward * delta;
-        delta *= 0.25;
+        delta *= 1.0 / 16.0;
         if t == end || !t.is_finite() {
             break;
         }
@@ -1132,8 +1128,9 @@ fn end_limit(
         // Geometric convergence: consistent ratios below 0.8.
         let q: Vec<f64> = (n - 2..n).map(|j| d(j) / d(j - 1)).collect();
         let q0 = d(n - 3) / d(n - 4);
-        let geometric = q.iter().chain([&q0]).all(|&r| r > 0.0 && r < 0.8)
-            && (q[1] - q[0]).abs() <= 0.25 * q[1].max(q[0]) + 0.05;
+        let geometric = q.iter().chain([&q0]).all(|&r| r > 0.0 && r < 0.95)
+            && (q[1] - q[0]).abs() <= 0.1 * q[1].max(q[0]) + 0.02
+            && (q0 - q[0]).abs() <= 0.1 * q0.max(q[0]) + 0.02;
         if geometric {
             let qq = q[1].max(q[0]);
             let rest = d(n - 1) * q[1] / (1.0 - q[1]);
@@ -1170,24 +1167,13 @@ fn end_limit(
             settled: false,
         },
         None => {
-            // Never settled: the best guess is the last value, its error the spread seen.
-            let n = vals.len();
-            if n == 0 {
-                return Limit::Value {
-                    value: 0.0,
-                    error: f64::INFINITY,
-                    evals,
-                    settled: false,
-                };
-            }
-            let last = vals[n - 1].0;
-            let spread = vals[n.saturating_sub(4)..]
-                .iter()
-                .map(|v| (v.0 - last).abs() + v.1)
-                .fold(0.0, f64::max);
+            // Never settled, and no consistent rate of approach: the values seen say nothing
+            // about where the sequence ends up, so the error is unbounded (honestly
+            // undecided); the value is the last one seen.
+            let last = vals.last().map_or(0.0, |v| v.0);
             Limit::Value {
                 value: last,
-                error: spread.max(f64::MIN_POSITIVE),
+                error: f64::INFINITY,
                 evals,
                 settled: false,
             }

@@ -242,8 +242,18 @@ pub fn explain(r: &Report) -> Explanation {
         "p·s vanishes on the boundary, so E⟨s, ∇log p⟩ = −E[∇·s]",
         boundary_failure(r),
     );
-    if r.verdict.boundary == Boundary::Undecided {
-        s4.holds = None;
+    // The step follows check's boundary verdict ("vanishes" within the tolerance,
+    // "nonzero" only when told from 0 at the tolerance), so explain and check agree.
+    s4.holds = match r.verdict.boundary {
+        Boundary::Vanishes => Some(true),
+        Boundary::Nonzero => Some(false),
+        Boundary::Undecided => None,
+    };
+    if s4.holds == Some(true) && !s4.why.starts_with("p·s vanishes") {
+        s4.why = "p·s vanishes on the boundary (within the tolerance), so E⟨s, ∇log p⟩ = −E[∇·s]".into();
+    }
+    if s4.holds == Some(false) && !s4.why.starts_with("the boundary term") {
+        s4.why = boundary_failure(r);
     }
     steps.push(s4);
     // Step 5: the tractable objective.

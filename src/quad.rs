@@ -157,9 +157,12 @@ fn end_from_probes_at(m: &[f64], edge: usize) -> EndBehaviour {
     }
     // When the probes stop short of the edge (a finite end away from 0, where points
     // closer than an ulp fall on the end itself), the rule's nodes stop there too: what
-    // it misses lies within the last probe's distance, and g comes from the two before.
+    // it misses lies within the last probe's distance. The rate g is then taken over the
+    // last three decades (the very last probes sit within a few ulps of the end, where
+    // rounding of the point blurs a single decade's ratio).
     let (me, mn) = if n < edge + 2 {
-        (m[n - 1], m[n - 1] * m[n - 1] / m[n - 2])
+        let span = (m[n - 4] / m[n - 1]).powf(1.0 / 3.0);
+        (m[n - 1], if span.is_finite() && span > 0.0 { m[n - 1] / span } else { f64::NAN })
     } else {
         (m[edge], m[edge + 1])
     };
@@ -207,20 +210,20 @@ fn tanh_sinh_node(j: usize) -> (f64, f64) {
     (one_minus_x, h * FRAC_PI_2 * t.cosh() / (c * c))
 }
 
-/// The rule's nodes beyond `t = 3`, out to `t = 4.5` (`1 − x` down to `6e-62`), used at a
+/// The rule's nodes beyond `t = 3`, out to `t = 5` (`1 − x` down to `1e-101`), used at a
 /// finite end where the integrand is singular enough that what lies beyond `t = 3` matters
 /// (`p ~ r^α` with `α` near −1 holds `r_e^{α+1}/(α+1)` within `r_e` of the end).
 fn tanh_sinh_tail_nodes() -> &'static [(f64, f64)] {
     static NODES: std::sync::OnceLock<Vec<(f64, f64)>> = std::sync::OnceLock::new();
-    NODES.get_or_init(|| (193..=288).map(tanh_sinh_node).collect())
+    NODES.get_or_init(|| (193..=320).map(tanh_sinh_node).collect())
 }
 
 /// Decade index of the probe at a finite end just inside the reach of the extended rule
-/// (`t = 4.5`: `1.5e-62` of the width for the half rule): the probes beyond [`probe_points`]'s
+/// (`t = 5`: `2.5e-102` of the width for the half rule): the probes beyond [`probe_points`]'s
 /// 30 decades, from [`deep_probe_points`].
-const DEEP_EDGE: usize = 61;
+const DEEP_EDGE: usize = 101;
 
-/// Probes at a finite end of a piece at decades 31 to 70 of distance from it, for the
+/// Probes at a finite end of a piece at decades 31 to 110 of distance from it, for the
 /// extended rule's bound; they stop where the point can no longer be told from the end.
 fn deep_probe_points(piece: &Piece, upper_end: bool) -> Vec<(f64, f64)> {
     let (lo, hi) = piece.x_range();
@@ -230,7 +233,7 @@ fn deep_probe_points(piece: &Piece, upper_end: bool) -> Vec<(f64, f64)> {
     if end.is_infinite() {
         return out;
     }
-    for k in 31..=70 {
+    for k in 31..=110 {
         let r = sigma * 10f64.powi(-k);
         let x = if upper_end { end - r } else { end + r };
         if x == end || r == 0.0 {

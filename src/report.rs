@@ -231,6 +231,9 @@ pub struct Report {
     /// `log Z`, always present (its error is `normalizer`'s relative error).
     #[serde(default)]
     pub log_normalizer: f64,
+    /// The error of `log Z` (Z's relative error).
+    #[serde(default)]
+    pub log_normalizer_error: f64,
     pub components: Vec<Component>,
     pub cross: Cross,
     pub objective: Objective,

@@ -50,6 +50,7 @@ struct JReport {
     normalizer: JQ,
     /// log Z, always present (DESIGN.md); `normalizer.value` is null when Z overflows.
     log_normalizer: f64,
+    log_normalizer_error: f64,
     components: Vec<JComponent>,
     cross: JCross,
     objective: JObjective,
