@@ -162,7 +162,11 @@ mod tests {
     #[test]
     fn relu_kink_is_found_exactly() {
         let p = Program::compile("-x + 0.5*max(0, x - 1)", &["x".into()], &[]).unwrap();
-        let b = find_breaks(&p.switches(), &[(f64::NEG_INFINITY, f64::INFINITY)], &[mode(0.0)]);
+        let b = find_breaks(
+            &p.switches(),
+            &[(f64::NEG_INFINITY, f64::INFINITY)],
+            &[mode(0.0)],
+        );
         assert_eq!(b, vec![vec![1.0]]);
     }
 

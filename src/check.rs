@@ -752,7 +752,8 @@ fn probe_divergence<P: Density, S: ScoreField, W: ScalarFunction>(
                     (r, centre.x[i] + sgn * r)
                 } else {
                     let gap = (end - centre.x[i]).abs();
-                    let width = if gap > 0.0 { gap.min(sigma) } else { sigma }.max(f64::MIN_POSITIVE);
+                    let width =
+                        if gap > 0.0 { gap.min(sigma) } else { sigma }.max(f64::MIN_POSITIVE);
                     let r = width * 10f64.powi(-j);
                     (r, end - sgn * r)
                 };
@@ -924,13 +925,12 @@ fn face_term<P: Density, S: ScoreField, W: ScalarFunction>(
                 value,
                 error,
                 evals,
-                settled,
+                ..
             } => {
                 let v = value / z;
                 let err = error / z + v.abs() * zrel;
                 // Settled or not, the error is the limit's own (unbounded when the approach
                 // showed no rate): the value has converged when that error meets the tolerance.
-                let _ = settled;
                 Quantity::new(v, err, evals, status_for_value(v, err, tol))
             }
             Limit::Diverges { evals } => Quantity::none(evals, Status::Diverges),
@@ -1107,7 +1107,9 @@ fn end_limit(
         // Settled: the last three differences within the values' errors.
         let settled = (n - 3..n).all(|j| d(j).abs() <= noise(j));
         if settled {
-            let err = (n - 3..n).map(|j| d(j).abs() + noise(j)).fold(0.0, f64::max);
+            let err = (n - 3..n)
+                .map(|j| d(j).abs() + noise(j))
+                .fold(0.0, f64::max);
             let cand = (vals[n - 1].0, err);
             if cand.1 <= target {
                 return Limit::Value {
@@ -1270,7 +1272,13 @@ fn verdicts(
             .find(|f| f.value.status == Status::Diverges)
             .map(|f| {
                 let at = f.at.map_or_else(
-                    || if f.end == "upper" { "∞".to_string() } else { "−∞".to_string() },
+                    || {
+                        if f.end == "upper" {
+                            "∞".to_string()
+                        } else {
+                            "−∞".to_string()
+                        }
+                    },
                     |a| format!("{a}"),
                 );
                 format!("{} = {at} ({} end)", c.var, f.end)
@@ -1294,10 +1302,16 @@ fn verdicts(
         (Some(v), Some(e)) if v.abs() - e > tol => {
             let worst = components
                 .iter()
-                .filter_map(|c| c.boundary.value.map(|bv| (c, bv, c.boundary.error.unwrap_or(0.0))))
+                .filter_map(|c| {
+                    c.boundary
+                        .value
+                        .map(|bv| (c, bv, c.boundary.error.unwrap_or(0.0)))
+                })
                 .max_by(|x, y| x.1.abs().total_cmp(&y.1.abs()));
             let wh = worst
-                .map(|(c, bv, be)| format!("; from {} ({})", c.var, crate::report::fmt_value(bv, be)))
+                .map(|(c, bv, be)| {
+                    format!("; from {} ({})", c.var, crate::report::fmt_value(bv, be))
+                })
                 .unwrap_or_default();
             (
                 Boundary::Nonzero,

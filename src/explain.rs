@@ -156,7 +156,11 @@ pub fn explain(r: &Report) -> Explanation {
     let view = r.deciding();
     let r = &view;
     let eq = |plain: &str, with_h: &str| -> String {
-        if weighted { with_h.to_string() } else { plain.to_string() }
+        if weighted {
+            with_h.to_string()
+        } else {
+            plain.to_string()
+        }
     };
     let ob = &r.objective;
     let mut steps = vec![];
@@ -250,7 +254,8 @@ pub fn explain(r: &Report) -> Explanation {
         Boundary::Undecided => None,
     };
     if s4.holds == Some(true) && !s4.why.starts_with("p·s vanishes") {
-        s4.why = "p·s vanishes on the boundary (within the tolerance), so E⟨s, ∇log p⟩ = −E[∇·s]".into();
+        s4.why =
+            "p·s vanishes on the boundary (within the tolerance), so E⟨s, ∇log p⟩ = −E[∇·s]".into();
     }
     if s4.holds == Some(false) && !s4.why.starts_with("the boundary term") {
         s4.why = boundary_failure(r);
@@ -277,6 +282,14 @@ pub fn explain(r: &Report) -> Explanation {
         case: r.case.clone(),
         steps,
     }
+}
+
+/// The walk through the plain (unweighted) derivation, also for a case with a weight: what
+/// the claims of `proofs/score-matching-ibp.md` are about.
+pub fn explain_plain(r: &Report) -> Explanation {
+    let mut plain = r.clone();
+    plain.weighted = None;
+    explain(&plain)
 }
 
 /// "the boundary term is −0.797885, not 0: p·s does not vanish at x = 0"

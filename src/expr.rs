@@ -1115,7 +1115,11 @@ impl Switch {
     }
     /// The value at `x`.
     pub fn eval(&self, x: &[f64]) -> f64 {
-        assert_eq!(x.len(), self.n_vars, "Switch::eval: wrong number of variables");
+        assert_eq!(
+            x.len(),
+            self.n_vars,
+            "Switch::eval: wrong number of variables"
+        );
         let mut st = vec![0.0; self.code.len() + 1];
         let mut sp = 0;
         for &op in &self.code {

@@ -74,10 +74,7 @@ pub fn split_pieces(pieces: &[Piece], at: &[f64]) -> Vec<Piece> {
         for w in pts.windows(2) {
             out.push(match (w[0].is_finite(), w[1].is_finite(), p) {
                 (true, true, _) => Piece::Finite { lo: w[0], hi: w[1] },
-                (true, false, Piece::Upper { scale, .. }) => Piece::Upper {
-                    start: w[0],
-                    scale,
-                },
+                (true, false, Piece::Upper { scale, .. }) => Piece::Upper { start: w[0], scale },
                 (false, true, Piece::Lower { scale, .. }) => Piece::Lower { end: w[1], scale },
                 _ => unreachable!("only the outer pieces reach an infinite end"),
             });
@@ -385,7 +382,11 @@ pub fn locate<P: Density>(p: &P, domain: &[(f64, f64)]) -> Result<Located, Locat
                 if !e.is_finite() {
                     continue;
                 }
-                let width = if (b - a).is_finite() { b - a } else { 1.0 + e.abs() };
+                let width = if (b - a).is_finite() {
+                    b - a
+                } else {
+                    1.0 + e.abs()
+                };
                 if (x[i] - e).abs() > 1e-9 * width {
                     continue;
                 }

@@ -162,7 +162,14 @@ fn end_from_probes_at(m: &[f64], edge: usize) -> EndBehaviour {
     // rounding of the point blurs a single decade's ratio).
     let (me, mn) = if n < edge + 2 {
         let span = (m[n - 4] / m[n - 1]).powf(1.0 / 3.0);
-        (m[n - 1], if span.is_finite() && span > 0.0 { m[n - 1] / span } else { f64::NAN })
+        (
+            m[n - 1],
+            if span.is_finite() && span > 0.0 {
+                m[n - 1] / span
+            } else {
+                f64::NAN
+            },
+        )
     } else {
         (m[edge], m[edge + 1])
     };

@@ -243,7 +243,9 @@ fn check_keys(v: &serde_json::Value) {
         }
     };
     // Z may have no value (Z outside the range of a double) while log Z has one.
-    let overflowed = v["log_normalizer"].as_f64().is_some_and(|l| !l.exp().is_normal());
+    let overflowed = v["log_normalizer"]
+        .as_f64()
+        .is_some_and(|l| !l.exp().is_normal());
     if overflowed {
         assert!(v["normalizer"]["value"].is_null(), "{}", v["normalizer"]);
     } else {
@@ -321,7 +323,8 @@ fn gauss_text_report() {
     ));
     assert!(verdict("boundary:").starts_with("boundary:  vanishes  the boundary term is "));
     assert!(
-        verdict("boundary:").ends_with("(zero within the tolerance 1e-10): p·s vanishes on the boundary")
+        verdict("boundary:")
+            .ends_with("(zero within the tolerance 1e-10): p·s vanishes on the boundary")
     );
     assert!(verdict("objective:").starts_with(
         "objective: finite    esm, ism and const are finite; gap = esm − ism − const = "

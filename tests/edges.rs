@@ -25,10 +25,16 @@ fn covers(q: &Quantity, exact: f64, converged: bool, what: &str) {
     let (v, e) = (q.value.expect(what), q.error.expect(what));
     let real = (v - exact).abs();
     eprintln!("  {what:<28} value {v:>22.14e}  real error {real:.1e}  reported {e:.1e}");
-    assert!(real <= e, "{what}: {v} vs exact {exact}: real error {real:e} > reported {e:e}");
+    assert!(
+        real <= e,
+        "{what}: {v} vs exact {exact}: real error {real:e} > reported {e:e}"
+    );
     if converged {
         assert_eq!(q.status, Status::Ok, "{what}: {q:?}");
-        assert!(real <= default_tol(1) * exact.abs().max(1.0), "{what}: {real:e}");
+        assert!(
+            real <= default_tol(1) * exact.abs().max(1.0),
+            "{what}: {real:e}"
+        );
     }
 }
 
@@ -41,8 +47,15 @@ fn diverges(q: &Quantity, what: &str) {
 fn gamma2_true_score_has_boundary_minus_one_over_theta_squared() {
     // p = x e^{−x/θ}/θ², s = g = 1/x − 1/θ: p·s = (1 − x/θ)e^{−x/θ}/θ² → 1/θ² at 0 and 0 at ∞,
     // so boundary = 0 − 1/θ² = −1/θ². const = ½E(1/x − 1/θ)² holds E[1/x²] = ∞ (n = −2 = −k).
-    let r = run("params = { t = 1.5 }\ndomain = [[0, inf]]\n[density]\nlog = \"ln(x) - x/t\"\n[score]\nfield = [\"1/x - 1/t\"]\n");
-    covers(&r.components[0].boundary, -1.0 / 2.25, true, "gamma2 boundary");
+    let r = run(
+        "params = { t = 1.5 }\ndomain = [[0, inf]]\n[density]\nlog = \"ln(x) - x/t\"\n[score]\nfield = [\"1/x - 1/t\"]\n",
+    );
+    covers(
+        &r.components[0].boundary,
+        -1.0 / 2.25,
+        true,
+        "gamma2 boundary",
+    );
     assert_eq!(r.verdict.boundary, Boundary::Nonzero);
     diverges(&r.objective.constant, "gamma2 const");
     assert_eq!(r.verdict.objective, ObjectiveVerdict::Infinite);
@@ -63,7 +76,9 @@ fn linear_pdf_on_unit_interval_has_boundary_two() {
 fn beta22_true_score_has_boundary_minus_twelve() {
     // p = 6x(1 − x), s = g = 1/x − 1/(1 − x): p·s = 6(1 − x) − 6x = 6 − 12x, −6 at 1 and 6 at 0:
     // boundary = −12.
-    let r = run("domain = [[0, 1]]\n[density]\nlog = \"ln(x) + ln(1-x)\"\n[score]\nfield = [\"1/x - 1/(1-x)\"]\n");
+    let r = run(
+        "domain = [[0, 1]]\n[density]\nlog = \"ln(x) + ln(1-x)\"\n[score]\nfield = [\"1/x - 1/(1-x)\"]\n",
+    );
     covers(&r.components[0].boundary, -12.0, true, "beta22 boundary");
     assert_eq!(r.verdict.boundary, Boundary::Nonzero);
     assert_eq!(r.exit_code(), 1);
@@ -75,8 +90,15 @@ fn chi2_one_is_accepted_with_its_infinite_quantities() {
     // s·g = 1/4 + x/4, lhs = 1/4 + E[x]/4 = 1/2 (E x = 1); rhs = −E[−1/2] = 1/2;
     // ism = E[x²/8 − 1/2] = 3/8 − 1/2 = −1/8 (E x² = 3); p·s = −x^{1/2}e^{−x/2}/(2Z) → 0 at both
     // ends; esm and const hold E[1/x²] = ∞ (n = −2 < −k = −1/2).
-    let r = run("domain = [[0, inf]]\n[density]\nlog = \"-0.5*ln(x) - x/2\"\n[score]\nfield = [\"-x/2\"]\n");
-    covers(&r.normalizer, (2.0 * std::f64::consts::PI).sqrt(), true, "chi2 Z");
+    let r = run(
+        "domain = [[0, inf]]\n[density]\nlog = \"-0.5*ln(x) - x/2\"\n[score]\nfield = [\"-x/2\"]\n",
+    );
+    covers(
+        &r.normalizer,
+        (2.0 * std::f64::consts::PI).sqrt(),
+        true,
+        "chi2 Z",
+    );
     covers(&r.components[0].lhs, 0.5, true, "chi2 lhs");
     covers(&r.components[0].rhs, 0.5, true, "chi2 rhs");
     covers(&r.objective.ism, -0.125, true, "chi2 ism");
@@ -96,7 +118,9 @@ fn beta_half_three_singular_at_zero() {
     // = (4/15)/(16/15) = 1/4, so lhs = −1/2 − 1/2 = −1. ism = ½E x² + 1 with
     // E x² = a(a+1)/((a+b)(a+b+1)) = (3/4)/(63/4) = 1/21: ism = 1 + 1/42.
     // const = ½E g² holds E[x^{−2}] = ∞ (−2 < −a).
-    let r = run("domain = [[0, 1]]\n[density]\nlog = \"-0.5*ln(x) + 2*ln(1-x)\"\n[score]\nfield = [\"x\"]\n");
+    let r = run(
+        "domain = [[0, 1]]\n[density]\nlog = \"-0.5*ln(x) + 2*ln(1-x)\"\n[score]\nfield = [\"x\"]\n",
+    );
     covers(&r.normalizer, 16.0 / 15.0, true, "beta(1/2,3) Z");
     covers(&r.components[0].lhs, -1.0, true, "beta(1/2,3) lhs");
     covers(&r.components[0].rhs, -1.0, true, "beta(1/2,3) rhs");
@@ -111,10 +135,19 @@ fn nan_only_at_the_end_is_not_bad_input() {
     // (k−1)·ln x with k = 1 is 0·(−∞) = NaN at x = 0 only: p = e^{−x}, s = −1, p·s → −1 at 0,
     // boundary = 0 − (−1) = 1. The log-normal −ln x − ln(x)²/2 is −∞ + ... = NaN at 0 only;
     // with u = ln x ~ N(0, 1), Z = ∫e^{−u²/2}du = √(2π).
-    let r = run("params = { k = 1.0 }\ndomain = [[0, inf]]\n[density]\nlog = \"(k-1)*ln(x) - x\"\n[score]\nfield = [\"-1\"]\n");
+    let r = run(
+        "params = { k = 1.0 }\ndomain = [[0, inf]]\n[density]\nlog = \"(k-1)*ln(x) - x\"\n[score]\nfield = [\"-1\"]\n",
+    );
     covers(&r.components[0].boundary, 1.0, true, "exp boundary");
-    let r = run("domain = [[0, inf]]\n[density]\nlog = \"-ln(x) - ln(x)^2/2\"\n[score]\nfield = [\"-1/x - ln(x)/x\"]\n");
-    covers(&r.normalizer, (2.0 * std::f64::consts::PI).sqrt(), true, "lognormal Z");
+    let r = run(
+        "domain = [[0, inf]]\n[density]\nlog = \"-ln(x) - ln(x)^2/2\"\n[score]\nfield = [\"-1/x - ln(x)/x\"]\n",
+    );
+    covers(
+        &r.normalizer,
+        (2.0 * std::f64::consts::PI).sqrt(),
+        true,
+        "lognormal Z",
+    );
     assert_eq!(r.exit_code(), 0);
 }
 
@@ -139,9 +172,15 @@ fn exponential_power_law_is_decided() {
     // p ∝ e^{−|x|^{3/2}}: Z = 2Γ(5/3); g = s = −(3/2)|x|^{1/2}sign x, s' = −(3/4)|x|^{−1/2} is
     // singular at the kink 0. const = ½(9/4)E|x| with E|x| = Γ(4/3)/Γ(2/3); ism = −const.
     // Γ(5/3) = 0.90274529295093361, Γ(4/3) = 0.89297951156924922, Γ(2/3) = 1.3541179394264005.
-    let r = run("[density]\nlog = \"-abs(x)^1.5\"\n[score]\nfield = [\"-1.5*abs(x)^0.5*signum(x)\"]\n");
+    let r =
+        run("[density]\nlog = \"-abs(x)^1.5\"\n[score]\nfield = [\"-1.5*abs(x)^0.5*signum(x)\"]\n");
     let c = 1.125 * 0.892_979_511_569_249_2 / 1.354_117_939_426_400_5;
-    covers(&r.normalizer, 2.0 * 0.902_745_292_950_933_6, true, "exppow Z");
+    covers(
+        &r.normalizer,
+        2.0 * 0.902_745_292_950_933_6,
+        true,
+        "exppow Z",
+    );
     covers(&r.objective.constant, c, true, "exppow const");
     covers(&r.objective.ism, -c, true, "exppow ism");
     assert_eq!(r.exit_code(), 0);
@@ -151,30 +190,58 @@ fn exponential_power_law_is_decided() {
 fn breaks_from_the_case_file_and_expressions() {
     // The ReLU field with its kink also listed in `breaks` (the same closed form as above);
     // and one list per variable is required.
-    let r = run("breaks = [[1.0]]\n[density]\nlog = \"-x^2/2\"\n[score]\nfield = [\"-x + 0.5*max(0, x - 1)\"]\n");
-    covers(&r.components[0].rhs, 1.0 - 0.5 * Q1, true, "relu rhs (breaks)");
-    let bad = parse_case("breaks = [[1.0], []]\n[density]\nlog = \"-x^2/2\"\n[score]\nfield = [\"-x\"]\n", "b.toml", "b")
-        .unwrap()
-        .compile(&[], false);
-    let msg = bad.expect_err("two break lists for one variable").to_string();
-    assert!(msg.contains("`breaks` has 2 lists but there is 1 variable"), "{msg}");
+    let r = run(
+        "breaks = [[1.0]]\n[density]\nlog = \"-x^2/2\"\n[score]\nfield = [\"-x + 0.5*max(0, x - 1)\"]\n",
+    );
+    covers(
+        &r.components[0].rhs,
+        1.0 - 0.5 * Q1,
+        true,
+        "relu rhs (breaks)",
+    );
+    let bad = parse_case(
+        "breaks = [[1.0], []]\n[density]\nlog = \"-x^2/2\"\n[score]\nfield = [\"-x\"]\n",
+        "b.toml",
+        "b",
+    )
+    .unwrap()
+    .compile(&[], false);
+    let msg = bad
+        .expect_err("two break lists for one variable")
+        .to_string();
+    assert!(
+        msg.contains("`breaks` has 2 lists but there is 1 variable"),
+        "{msg}"
+    );
 }
 
 #[test]
 fn normalizers_in_log_space() {
     // Gamma(200): Z = Γ(200), log Z = lgamma(200) = 857.93366982585743 (outside f64: e^857).
     // g = 199/x − 1: lhs = E g² = 199²E[x^{−2}] − 2·199E[x^{−1}] + 1 = 199/198 − 1 = 1/198.
-    let r = run("domain = [[0, inf]]\n[density]\nlog = \"199*ln(x) - x\"\n[score]\nfield = [\"199/x - 1\"]\n");
+    let r = run(
+        "domain = [[0, inf]]\n[density]\nlog = \"199*ln(x) - x\"\n[score]\nfield = [\"199/x - 1\"]\n",
+    );
     assert!(r.normalizer.value.is_none());
     let lz = 857.933_669_825_857_4;
     let rel = r.normalizer.error.unwrap_or(1e-12);
-    assert!((r.log_normalizer - lz).abs() <= 1e-12 * lz + rel, "{}", r.log_normalizer);
+    assert!(
+        (r.log_normalizer - lz).abs() <= 1e-12 * lz + rel,
+        "{}",
+        r.log_normalizer
+    );
     covers(&r.components[0].lhs, 1.0 / 198.0, true, "gamma200 lhs");
     // −x²/2 ± 800: log Z = ½ln(2π) ± 800, and the ratios are those of N(0, 1): lhs = 1.
     for shift in [800.0, -800.0] {
-        let r = run(&format!("[density]\nlog = \"-x^2/2 + {shift}\"\n[score]\nfield = [\"-x\"]\n"));
+        let r = run(&format!(
+            "[density]\nlog = \"-x^2/2 + {shift}\"\n[score]\nfield = [\"-x\"]\n"
+        ));
         let lz = 0.5 * (2.0 * std::f64::consts::PI).ln() + shift;
-        assert!((r.log_normalizer - lz).abs() <= 1e-12 * lz.abs(), "{}", r.log_normalizer);
+        assert!(
+            (r.log_normalizer - lz).abs() <= 1e-12 * lz.abs(),
+            "{}",
+            r.log_normalizer
+        );
         assert!(r.normalizer.value.is_none());
         covers(&r.components[0].lhs, 1.0, true, "shifted lhs");
         assert_eq!(r.exit_code(), 0);
@@ -187,8 +254,15 @@ fn von_mises_boundary_vanishes() {
     // p·s ∝ sin(±3.141592653589793) ≈ ∓1.2e-16, far below the tolerance: "vanishes".
     // rhs = E[κ cos x] = κ I₁(κ)/I₀(κ); κ = 2: I₀(2) = 2.2795853023360673,
     // I₁(2) = 1.5906368546373291.
-    let r = run("params = { k = 2.0 }\ndomain = [[-3.141592653589793, 3.141592653589793]]\n[density]\nlog = \"k*cos(x)\"\n[score]\nfield = [\"-k*sin(x)\"]\n");
-    covers(&r.components[0].rhs, 2.0 * 1.590_636_854_637_329_1 / 2.279_585_302_336_067_3, true, "vonmises rhs");
+    let r = run(
+        "params = { k = 2.0 }\ndomain = [[-3.141592653589793, 3.141592653589793]]\n[density]\nlog = \"k*cos(x)\"\n[score]\nfield = [\"-k*sin(x)\"]\n",
+    );
+    covers(
+        &r.components[0].rhs,
+        2.0 * 1.590_636_854_637_329_1 / 2.279_585_302_336_067_3,
+        true,
+        "vonmises rhs",
+    );
     assert_eq!(r.verdict.boundary, Boundary::Vanishes);
     assert_eq!(r.exit_code(), 0);
     assert!(!r.to_text().contains("-0.000000"));
@@ -197,9 +271,16 @@ fn von_mises_boundary_vanishes() {
 #[test]
 fn narrow_far_mode_is_decided() {
     // N(1000, 0.01²) with its own score: lhs = rhs = E g² = 1/σ² = 10⁴, esm = 0.
-    let r = run("[density]\nlog = \"-(x-1000)^2/(2*0.01^2)\"\n[score]\nfield = [\"-(x-1000)/0.01^2\"]\n");
+    let r = run(
+        "[density]\nlog = \"-(x-1000)^2/(2*0.01^2)\"\n[score]\nfield = [\"-(x-1000)/0.01^2\"]\n",
+    );
     covers(&r.components[0].lhs, 1e4, true, "far lhs");
     covers(&r.components[0].rhs, 1e4, true, "far rhs");
-    covers(&r.normalizer, 0.01 * (2.0 * std::f64::consts::PI).sqrt(), true, "far Z");
+    covers(
+        &r.normalizer,
+        0.01 * (2.0 * std::f64::consts::PI).sqrt(),
+        true,
+        "far Z",
+    );
     assert_eq!(r.exit_code(), 0);
 }

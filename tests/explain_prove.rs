@@ -81,7 +81,8 @@ fn explain_step_four_fails_on_the_half_line() {
     // where p·s does not vanish.
     let why = b["why"].as_str().unwrap();
     assert!(
-        why.starts_with("the boundary term is -0.7978845608") && why.contains(", not 0: p·s does not vanish at x = 0"),
+        why.starts_with("the boundary term is -0.7978845608")
+            && why.contains(", not 0: p·s does not vanish at x = 0"),
         "{why}"
     );
     let s5 = step(&ex, "tractable");

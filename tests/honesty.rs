@@ -370,7 +370,10 @@ fn lmul(a: &Laurent, b: &Laurent) -> Laurent {
 }
 
 fn poly_terms(s: &Poly) -> Laurent {
-    s.iter().enumerate().map(|(i, c)| (*c, i as i32, 0)).collect()
+    s.iter()
+        .enumerate()
+        .map(|(i, c)| (*c, i as i32, 0))
+        .collect()
 }
 
 #[derive(Debug)]
@@ -388,9 +391,8 @@ impl EndLaw {
         match *self {
             EndLaw::Gamma { k, theta } => {
                 assert_eq!(n, 0);
-                (k + m as f64 > 0.0).then(|| {
-                    theta.powi(m) * (libm::lgamma(k + m as f64) - libm::lgamma(k)).exp()
-                })
+                (k + m as f64 > 0.0)
+                    .then(|| theta.powi(m) * (libm::lgamma(k + m as f64) - libm::lgamma(k)).exp())
             }
             EndLaw::Beta { a, b } => {
                 let (am, bn) = (a + m as f64, b + n as f64);
@@ -446,7 +448,13 @@ impl EndLaw {
         let s1: f64 = s.iter().sum();
         // p·s at an end where p ~ r^e (normalised by Z): 0 for e > 0, unbounded for e < 0
         // unless s vanishes there (then s ~ r and p·s ~ r^{e+1} → 0, since e > −1).
-        let at = |e: f64, sv: f64| if e > 0.0 || sv == 0.0 { Some(0.0) } else { None };
+        let at = |e: f64, sv: f64| {
+            if e > 0.0 || sv == 0.0 {
+                Some(0.0)
+            } else {
+                None
+            }
+        };
         match *self {
             EndLaw::Gamma { k, .. } => at(k - 1.0, s0).map(|v| -v),
             EndLaw::Beta { a, b } => Some(at(b - 1.0, s1)? - at(a - 1.0, s0)?),
@@ -470,7 +478,10 @@ fn check_end_law(law: EndLaw, s: Poly) -> (bool, bool) {
     let mut diff = sp.clone();
     diff.extend(neg(&g));
     let esm = law.expect(&lmul(&diff, &diff)).map(|v| 0.5 * v);
-    let mut isum: Laurent = lmul(&sp, &sp).iter().map(|&(c, m, n)| (0.5 * c, m, n)).collect();
+    let mut isum: Laurent = lmul(&sp, &sp)
+        .iter()
+        .map(|&(c, m, n)| (0.5 * c, m, n))
+        .collect();
     isum.extend(ds.clone());
     let ism = law.expect(&isum);
     let cst = law.expect(&lmul(&g, &g)).map(|v| 0.5 * v);
@@ -556,5 +567,8 @@ fn gamma_and_beta_laws_are_honest() {
         "gamma/beta: decided {decided} of {all} random cases; of the {testable} testable ones, {both} decided"
     );
     assert!(testable >= all / 3, "{testable} of {all} testable");
-    assert!(both * 4 >= testable * 3, "decided {both} of {testable} testable");
+    assert!(
+        both * 4 >= testable * 3,
+        "decided {both} of {testable} testable"
+    );
 }
