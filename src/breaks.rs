@@ -67,7 +67,7 @@ pub fn find_breaks(switches: &[Switch], domain: &[(f64, f64)], modes: &[Mode]) -
             branch(sw.kind, sw.eval(&x))
         };
         for (lo, hi) in stretches {
-            if !(lo < hi) || !lo.is_finite() || !hi.is_finite() {
+            if lo >= hi || !lo.is_finite() || !hi.is_finite() {
                 continue;
             }
             let mut prev: Option<(f64, f64)> = None;

@@ -340,6 +340,10 @@ fn gauss_json_report() {
     assert!(r.params.is_empty());
     assert_eq!(r.domain, [[None, None]]);
     assert_eq!(r.tolerance, 1e-10);
+    // log Z = ½ ln(2π) for p̃ = e^{−x²/2}, within its error (Z's relative error).
+    let lz = 0.5 * (2.0 * std::f64::consts::PI).ln();
+    assert!(r.log_normalizer_error < 1e-12, "{}", r.log_normalizer_error);
+    assert!((r.log_normalizer - lz).abs() <= r.log_normalizer_error + 1e-15);
     assert_eq!(r.verdict.ibp, JIbp::Holds);
     assert_eq!(r.verdict.boundary, JBoundary::Vanishes);
     assert_eq!(r.verdict.objective, JObjectiveVerdict::Finite);
@@ -491,6 +495,8 @@ fn weight_that_vanishes_on_the_boundary_rescues_the_identity() {
     near(&w.objective.esm, 1.0 / 240.0, "weighted esm");
     near(&w.objective.ism, 1.0 / 240.0, "weighted ism");
     near(&w.objective.constant, 0.0, "weighted const");
+    // E½h|s|² = esm_h here (∇log p = 0): 1/240, the first term of the expanded square.
+    near(&w.half_s2, 1.0 / 240.0, "weighted E½h|s|²");
 }
 
 #[test]

@@ -259,7 +259,7 @@ fn von_mises_boundary_vanishes() {
     );
     covers(
         &r.components[0].rhs,
-        2.0 * 1.590_636_854_637_329_1 / 2.279_585_302_336_067_3,
+        2.0 * 1.590_636_854_637_329 / 2.279_585_302_336_067,
         true,
         "vonmises rhs",
     );

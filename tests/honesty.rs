@@ -517,7 +517,7 @@ fn check_end_law(law: EndLaw, s: Poly) -> (bool, bool) {
     }
     match b {
         Some(bv) if bv.abs() > 1e-6 => assert_ne!(v.boundary, Boundary::Vanishes, "{}", text()),
-        Some(bv) if bv == 0.0 => assert_ne!(v.boundary, Boundary::Nonzero, "{}", text()),
+        Some(0.0) => assert_ne!(v.boundary, Boundary::Nonzero, "{}", text()),
         None => assert_ne!(v.boundary, Boundary::Vanishes, "{}", text()),
         _ => {}
     }
