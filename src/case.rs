@@ -552,10 +552,20 @@ impl CaseSpec {
             .density
             .as_ref()
             .ok_or_else(|| CaseError::new(self.origin.clone(), "the case has no density"))?;
-        let density = ExprDensity {
-            program: comp(dsrc)?,
-            kind: *kind,
-            dim: d,
+        // A pdf is evaluated in log space: its logarithm, rewritten exactly (see
+        // `Program::compile_log`), is the log-density.
+        let density = match kind {
+            DensityKind::Log => ExprDensity {
+                program: comp(dsrc)?,
+                kind: DensityKind::Log,
+                dim: d,
+            },
+            DensityKind::Pdf => ExprDensity {
+                program: Program::compile_log(&dsrc.text, &vars, &plist)
+                    .map_err(|e| expr_err(dsrc, e))?,
+                kind: DensityKind::Log,
+                dim: d,
+            },
         };
         let field = match &self.field {
             Some(f) => {

@@ -59,6 +59,7 @@ pub mod prove;
 pub mod quad;
 pub mod report;
 pub mod sample;
+pub mod special;
 pub mod score;
 pub mod sweep;
 
