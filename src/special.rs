@@ -143,49 +143,65 @@ pub fn normcdf<D: DualNum<Primitive = f64> + Copy>(x: D) -> D {
     })
 }
 
-/// Below this, `lognormcdf` uses the asymptotic series of Mills' ratio (erfc would be
-/// close to underflow).
-const LNCDF_TAIL: f64 = -30.0;
+/// Below this, `lognormcdf` uses the asymptotic series of Mills' ratio.
+const LNCDF_TAIL: f64 = -10.0;
 
-/// For t ≥ 30: `S(t) = t Φ(−t)/φ(t)` and `1 − S(t)`, from the asymptotic series
-/// Σₖ (−1)ᵏ (2k−1)!!/t²ᵏ (the terms fall by at least (2k−1)/900 each; 12 terms leave a
-/// relative error below 1e-30).
-fn mills_series(t: f64) -> (f64, f64) {
-    let u = 1.0 / (t * t);
-    let (mut term, mut one_minus) = (1.0, 0.0);
-    for k in 1..=12 {
-        term *= -((2 * k - 1) as f64) * u;
-        one_minus -= term;
+/// Terms of the asymptotic series (at t ≥ 10 the last is below 1e-19 of the first).
+const MILLS_TERMS: usize = 30;
+
+/// For t ≥ 10, with u = 1/t²: `S = t Φ(−t)/φ(t) = Σₖ cₖ uᵏ`, cₖ = (−1)ᵏ (2k−1)!!
+/// (asymptotic; the terms fall while (2k−1)u < 1, far beyond the ones used), and the series
+/// `T = t²(1 − S)` and `P = T(2 − S) − S²` whose leading terms cancel exactly in the
+/// coefficients (P starts at 2u²), so that the derivatives of ln Φ below need no cancelling
+/// subtraction of floating-point values.
+fn mills_series(t: f64) -> (f64, f64, f64) {
+    let mut c = [0.0f64; MILLS_TERMS + 1];
+    c[0] = 1.0;
+    for k in 1..=MILLS_TERMS {
+        c[k] = -c[k - 1] * (2 * k - 1) as f64;
     }
-    (1.0 - one_minus, one_minus)
+    // T's coefficients: d_k = -c_{k+1}; (2 - S)'s: 1, then -c_j.
+    let d = |k: usize| -c[k + 1];
+    let two_minus_s = |j: usize| if j == 0 { 1.0 } else { -c[j] };
+    let mut p = [0.0f64; MILLS_TERMS];
+    for (k, pk) in p.iter_mut().enumerate() {
+        let mut v = 0.0;
+        for i in 0..=k {
+            v += d(i) * two_minus_s(k - i) - c[i] * c[k - i];
+        }
+        *pk = v;
+    }
+    let u = 1.0 / (t * t);
+    let horner = |coef: &mut dyn Iterator<Item = f64>| coef.fold(0.0, |acc, ck| acc * u + ck);
+    let s = horner(&mut c.iter().rev().copied());
+    let tt = horner(&mut (0..MILLS_TERMS).rev().map(d));
+    let pp = horner(&mut p.iter().rev().copied());
+    (s, tt, pp)
 }
 
 /// ln Φ(a) and its first three derivatives.
 fn lognormcdf_derivs(a: f64, n: usize) -> [f64; 4] {
-    let (f0, m, a_plus_m);
     if a < LNCDF_TAIL {
-        // Φ(a) = φ(t) S(t)/t with t = −a: ln Φ = −t²/2 − ln t − ln √(2π) + ln S.
-        // m = φ/Φ = t/S and a + m = t(1 − S)/S, without cancellation.
+        // Φ(a) = φ(t) S/t with t = −a: ln Φ = −t²/2 − ln t − ln √(2π) + ln S;
+        // m = (ln Φ)′ = φ/Φ = t/S; a + m = T/(tS); (ln Φ)″ = −m(a + m) = −T/S²;
+        // (ln Φ)‴ = m[(a + m)(a + 2m) − 1] = tP/S³.
         let t = -a;
-        let (s, one_minus_s) = mills_series(t);
-        f0 = -0.5 * t * t - t.ln() - LN_SQRT_2PI + s.ln();
-        m = t / s;
-        a_plus_m = t * one_minus_s / s;
-    } else {
-        f0 = if a > 0.0 {
-            (-0.5 * libm::erfc(a * FRAC_1_SQRT_2)).ln_1p()
-        } else {
-            (0.5 * libm::erfc(-a * FRAC_1_SQRT_2)).ln()
-        };
-        if n == 0 {
-            return [f0, 0.0, 0.0, 0.0];
-        }
-        m = (-0.5 * a * a - LN_SQRT_2PI - f0).exp();
-        a_plus_m = a + m;
+        let (s, tt, p) = mills_series(t);
+        let f0 = -0.5 * t * t - t.ln() - LN_SQRT_2PI + s.ln();
+        return [f0, t / s, -tt / (s * s), t * p / (s * s * s)];
     }
-    // (ln Φ)' = m, (ln Φ)'' = −m(a + m), (ln Φ)''' = −f''·(a + 2m) − m.
-    let f2 = -m * a_plus_m;
-    let f3 = -f2 * (a_plus_m + m) - m;
+    let f0 = if a > 0.0 {
+        (-0.5 * libm::erfc(a * FRAC_1_SQRT_2)).ln_1p()
+    } else {
+        (0.5 * libm::erfc(-a * FRAC_1_SQRT_2)).ln()
+    };
+    if n == 0 {
+        return [f0, 0.0, 0.0, 0.0];
+    }
+    let m = (-0.5 * a * a - LN_SQRT_2PI - f0).exp();
+    // (ln Φ)″ = −m(a + m), (ln Φ)‴ = −(ln Φ)″·(a + 2m) − m.
+    let f2 = -m * (a + m);
+    let f3 = -f2 * (a + 2.0 * m) - m;
     [f0, m, f2, f3]
 }
 
@@ -327,14 +343,17 @@ fn with_re<D: DualNum<Primitive = f64> + Copy>(v: D, re: f64) -> D {
     v - D::from(v.re()) + D::from(re)
 }
 
-/// √(a² + b²) without overflow or underflow; the value is libm's `hypot`. Derivatives are
-/// those of `m √((a/m)² + (b/m)²)` with `m = max(|a|, |b|)` held constant (NaN at the origin).
+/// √(a² + b²); the value is libm's `hypot` (no overflow or underflow). Derivatives are those
+/// of `√(a² + b²)` for `1e-100 ≤ max(|a|, |b|) ≤ 1e100`, and of `m √((a/m)² + (b/m)²)` with
+/// `m = max(|a|, |b|)` held constant outside that range (first derivatives stay exact there;
+/// second derivatives, of size 1/m, under- or overflow in the intermediate 1/m² beyond about
+/// 1e154 or below 1e-154). NaN derivatives at the origin.
 #[inline]
 pub fn hypot<D: DualNum<Primitive = f64> + Copy>(a: D, b: D) -> D {
     let (ar, br) = (a.re(), b.re());
     let v = libm::hypot(ar, br);
     let m = ar.abs().max(br.abs());
-    if !(m.is_finite() && m > 0.0) {
+    if !(m.is_finite() && m > 0.0) || (1e-100..=1e100).contains(&m) {
         return with_re((a * a + b * b).sqrt(), v);
     }
     let (x, y) = (a / m, b / m);
