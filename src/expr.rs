@@ -147,6 +147,21 @@ pub const CONSTANTS: &[(&str, f64)] = &[("pi", std::f64::consts::PI), ("e", std:
 /// Module prefixes accepted (and ignored) before a function or constant: `np.exp`, `math.pi`.
 pub const PREFIXES: &[&str] = &["numpy.", "np.", "math.", "torch.", "jnp."];
 
+/// numpy's spellings, accepted as aliases but not listed in error messages.
+const NUMPY_ALIASES: &[&str] = &[
+    "arcsin", "arccos", "arctan", "arctan2", "arcsinh", "arccosh", "arctanh", "power",
+];
+
+/// The function names listed in error messages.
+fn listed_functions() -> String {
+    join(
+        FUNCTIONS
+            .iter()
+            .map(|f| f.0)
+            .filter(|f| !NUMPY_ALIASES.contains(f)),
+    )
+}
+
 /// Whether `name` is a supported function (or alias).
 pub fn is_function(name: &str) -> bool {
     FUNCTIONS.iter().any(|(f, _)| *f == name)
@@ -1580,7 +1595,8 @@ impl Program {
         for (name, sym, what) in names {
             if name == "pi" || name == "e" {
                 return fail(format!(
-                    "{what} name `{name}` is reserved for a built-in constant"
+                    "a {what} named `{name}` would shadow the constant {name} = {}; rename the {what}",
+                    if name == "pi" { "3.14159…" } else { "2.71828…" }
                 ));
             }
             if !valid_name(name) {
@@ -1653,11 +1669,11 @@ impl Program {
                 None => match did_you_mean(name) {
                     Some(best) => format!(
                         "unknown function `{name}`; did you mean `{best}`? (supported functions: {})",
-                        join(FUNCTIONS.iter().map(|f| f.0))
+                        listed_functions()
                     ),
                     None => format!(
                         "unknown function `{name}`; supported functions: {}",
-                        join(FUNCTIONS.iter().map(|f| f.0))
+                        listed_functions()
                     ),
                 },
             };
@@ -2428,7 +2444,7 @@ mod tests {
             shown("2*x+\tfoo(y)"),
             format!(
                 "unknown function `foo`; supported functions: {}\n  2*x+ foo(y)\n       ^^^",
-                FUNCTIONS.iter().map(|f| f.0).collect::<Vec<_>>().join(", ")
+                listed_functions()
             )
         );
     }
@@ -2543,11 +2559,11 @@ mod tests {
         };
         assert_eq!(
             c(&["pi"], &[]).message,
-            "variable name `pi` is reserved for a built-in constant"
+            "a variable named `pi` would shadow the constant pi = 3.14159…; rename the variable"
         );
         assert_eq!(
             c(&["x"], &["e"]).message,
-            "parameter name `e` is reserved for a built-in constant"
+            "a parameter named `e` would shadow the constant e = 2.71828…; rename the parameter"
         );
         assert_eq!(c(&["x", "x"], &[]).message, "variable `x` is listed twice");
         assert_eq!(c(&[], &["a", "a"]).message, "parameter `a` is listed twice");
@@ -2562,7 +2578,7 @@ mod tests {
         assert_eq!(c(&["pi"], &[]).span, None);
         assert_eq!(
             c(&["pi"], &[]).to_string(),
-            "variable name `pi` is reserved for a built-in constant"
+            "a variable named `pi` would shadow the constant pi = 3.14159…; rename the variable"
         );
         // A variable may be named like a function; calls still mean the function.
         let p = Program::compile("sin(sin)", &names(&["sin"]), &[]).unwrap();

@@ -252,6 +252,10 @@ impl Tree {
 
     fn log_product(&mut self, n: usize, abs: bool, depth: usize) -> usize {
         let factors = self.factors(n);
+        if factors.iter().any(|&(f, _)| self.nodes[f].konst == Some(0.0)) {
+            // A zero factor: the value's sign no longer follows the other factors'.
+            return self.fallback(n, abs);
+        }
         let unknown: Vec<(usize, bool)> = factors
             .iter()
             .copied()
