@@ -38,7 +38,9 @@ pub fn taylor<D: DualNum<Primitive = f64> + Copy>(
     let n = D::NDERIV;
     debug_assert!(n <= 3, "special functions are exact to third derivatives");
     let d = derivs(a, n);
-    if n == 0 {
+    if n == 0 || d[0].is_infinite() {
+        // An infinite value (gamma past 171.6, lgamma at a pole) keeps its value; its
+        // derivative parts are 0 (they are undefined there).
         return D::from(d[0]);
     }
     // h has real part exactly 0 and the derivative parts of x.

@@ -23,7 +23,8 @@
 //!   `logsumexp` of their logs (`logaddexp` for two; `softplus(u)` for `1 + exp u`); `ln(1 + t)
 //!   = log1p(t)`.
 //! * `L(σ(u)) = logsigmoid(u)`, `L(Φ(u)) = lognormcdf(u)`, `L(erfc u) = ln 2 + lognormcdf(−√2 u)`,
-//!   `L(Γ(u)) = lgamma(u)` when `u ≥ 0` is known (in `A` always: `lgamma` is `ln |Γ|`).
+//!   `L(Γ(u)) = lgamma(u)` when `u ≥ 0` is known (in `A` always: `lgamma` is `ln |Γ|`),
+//!   else `lgamma(u) + ln(sign Γ(u))` (NaN where `Γ(u) < 0`).
 //! * Anything else: `ln` of the value (`ln |value|` in `A`).
 //!
 //! The rules recurse at most [`MAX_REWRITE_DEPTH`] levels deep (deeper parts are left to the
@@ -229,6 +230,13 @@ impl Tree {
             Op::Call(Fun1::Erfc) => self.log_erfc(kid(0), false),
             Op::Call(Fun1::Gamma) if abs || self.nodes[kid(0)].nonneg => {
                 self.call(Fun1::Lgamma, kid(0))
+            }
+            Op::Call(Fun1::Gamma) => {
+                // ln Γ(u) = lgamma(u) + ln(sign Γ(u)): NaN where Γ(u) < 0, as ln of the value.
+                let lg = self.call(Fun1::Lgamma, kid(0));
+                let sign = self.call(Fun1::Signum, n);
+                let guard = self.call(Fun1::Ln, sign);
+                self.bin(Op::Add, lg, guard)
             }
             Op::Mul | Op::Div => self.log_product(n, abs, depth),
             Op::Pow => self.log_power(kid(0), kid(1), abs, depth),
