@@ -638,8 +638,8 @@ fn from_meval_error(src: &str, lexed: &Lexed, err: meval::Error) -> ExprError {
     }
 }
 
-/// The text the lexer and meval see: `**` becomes `^ ` and a module prefix before a known
-/// function or constant (`np.exp`, `math.pi`) becomes spaces. Every byte keeps its position,
+/// The text the lexer and meval see: `**` becomes `^ ` and a module prefix before a function
+/// call or a known constant (`np.exp(`, `math.pi`) becomes spaces. Every byte keeps its position,
 /// so spans found in it point at the same text in the user's source.
 fn normalize(src: &str) -> String {
     let b = src.as_bytes();
@@ -659,7 +659,14 @@ fn normalize(src: &str) -> String {
                 let j = i + p.len();
                 let end = scan_ident(b, j);
                 let name = &src[j..end];
-                if end > j && (is_function(name) || CONSTANTS.iter().any(|(c, _)| *c == name)) {
+                let mut q = end;
+                while q < b.len() && is_ws(b[q]) {
+                    q += 1;
+                }
+                // Before a function call (known or not: an unknown one then gets the
+                // did-you-mean), or before a known constant.
+                let call = q < b.len() && b[q] == b'(';
+                if end > j && (call || CONSTANTS.iter().any(|(c, _)| *c == name)) {
                     out[i..j].fill(b' ');
                     i = end;
                     continue;
