@@ -494,7 +494,11 @@ pub fn constant_of(src: &Src, params: &[(String, f64)], what: &str) -> Result<f6
 
 /// The value of the constant `pi` or `e`, for messages.
 fn constant_text(name: &str) -> &'static str {
-    if name == "pi" { "3.14159…" } else { "2.71828…" }
+    if name == "pi" {
+        "3.14159…"
+    } else {
+        "2.71828…"
+    }
 }
 
 /// `1 number`, `2 numbers`.
@@ -544,7 +548,10 @@ fn check_var_names(vars: &[String], origin: &str) -> Result<(), CaseError> {
         if v == "pi" || v == "e" {
             return Err(CaseError::new(
                 origin,
-                format!("a variable named `{v}` would shadow the constant {v} = {}; rename the variable", constant_text(v)),
+                format!(
+                    "a variable named `{v}` would shadow the constant {v} = {}; rename the variable",
+                    constant_text(v)
+                ),
             ));
         }
         if vars[..i].contains(v) {
@@ -653,7 +660,10 @@ impl CaseSpec {
             if k == "pi" || k == "e" {
                 return Err(CaseError::new(
                     self.param_origin(k),
-                    format!("a parameter named `{k}` would shadow the constant {k} = {}; rename the parameter", constant_text(k)),
+                    format!(
+                        "a parameter named `{k}` would shadow the constant {k} = {}; rename the parameter",
+                        constant_text(k)
+                    ),
                 ));
             }
         }

@@ -13,12 +13,18 @@
 //! # Language
 //!
 //! * Numbers (`2`, `2.`, `0.5`, `1e-3`; a number must start with a digit, so `.5` is an
-//!   error), variables, parameters, and the constants `pi` and `e`.
-//! * Operators `+ - * / % ^` and unary `+`/`-`. `^` is right-associative and binds tighter
-//!   than unary minus: `-x^2` is `-(x^2)` and `2^3^2` is `512`.
-//! * Functions (see [`FUNCTIONS`]): `sqrt exp ln abs sin cos tan asin acos atan sinh cosh tanh
-//!   asinh acosh atanh floor ceil round signum` of one argument, `atan2(y, x)`, and `max`/`min`
-//!   of one or more arguments.
+//!   error), variables, parameters, and the constants `pi` and `e` (see [`CONSTANTS`]).
+//! * Operators `+ - * / % ^` and `**` (= `^`), unary `+`/`-`. `^` is right-associative and
+//!   binds tighter than unary minus: `-x^2` is `-(x^2)` and `2**3**2` is `512`.
+//! * Functions with their arities in [`FUNCTIONS`]: `sqrt exp ln log` (= `ln`) `log1p expm1
+//!   log2 log10 cbrt pow hypot abs sign signum sin cos tan asin acos atan atan2 sinh cosh
+//!   tanh asinh acosh atanh floor ceil round max min erf erfc normcdf lognormcdf gamma lgamma
+//!   logsumexp logaddexp softplus sigmoid logsigmoid`, and numpy's `arcsin … arctanh arctan2
+//!   power`. Values and derivatives of the special functions are in [`crate::special`].
+//! * The prefixes in [`PREFIXES`] (`np.`, `numpy.`, `math.`, `torch.`, `jnp.`) before a
+//!   function call or a constant are ignored; error carets still point at the user's text.
+//! * Every `ln(u)` is rewritten exactly into log space (`ln(1 + exp u)` is `softplus(u)`, ...),
+//!   and [`Program::compile_log`] compiles the log of a pdf the same way (see `logspace`).
 //!
 //! # Derivatives
 //!
@@ -1358,8 +1364,8 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for (i, row) in d.iter_mut().enumerate() {
         row[0] = i;
     }
-    for j in 0..=b.len() {
-        d[0][j] = j;
+    for (j, v) in d[0].iter_mut().enumerate() {
+        *v = j;
     }
     for i in 1..=a.len() {
         for j in 1..=b.len() {
@@ -1603,7 +1609,11 @@ impl Program {
             if name == "pi" || name == "e" {
                 return fail(format!(
                     "a {what} named `{name}` would shadow the constant {name} = {}; rename the {what}",
-                    if name == "pi" { "3.14159…" } else { "2.71828…" }
+                    if name == "pi" {
+                        "3.14159…"
+                    } else {
+                        "2.71828…"
+                    }
                 ));
             }
             if !valid_name(name) {

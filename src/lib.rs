@@ -59,8 +59,8 @@ pub mod prove;
 pub mod quad;
 pub mod report;
 pub mod sample;
-pub mod special;
 pub mod score;
+pub mod special;
 pub mod sweep;
 
 use case::Case;

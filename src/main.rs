@@ -783,7 +783,11 @@ fn run_sweep(a: SweepArgs) -> ExitCode {
         let declared: Vec<(String, f64)> = fixed
             .iter()
             .cloned()
-            .chain(grids.iter().filter_map(|g| Some((g.name.clone(), *g.values.first()?))))
+            .chain(
+                grids
+                    .iter()
+                    .filter_map(|g| Some((g.name.clone(), *g.values.first()?))),
+            )
             .collect();
         declare_flag_params(&mut spec, &declared);
         let n: usize = scorecheck::sweep::product(&grids)
@@ -969,7 +973,10 @@ fn run_dsm(a: DsmArgs) -> ExitCode {
         Err(e) => return bad_input(e),
     };
     let mut declared = overrides.clone();
-    if let Some(first) = sweep.as_ref().and_then(|s| Some((s.name.clone(), *s.values.first()?))) {
+    if let Some(first) = sweep
+        .as_ref()
+        .and_then(|s| Some((s.name.clone(), *s.values.first()?)))
+    {
         declared.push(first);
     }
     declare_flag_params(&mut spec, &declared);

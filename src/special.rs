@@ -414,4 +414,3 @@ pub fn logsumexp<D: DualNum<Primitive = f64> + Copy>(args: &[D]) -> D {
         }
     }
 }
-

@@ -104,9 +104,15 @@ fn stable_where_the_naive_formula_is_not() {
     assert_eq!(prog("softplus(x)").eval(&[800.0]), 800.0);
     // logsumexp(-1000, -1000) = -1000 + ln 2.
     let v = prog("logsumexp(-1000, x)").eval(&[-1000.0]);
-    assert!((v - (-1000.0 + std::f64::consts::LN_2)).abs() <= 1e-12, "{v}");
+    assert!(
+        (v - (-1000.0 + std::f64::consts::LN_2)).abs() <= 1e-12,
+        "{v}"
+    );
     let v = prog("logaddexp(x, -1000)").eval(&[-1000.0]);
-    assert!((v - (-1000.0 + std::f64::consts::LN_2)).abs() <= 1e-12, "{v}");
+    assert!(
+        (v - (-1000.0 + std::f64::consts::LN_2)).abs() <= 1e-12,
+        "{v}"
+    );
     // lognormcdf(-40) ≈ -804.608 (mpmath: -804.60844201375379), not -inf.
     let v: f64 = prog("lognormcdf(x)").eval(&[-40.0]);
     assert!((v + 804.608_442_013_753_8).abs() <= 1e-11, "{v}");
@@ -115,7 +121,10 @@ fn stable_where_the_naive_formula_is_not() {
     // logsigmoid''(x) = -σσ̄ = 0 (underflow) at both.
     for x in [-800.0, 800.0] {
         let s = prog("sigmoid(x)").eval(&[Dual2_64::from(x).derivative()]);
-        assert!(s.v1.is_finite() && s.v2.is_finite(), "sigmoid at {x}: {s:?}");
+        assert!(
+            s.v1.is_finite() && s.v2.is_finite(),
+            "sigmoid at {x}: {s:?}"
+        );
         assert_eq!((s.v1, s.v2), (0.0, 0.0));
         let l = prog("logsigmoid(x)").eval(&[Dual2_64::from(x).derivative()]);
         assert!(l.re.is_finite() && l.v1.is_finite() && l.v2.is_finite());
@@ -148,7 +157,12 @@ fn close(got: &[f64], want: &[f64], tol: f64, what: &str) {
 
 #[test]
 fn two_argument_functions_against_closed_forms() {
-    for &(x, y) in &[(0.3f64, -1.2f64), (-4.0, 2.5), (700.0, -690.0), (-1e3, -1e3 + 1.0)] {
+    for &(x, y) in &[
+        (0.3f64, -1.2f64),
+        (-4.0, 2.5),
+        (700.0, -690.0),
+        (-1e3, -1e3 + 1.0),
+    ] {
         // logaddexp(x, y) = ln(e^x + e^y) = m + ln(1 + e^(n-m)) (m = max, n = min).
         // d/dx = e^x/(e^x + e^y) = σ(x - y); d²/dx² = σ(x-y)σ(y-x); d/dy = σ(y - x);
         // d²/dxdy = -σ(x-y)σ(y-x).
@@ -174,7 +188,13 @@ fn two_argument_functions_against_closed_forms() {
             "logsumexp3",
         );
     }
-    for &(x, y) in &[(3.0f64, 4.0f64), (-1e90, 2e90), (-1e120, 2e120), (1e-120, -3e-120), (0.5, -0.25)] {
+    for &(x, y) in &[
+        (3.0f64, 4.0f64),
+        (-1e90, 2e90),
+        (-1e120, 2e120),
+        (1e-120, -3e-120),
+        (0.5, -0.25),
+    ] {
         // hypot = r = √(x² + y²); d/dx = x/r; d²/dx² = y²/r³; d/dy = y/r; d²/dxdy = -xy/r³.
         let sc = x.abs().max(y.abs());
         let r = sc * ((x / sc).powi(2) + (y / sc).powi(2)).sqrt();

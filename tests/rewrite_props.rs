@@ -45,14 +45,21 @@ fn expr() -> impl Strategy<Value = String> {
             (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a})/({b})")),
             (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a})+({b})")),
             (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a})-({b})")),
-            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("0.3*exp({a}) + 0.7*exp({b})")),
+            (inner.clone(), inner.clone())
+                .prop_map(|(a, b)| format!("0.3*exp({a}) + 0.7*exp({b})")),
             (inner.clone(), inner).prop_map(|(a, b)| format!("exp({a}) + exp({b}) + 2")),
         ]
     })
 }
 
 fn point() -> impl Strategy<Value = f64> {
-    prop_oneof![-4.0..4.0f64, -40.0..40.0f64, Just(0.0), Just(1.0), Just(-1.0)]
+    prop_oneof![
+        -4.0..4.0f64,
+        -40.0..40.0f64,
+        Just(0.0),
+        Just(1.0),
+        Just(-1.0)
+    ]
 }
 
 /// Agreement in log space: absolute differences are relative errors of the pdf.
@@ -109,7 +116,13 @@ proptest! {
 /// u of x.
 #[test]
 fn complement_rules_where_direct_is_accurate() {
-    for f in ["1 + erf(U)", "1 - erf(U)", "1 - normcdf(U)", "1 - sigmoid(U)", "(1 - sigmoid(U))*exp(U)"] {
+    for f in [
+        "1 + erf(U)",
+        "1 - erf(U)",
+        "1 - normcdf(U)",
+        "1 - sigmoid(U)",
+        "(1 - sigmoid(U))*exp(U)",
+    ] {
         for u in ["x", "2*x - 1", "-x/2", "x^2"] {
             let src = f.replace('U', u);
             let direct = Program::compile(&src, &vars(), &[]).unwrap();
@@ -144,10 +157,18 @@ fn named_densities_in_log_space() {
         // Logistic: ln p = -x - 2 ln(1 + e^-x) = -|x| - 2 ln(1 + e^-|x|) (symmetric).
         let want = -f64::abs(x) - 2.0 * (-f64::abs(x)).exp().ln_1p();
         let got = at("exp(-x)/(1+exp(-x))^2", x);
-        assert!((got - want).abs() <= 1e-12 * want.abs().max(1.0), "logistic {x}: {got} vs {want}");
+        assert!(
+            (got - want).abs() <= 1e-12 * want.abs().max(1.0),
+            "logistic {x}: {got} vs {want}"
+        );
         // Its log form, as `ln`: the same.
-        let lf = Program::compile("-x - 2*ln(1+exp(-x))", &vars(), &[]).unwrap().eval(&[x]);
-        assert!((lf - want).abs() <= 1e-12 * want.abs().max(1.0), "log form {x}: {lf} vs {want}");
+        let lf = Program::compile("-x - 2*ln(1+exp(-x))", &vars(), &[])
+            .unwrap()
+            .eval(&[x]);
+        assert!(
+            (lf - want).abs() <= 1e-12 * want.abs().max(1.0),
+            "log form {x}: {lf} vs {want}"
+        );
         // exp(-x²/2)(1 + erf x): ln = -x²/2 + ln erfc(-x) = -x²/2 + ln 2 + ln Φ(√2 x); for x < 0
         // large, ln erfc(t) with t = -x ≈ -t² - ln(t√π) + ln(1 - 1/(2t²) + 3/(4t⁴)).
         let got = at("exp(-x^2/2)*(1 + erf(x))", x);
@@ -156,10 +177,16 @@ fn named_densities_in_log_space() {
             let lerfc = -t * t - (t * std::f64::consts::PI.sqrt()).ln()
                 + (1.0 - 0.5 / (t * t) + 0.75 / t.powi(4) - 15.0 / 8.0 / t.powi(6)).ln();
             let want = -x * x / 2.0 + lerfc;
-            assert!((got - want).abs() <= 1e-12 * want.abs(), "skew {x}: {got} vs {want}");
+            assert!(
+                (got - want).abs() <= 1e-12 * want.abs(),
+                "skew {x}: {got} vs {want}"
+            );
         } else if x.abs() < 20.0 {
             let want = -x * x / 2.0 + (1.0 + libm::erf(x)).ln();
-            assert!((got - want).abs() <= 1e-13 * want.abs().max(1.0), "skew {x}: {got} vs {want}");
+            assert!(
+                (got - want).abs() <= 1e-13 * want.abs().max(1.0),
+                "skew {x}: {got} vs {want}"
+            );
         } else {
             assert!(got.is_finite());
         }
@@ -168,7 +195,10 @@ fn named_densities_in_log_space() {
         let got = p.eval(&[x]);
         if x > 0.0 {
             let want = 149.0 * x.ln() - x - libm::lgamma(150.0);
-            assert!((got - want).abs() <= 1e-12 * want.abs().max(1.0), "gamma {x}: {got} vs {want}");
+            assert!(
+                (got - want).abs() <= 1e-12 * want.abs().max(1.0),
+                "gamma {x}: {got} vs {want}"
+            );
         } else if x < 0.0 {
             assert!(got.is_nan(), "gamma {x}: {got}");
         }

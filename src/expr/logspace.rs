@@ -85,10 +85,7 @@ impl Tree {
                     (nonneg, expish)
                 }
                 Op::Add => (k(0).nonneg && k(1).nonneg, false),
-                Op::Mul | Op::Div => (
-                    k(0).nonneg && k(1).nonneg,
-                    k(0).expish && k(1).expish,
-                ),
+                Op::Mul | Op::Div => (k(0).nonneg && k(1).nonneg, k(0).expish && k(1).expish),
                 Op::Pow => match k(1).konst {
                     Some(p) => {
                         let even_or_fractional = p.fract() != 0.0 || p % 2.0 == 0.0;
@@ -260,7 +257,10 @@ impl Tree {
 
     fn log_product(&mut self, n: usize, abs: bool, depth: usize) -> usize {
         let factors = self.factors(n);
-        if factors.iter().any(|&(f, _)| self.nodes[f].konst == Some(0.0)) {
+        if factors
+            .iter()
+            .any(|&(f, _)| self.nodes[f].konst == Some(0.0))
+        {
             // A zero factor: the value's sign no longer follows the other factors'.
             return self.fallback(n, abs);
         }
@@ -302,7 +302,7 @@ impl Tree {
 
     fn log_power(&mut self, a: usize, b: usize, abs: bool, depth: usize) -> usize {
         match self.nodes[b].konst {
-            Some(p) if p == 0.0 => self.konst(0.0),
+            Some(0.0) => self.konst(0.0),
             Some(p) => {
                 let integer = p.fract() == 0.0;
                 let inner_abs = integer && (abs || p % 2.0 == 0.0);
@@ -337,9 +337,7 @@ impl Tree {
             }
         }
         let all_exp = terms.len() >= 2
-            && terms
-                .iter()
-                .all(|&(t, plus)| plus && self.nodes[t].expish)
+            && terms.iter().all(|&(t, plus)| plus && self.nodes[t].expish)
             && terms.iter().any(|&(t, _)| self.nodes[t].konst.is_none());
         if all_exp {
             let logs: Vec<usize> = terms
