@@ -1004,6 +1004,15 @@ fn call1<D: DualNum<Primitive = f64> + Copy>(f: Fun1, v: D) -> D {
         Fun1::Ceil => D::from(v.re().ceil()),
         Fun1::Round => D::from(v.re().round()),
         Fun1::Signum => D::from(v.re().signum()),
+        _ => call_special(f, v),
+    }
+}
+
+/// The functions added for statistics, kept out of line so that the hot dispatch of the
+/// elementary operations stays as small as it was.
+#[inline(never)]
+fn call_special<D: DualNum<Primitive = f64> + Copy>(f: Fun1, v: D) -> D {
+    match f {
         Fun1::Log1p => v.ln_1p(),
         Fun1::Expm1 => v.exp_m1(),
         Fun1::Log2 => v.log2(),
@@ -1018,6 +1027,7 @@ fn call1<D: DualNum<Primitive = f64> + Copy>(f: Fun1, v: D) -> D {
         Fun1::Softplus => special::softplus(v),
         Fun1::Sigmoid => special::sigmoid(v),
         Fun1::LogSigmoid => special::logsigmoid(v),
+        _ => unreachable!("call_special: {f:?}"),
     }
 }
 
@@ -1063,15 +1073,7 @@ fn exec<D: DualNum<Primitive = f64> + Copy>(op: Op, x: &[D], st: &mut [D], sp: u
             st[sp - 1] = call1(f, st[sp - 1]);
             sp
         }
-        Op::Add
-        | Op::Sub
-        | Op::Mul
-        | Op::Div
-        | Op::Rem
-        | Op::Pow
-        | Op::Atan2
-        | Op::Hypot
-        | Op::LogAddExp => {
+        Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Rem | Op::Pow | Op::Atan2 => {
             let (a, b) = (st[sp - 2], st[sp - 1]);
             st[sp - 2] = match op {
                 Op::Add => a + b,
@@ -1080,22 +1082,37 @@ fn exec<D: DualNum<Primitive = f64> + Copy>(op: Op, x: &[D], st: &mut [D], sp: u
                 Op::Div => a / b,
                 Op::Rem => rem(a, b),
                 Op::Pow => a.powd(b),
-                Op::Hypot => special::hypot(a, b),
-                Op::LogAddExp => special::logaddexp(a, b),
                 _ => atan2(a, b),
             };
             sp - 1
         }
+        Op::Hypot | Op::LogAddExp | Op::LogSumExp(_) => exec_special(op, st, sp),
         Op::Max(k) | Op::Min(k) => {
             let lo = sp - k;
             st[lo] = pick(&st[lo..sp], matches!(op, Op::Max(_)));
             lo + 1
+        }
+    }
+}
+
+/// [`exec`] for the instructions added for statistics, out of line (see [`call_special`]).
+#[inline(never)]
+fn exec_special<D: DualNum<Primitive = f64> + Copy>(op: Op, st: &mut [D], sp: usize) -> usize {
+    match op {
+        Op::Hypot => {
+            st[sp - 2] = special::hypot(st[sp - 2], st[sp - 1]);
+            sp - 1
+        }
+        Op::LogAddExp => {
+            st[sp - 2] = special::logaddexp(st[sp - 2], st[sp - 1]);
+            sp - 1
         }
         Op::LogSumExp(k) => {
             let lo = sp - k;
             st[lo] = special::logsumexp(&st[lo..sp]);
             lo + 1
         }
+        _ => unreachable!("exec_special: {op:?}"),
     }
 }
 
