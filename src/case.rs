@@ -34,17 +34,31 @@ pub struct Src {
     pub origin: String,
 }
 
+/// One end of a domain interval: a number, or a constant expression (`"-pi"`, `"2*pi"`,
+/// `"inf"`, parameters allowed) evaluated when the case is compiled.
+#[derive(Clone, Debug, PartialEq)]
+pub enum End {
+    Value(f64),
+    Expr(Src),
+}
+
 /// A case before compilation: texts and numbers.
 #[derive(Clone, Debug, Default)]
 pub struct CaseSpec {
     pub name: String,
     pub vars: Option<Vec<String>>,
+    /// The domain as numbers (used when `domain_ends` is `None`).
     pub domain: Option<Vec<(f64, f64)>>,
+    /// The domain with ends that may be constant expressions, and where each interval was
+    /// given; takes precedence over `domain`.
+    pub domain_ends: Option<Vec<(End, End, String)>>,
     /// Named constants, with where each was given.
     pub params: Vec<(String, f64, String)>,
     pub weight: Option<Src>,
     /// Breakpoints per variable (`breaks = [[1.0], []]`), with where they were given.
     pub breaks: Option<(Vec<Vec<f64>>, String)>,
+    /// Breakpoints given by variable name (`--break x=1`), added after compilation.
+    pub named_breaks: Vec<(String, f64)>,
     pub density: Option<(DensityKind, Src)>,
     pub field: Option<Vec<Src>>,
     pub log_model: Option<Src>,
@@ -158,8 +172,8 @@ impl std::error::Error for CaseError {}
 struct RawCase {
     name: Option<String>,
     vars: Option<toml::Spanned<Vec<String>>>,
-    domain: Option<toml::Spanned<Vec<toml::Spanned<Vec<f64>>>>>,
-    params: Option<BTreeMap<String, toml::Spanned<f64>>>,
+    domain: Option<toml::Spanned<Vec<toml::Spanned<toml::Value>>>>,
+    params: Option<BTreeMap<String, toml::Spanned<toml::Value>>>,
     weight: Option<toml::Spanned<String>>,
     breaks: Option<toml::Spanned<Vec<Vec<f64>>>>,
     density: Option<toml::Spanned<RawDensity>>,
@@ -242,27 +256,92 @@ pub fn parse_case(text: &str, shown: &str, stem: &str) -> Result<CaseSpec, CaseE
         check_var_names(v.get_ref(), &at(v.span(), "vars"))?;
     }
     if let Some(dom) = raw.domain {
+        let items = dom.get_ref();
+        // `domain = [lo, hi]` for one variable is read as `[[lo, hi]]`.
+        let flat = !items.is_empty() && items.iter().all(|v| !v.get_ref().is_array());
+        let intervals: Vec<(Vec<toml::Value>, String)> = if flat {
+            vec![(
+                items.iter().map(|v| v.get_ref().clone()).collect(),
+                at(dom.span(), "domain"),
+            )]
+        } else {
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, iv)| {
+                    let where_ = at(iv.span(), &format!("domain[{i}]"));
+                    match iv.get_ref() {
+                        toml::Value::Array(a) => Ok((a.clone(), where_)),
+                        other => Err(CaseError::new(
+                            where_,
+                            format!(
+                                "an interval is [lower, upper], got {} (write the domain as [[lo, hi], ...], one interval per variable)",
+                                other.type_str()
+                            ),
+                        )),
+                    }
+                })
+                .collect::<Result<_, _>>()?
+        };
         let mut out = vec![];
-        for (i, iv) in dom.get_ref().iter().enumerate() {
-            let where_ = at(iv.span(), &format!("domain[{i}]"));
-            let v = iv.get_ref();
+        for (v, where_) in intervals {
             if v.len() != 2 {
                 return Err(CaseError::new(
                     where_,
                     format!(
-                        "an interval is [lower, upper], two numbers; got {}",
-                        plural(v.len(), "number")
+                        "an interval is [lower, upper], two numbers or constant expressions; got {}",
+                        plural(v.len(), "entry")
                     ),
                 ));
             }
-            out.push(check_interval(v[0], v[1], &where_)?);
+            let end = |x: &toml::Value, which: &str| -> Result<End, CaseError> {
+                match x {
+                    toml::Value::Float(f) => Ok(End::Value(*f)),
+                    toml::Value::Integer(i) => Ok(End::Value(*i as f64)),
+                    toml::Value::String(t) => Ok(End::Expr(Src {
+                        text: t.clone(),
+                        origin: format!("{where_} {which} end"),
+                    })),
+                    other => Err(CaseError::new(
+                        where_.clone(),
+                        format!(
+                            "the {which} end must be a number or a constant expression in quotes (\"-pi\", \"2*pi\", \"inf\"), got {}",
+                            other.type_str()
+                        ),
+                    )),
+                }
+            };
+            out.push((end(&v[0], "lower")?, end(&v[1], "upper")?, where_));
         }
-        spec.domain = Some(out);
+        spec.domain_ends = Some(out);
     }
     if let Some(ps) = raw.params {
+        let mut pending: Vec<(String, Src)> = vec![];
         for (k, v) in ps {
             let origin = at(v.span(), &format!("params.{k}"));
-            let val = *v.get_ref();
+            let val = match v.get_ref() {
+                toml::Value::Float(f) => *f,
+                toml::Value::Integer(i) => *i as f64,
+                toml::Value::String(t) => {
+                    pending.push((
+                        k,
+                        Src {
+                            text: t.clone(),
+                            origin,
+                        },
+                    ));
+                    continue;
+                }
+                other => {
+                    return Err(CaseError::new(
+                        origin,
+                        format!(
+                            "parameter `{k}` must be a number or a constant expression in quotes, got {}",
+                            other.type_str()
+                        ),
+                    ));
+                }
+            };
             if !val.is_finite() {
                 return Err(CaseError::new(
                     origin,
@@ -271,6 +350,7 @@ pub fn parse_case(text: &str, shown: &str, stem: &str) -> Result<CaseSpec, CaseE
             }
             spec.params.push((k, val, origin));
         }
+        resolve_param_exprs(&mut spec.params, pending)?;
     }
     if let Some(w) = &raw.weight {
         spec.weight = Some(src(w, "weight"));
@@ -364,6 +444,114 @@ pub fn parse_case(text: &str, shown: &str, stem: &str) -> Result<CaseSpec, CaseE
     Ok(spec)
 }
 
+/// Evaluate parameters given as constant expressions; they may use `pi`, `e`, the functions
+/// and other parameters (in any order, without cycles).
+fn resolve_param_exprs(
+    params: &mut Vec<(String, f64, String)>,
+    mut pending: Vec<(String, Src)>,
+) -> Result<(), CaseError> {
+    let pending_names: Vec<String> = pending.iter().map(|(k, _)| k.clone()).collect();
+    while !pending.is_empty() {
+        let known: Vec<(String, f64)> = params.iter().map(|(k, v, _)| (k.clone(), *v)).collect();
+        let mut names: Vec<String> = known.iter().map(|(k, _)| k.clone()).collect();
+        names.extend(["inf".to_string(), "infinity".to_string()]);
+        let mut still = vec![];
+        let before = pending.len();
+        for (k, src) in pending {
+            let free = free_symbols(&src.text, &names).map_err(|e| expr_err(&src, e))?;
+            if let Some(f) = free.iter().find(|f| !pending_names.contains(f)) {
+                return Err(CaseError::new(
+                    src.origin.clone(),
+                    format!(
+                        "parameter `{k}` = `{}` uses `{f}`, which is not a parameter; a parameter is a constant expression of numbers, pi, e, functions and other parameters",
+                        src.text
+                    ),
+                ));
+            }
+            if free.is_empty() {
+                let val = constant_of(&src, &known, &format!("parameter `{k}`"))?;
+                if !val.is_finite() {
+                    return Err(CaseError::new(
+                        src.origin.clone(),
+                        format!("parameter `{k}` must be finite, `{}` is {val}", src.text),
+                    ));
+                }
+                params.push((k, val, src.origin.clone()));
+            } else {
+                still.push((k, src));
+            }
+        }
+        if still.len() == before {
+            let names: Vec<&str> = still.iter().map(|(n, _)| n.as_str()).collect();
+            return Err(CaseError::new(
+                still[0].1.origin.clone(),
+                format!(
+                    "parameters {} are defined in terms of each other in a cycle",
+                    names.join(", ")
+                ),
+            ));
+        }
+        pending = still;
+    }
+    Ok(())
+}
+
+/// The value of a constant expression (numbers, `pi`, `e`, `inf`, functions, the given
+/// parameters).
+pub fn constant_of(src: &Src, params: &[(String, f64)], what: &str) -> Result<f64, CaseError> {
+    let mut ps: Vec<(String, f64)> = params.to_vec();
+    for (name, v) in [("inf", f64::INFINITY), ("infinity", f64::INFINITY)] {
+        if !ps.iter().any(|(k, _)| k == name) {
+            ps.push((name.to_string(), v));
+        }
+    }
+    let known: Vec<String> = ps.iter().map(|(k, _)| k.clone()).collect();
+    let free = free_symbols(&src.text, &known).map_err(|e| expr_err(src, e))?;
+    if let Some(f) = free.first() {
+        let hint = if params.is_empty() {
+            "no parameters are defined".to_string()
+        } else {
+            format!(
+                "parameters: {}",
+                params
+                    .iter()
+                    .map(|(k, _)| k.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        return Err(CaseError::new(
+            src.origin.clone(),
+            if src.text.trim() == f {
+                format!("{what} must be a constant expression; `{f}` is not a parameter ({hint})")
+            } else {
+                format!(
+                    "{what} must be a constant expression; `{f}` in `{}` is not a parameter ({hint})",
+                    src.text
+                )
+            },
+        ));
+    }
+    let p = Program::compile(&src.text, &[], &ps).map_err(|e| expr_err(src, e))?;
+    let v = p.constant_value().unwrap_or_else(|| p.eval::<f64>(&[]));
+    if v.is_nan() {
+        return Err(CaseError::new(
+            src.origin.clone(),
+            format!("{what} `{}` is NaN", src.text),
+        ));
+    }
+    Ok(v)
+}
+
+/// The value of the constant `pi` or `e`, for messages.
+fn constant_text(name: &str) -> &'static str {
+    if name == "pi" {
+        "3.14159…"
+    } else {
+        "2.71828…"
+    }
+}
+
 /// `1 number`, `2 numbers`.
 fn plural(n: usize, word: &str) -> String {
     if n == 1 {
@@ -411,7 +599,10 @@ fn check_var_names(vars: &[String], origin: &str) -> Result<(), CaseError> {
         if v == "pi" || v == "e" {
             return Err(CaseError::new(
                 origin,
-                format!("`{v}` is a built-in constant and cannot be a variable"),
+                format!(
+                    "a variable named `{v}` would shadow the constant {v} = {}; rename the variable",
+                    constant_text(v)
+                ),
             ));
         }
         if vars[..i].contains(v) {
@@ -520,7 +711,10 @@ impl CaseSpec {
             if k == "pi" || k == "e" {
                 return Err(CaseError::new(
                     self.param_origin(k),
-                    format!("`{k}` is a built-in constant and cannot be a parameter"),
+                    format!(
+                        "a parameter named `{k}` would shadow the constant {k} = {}; rename the parameter",
+                        constant_text(k)
+                    ),
                 ));
             }
         }
@@ -566,7 +760,23 @@ impl CaseSpec {
                 ),
             ));
         }
-        let domain = match &self.domain {
+        let plist: Vec<(String, f64)> = params.iter().map(|(k, v)| (k.clone(), *v)).collect();
+        let evaluated: Option<Vec<(f64, f64)>> = match &self.domain_ends {
+            Some(ends) => {
+                let value = |e: &End, which: &str| match e {
+                    End::Value(v) => Ok(*v),
+                    End::Expr(s) => constant_of(s, &plist, &format!("the {which} end")),
+                };
+                let mut out = vec![];
+                for (lo, hi, origin) in ends {
+                    let (a, b) = (value(lo, "lower")?, value(hi, "upper")?);
+                    out.push(check_interval(a, b, origin)?);
+                }
+                Some(out)
+            }
+            None => self.domain.clone(),
+        };
+        let domain = match &evaluated {
             Some(dom) => {
                 if dom.len() != d && self.origin == "command line" {
                     return Err(CaseError::new(
@@ -595,16 +805,25 @@ impl CaseSpec {
             }
             None => vec![(f64::NEG_INFINITY, f64::INFINITY); d],
         };
-        let plist: Vec<(String, f64)> = params.iter().map(|(k, v)| (k.clone(), *v)).collect();
         let comp = |s: &Src| Program::compile(&s.text, &vars, &plist).map_err(|e| expr_err(s, e));
         let (kind, dsrc) = self
             .density
             .as_ref()
             .ok_or_else(|| CaseError::new(self.origin.clone(), "the case has no density"))?;
-        let density = ExprDensity {
-            program: comp(dsrc)?,
-            kind: *kind,
-            dim: d,
+        // A pdf is evaluated in log space: its logarithm, rewritten exactly (see
+        // `Program::compile_log`), is the log-density.
+        let density = match kind {
+            DensityKind::Log => ExprDensity {
+                program: comp(dsrc)?,
+                kind: DensityKind::Log,
+                dim: d,
+            },
+            DensityKind::Pdf => ExprDensity {
+                program: Program::compile_log(&dsrc.text, &vars, &plist)
+                    .map_err(|e| expr_err(dsrc, e))?,
+                kind: DensityKind::Log,
+                dim: d,
+            },
         };
         let field = match &self.field {
             Some(f) => {
@@ -670,7 +889,7 @@ impl CaseSpec {
             }
             Some((b, _)) => b.clone(),
         };
-        Ok(Case {
+        let mut case = Case {
             breaks,
             name: self.name.clone(),
             vars,
@@ -681,7 +900,9 @@ impl CaseSpec {
             log_model,
             divergence,
             weight,
-        })
+        };
+        case.add_named_breaks(&self.named_breaks)?;
+        Ok(case)
     }
 
     fn param_origin(&self, k: &str) -> String {
@@ -693,18 +914,25 @@ impl CaseSpec {
     }
 }
 
-/// Parse `name=value` (for `--param`).
+/// Parse `name=value` (for `--param`); the value is a number or a constant expression
+/// (`pi/2`, `sqrt(2)`, `inf`).
 pub fn parse_param(s: &str) -> Result<(String, f64), CaseError> {
     let (k, v) = s
         .split_once('=')
         .ok_or_else(|| CaseError::new("--param", format!("expected NAME=VALUE, got `{s}`")))?;
     let k = k.trim();
-    let v: f64 = parse_number(v.trim()).ok_or_else(|| {
-        CaseError::new(
-            "--param",
-            format!("`{}` is not a number (in `{s}`)", v.trim()),
-        )
-    })?;
+    let text = v.trim();
+    let v = match parse_number(text) {
+        Some(v) => v,
+        None => constant_of(
+            &Src {
+                text: text.to_string(),
+                origin: format!("--param {s}"),
+            },
+            &[],
+            &format!("the value of `{k}`"),
+        )?,
+    };
     Ok((k.to_string(), v))
 }
 
@@ -720,17 +948,44 @@ pub fn parse_number(s: &str) -> Option<f64> {
     }
 }
 
-/// Parse `LO:HI` (for `--domain`).
-pub fn parse_interval(s: &str) -> Result<(f64, f64), CaseError> {
+/// Parse `LO:HI` (for `--domain`) into ends that are numbers or constant expressions
+/// (evaluated when the case is compiled, so parameters may appear), with the origin.
+pub fn parse_interval_ends(s: &str) -> Result<(End, End, String), CaseError> {
     let origin = format!("--domain {s}");
     let (a, b) = s.split_once(':').ok_or_else(|| {
-        CaseError::new(origin.clone(), "expected LO:HI, for example 0:inf or -1:1")
+        CaseError::new(
+            origin.clone(),
+            "expected LO:HI, for example 0:inf, -1:1 or -pi:pi",
+        )
     })?;
-    let lo = parse_number(a.trim())
-        .ok_or_else(|| CaseError::new(origin.clone(), format!("`{}` is not a number", a.trim())))?;
-    let hi = parse_number(b.trim())
-        .ok_or_else(|| CaseError::new(origin.clone(), format!("`{}` is not a number", b.trim())))?;
-    check_interval(lo, hi, &origin)
+    let end = |t: &str, which: &str| {
+        let t = t.trim();
+        if t.is_empty() {
+            return Err(CaseError::new(
+                origin.clone(),
+                format!("the {which} end is empty (expected LO:HI, for example 0:inf)"),
+            ));
+        }
+        Ok(match parse_number(t) {
+            Some(v) => End::Value(v),
+            None => End::Expr(Src {
+                text: t.to_string(),
+                origin: format!("{origin} ({which} end)"),
+            }),
+        })
+    };
+    Ok((end(a, "lower")?, end(b, "upper")?, origin.clone()))
+}
+
+/// Parse `LO:HI` into numbers; the ends may be constant expressions without parameters.
+pub fn parse_interval(s: &str) -> Result<(f64, f64), CaseError> {
+    let (lo, hi, origin) = parse_interval_ends(s)?;
+    let value = |e: End, which: &str| match e {
+        End::Value(v) => Ok(v),
+        End::Expr(src) => constant_of(&src, &[], &format!("the {which} end")),
+    };
+    let (a, b) = (value(lo, "lower")?, value(hi, "upper")?);
+    check_interval(a, b, &origin)
 }
 
 #[cfg(test)]

@@ -13,12 +13,18 @@
 //! # Language
 //!
 //! * Numbers (`2`, `2.`, `0.5`, `1e-3`; a number must start with a digit, so `.5` is an
-//!   error), variables, parameters, and the constants `pi` and `e`.
-//! * Operators `+ - * / % ^` and unary `+`/`-`. `^` is right-associative and binds tighter
-//!   than unary minus: `-x^2` is `-(x^2)` and `2^3^2` is `512`.
-//! * Functions (see [`FUNCTIONS`]): `sqrt exp ln abs sin cos tan asin acos atan sinh cosh tanh
-//!   asinh acosh atanh floor ceil round signum` of one argument, `atan2(y, x)`, and `max`/`min`
-//!   of one or more arguments.
+//!   error), variables, parameters, and the constants `pi` and `e` (see [`CONSTANTS`]).
+//! * Operators `+ - * / % ^` and `**` (= `^`), unary `+`/`-`. `^` is right-associative and
+//!   binds tighter than unary minus: `-x^2` is `-(x^2)` and `2**3**2` is `512`.
+//! * Functions with their arities in [`FUNCTIONS`]: `sqrt exp ln log` (= `ln`) `log1p expm1
+//!   log2 log10 cbrt pow hypot abs sign signum sin cos tan asin acos atan atan2 sinh cosh
+//!   tanh asinh acosh atanh floor ceil round max min erf erfc normcdf lognormcdf gamma lgamma
+//!   logsumexp logaddexp softplus sigmoid logsigmoid`, and numpy's `arcsin … arctanh arctan2
+//!   power`. Values and derivatives of the special functions are in [`crate::special`].
+//! * The prefixes in [`PREFIXES`] (`np.`, `numpy.`, `math.`, `torch.`, `jnp.`) before a
+//!   function call or a constant are ignored; error carets still point at the user's text.
+//! * Every `ln(u)` is rewritten exactly into log space (`ln(1 + exp u)` is `softplus(u)`, ...),
+//!   and [`Program::compile_log`] compiles the log of a pdf the same way (see `logspace`).
 //!
 //! # Derivatives
 //!
@@ -52,6 +58,10 @@ use std::fmt;
 use meval::tokenizer::{Operation, Token};
 use num_dual::DualNum;
 
+use crate::special;
+
+mod logspace;
+
 /// Longest accepted expression, in bytes.
 pub const MAX_EXPR_BYTES: usize = 100_000;
 
@@ -61,11 +71,107 @@ pub const MAX_NESTING: usize = 200;
 /// Evaluation stacks up to this many entries live in a fixed-size array (no allocation).
 pub const INLINE_STACK: usize = 64;
 
-/// The supported functions, in the order they are listed in error messages.
-pub const FUNCTIONS: &[&str] = &[
-    "sqrt", "exp", "ln", "abs", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh",
-    "tanh", "asinh", "acosh", "atanh", "floor", "ceil", "round", "signum", "atan2", "max", "min",
+/// How many arguments a function takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arity {
+    /// Exactly this many.
+    Exactly(usize),
+    /// This many or more.
+    AtLeast(usize),
+}
+
+impl Arity {
+    /// Whether `n` arguments are accepted.
+    pub fn accepts(self, n: usize) -> bool {
+        match self {
+            Arity::Exactly(k) => n == k,
+            Arity::AtLeast(k) => n >= k,
+        }
+    }
+}
+
+/// The supported functions with their arities, in the order they are listed in error
+/// messages and in the README. Aliases (`log` = `ln`, `sign` = `signum`, `pow`, numpy's
+/// `arcsin` ... names) are listed too.
+pub const FUNCTIONS: &[(&str, Arity)] = &[
+    ("sqrt", Arity::Exactly(1)),
+    ("exp", Arity::Exactly(1)),
+    ("ln", Arity::Exactly(1)),
+    ("log", Arity::Exactly(1)),
+    ("log1p", Arity::Exactly(1)),
+    ("expm1", Arity::Exactly(1)),
+    ("log2", Arity::Exactly(1)),
+    ("log10", Arity::Exactly(1)),
+    ("cbrt", Arity::Exactly(1)),
+    ("pow", Arity::Exactly(2)),
+    ("hypot", Arity::Exactly(2)),
+    ("abs", Arity::Exactly(1)),
+    ("sign", Arity::Exactly(1)),
+    ("signum", Arity::Exactly(1)),
+    ("sin", Arity::Exactly(1)),
+    ("cos", Arity::Exactly(1)),
+    ("tan", Arity::Exactly(1)),
+    ("asin", Arity::Exactly(1)),
+    ("acos", Arity::Exactly(1)),
+    ("atan", Arity::Exactly(1)),
+    ("atan2", Arity::Exactly(2)),
+    ("sinh", Arity::Exactly(1)),
+    ("cosh", Arity::Exactly(1)),
+    ("tanh", Arity::Exactly(1)),
+    ("asinh", Arity::Exactly(1)),
+    ("acosh", Arity::Exactly(1)),
+    ("atanh", Arity::Exactly(1)),
+    ("floor", Arity::Exactly(1)),
+    ("ceil", Arity::Exactly(1)),
+    ("round", Arity::Exactly(1)),
+    ("max", Arity::AtLeast(1)),
+    ("min", Arity::AtLeast(1)),
+    ("erf", Arity::Exactly(1)),
+    ("erfc", Arity::Exactly(1)),
+    ("normcdf", Arity::Exactly(1)),
+    ("lognormcdf", Arity::Exactly(1)),
+    ("gamma", Arity::Exactly(1)),
+    ("lgamma", Arity::Exactly(1)),
+    ("logsumexp", Arity::AtLeast(1)),
+    ("logaddexp", Arity::Exactly(2)),
+    ("softplus", Arity::Exactly(1)),
+    ("sigmoid", Arity::Exactly(1)),
+    ("logsigmoid", Arity::Exactly(1)),
+    ("arcsin", Arity::Exactly(1)),
+    ("arccos", Arity::Exactly(1)),
+    ("arctan", Arity::Exactly(1)),
+    ("arctan2", Arity::Exactly(2)),
+    ("arcsinh", Arity::Exactly(1)),
+    ("arccosh", Arity::Exactly(1)),
+    ("arctanh", Arity::Exactly(1)),
+    ("power", Arity::Exactly(2)),
 ];
+
+/// The built-in constants.
+pub const CONSTANTS: &[(&str, f64)] = &[("pi", std::f64::consts::PI), ("e", std::f64::consts::E)];
+
+/// Module prefixes accepted (and ignored) before a function or constant: `np.exp`, `math.pi`.
+pub const PREFIXES: &[&str] = &["numpy.", "np.", "math.", "torch.", "jnp."];
+
+/// numpy's spellings, accepted as aliases but not listed in error messages.
+const NUMPY_ALIASES: &[&str] = &[
+    "arcsin", "arccos", "arctan", "arctan2", "arcsinh", "arccosh", "arctanh", "power",
+];
+
+/// The function names listed in error messages.
+fn listed_functions() -> String {
+    join(
+        FUNCTIONS
+            .iter()
+            .map(|f| f.0)
+            .filter(|f| !NUMPY_ALIASES.contains(f)),
+    )
+}
+
+/// Whether `name` is a supported function (or alias).
+pub fn is_function(name: &str) -> bool {
+    FUNCTIONS.iter().any(|(f, _)| *f == name)
+}
 
 /// Largest `|n|` compiled to `powi`. num-dual multiplies `n*(n-1)*(n-2)` in `i32` for third
 /// derivatives, which must not overflow.
@@ -538,10 +644,75 @@ fn from_meval_error(src: &str, lexed: &Lexed, err: meval::Error) -> ExprError {
     }
 }
 
+/// The text the lexer and meval see: `**` becomes `^ ` and a module prefix before a function
+/// call or a known constant (`np.exp(`, `math.pi`) becomes spaces. Every byte keeps its position,
+/// so spans found in it point at the same text in the user's source.
+fn normalize(src: &str) -> String {
+    let b = src.as_bytes();
+    let mut out = b.to_vec();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'*' && b.get(i + 1) == Some(&b'*') {
+            out[i] = b'^';
+            out[i + 1] = b' ';
+            i += 2;
+            continue;
+        }
+        let at_word_start = i == 0 || !(is_ident_char(b[i - 1]) || b[i - 1] == b'.');
+        if at_word_start && is_ident_start(b[i]) {
+            let rest = &src[i..];
+            if let Some(p) = PREFIXES.iter().find(|p| rest.starts_with(**p)) {
+                let j = i + p.len();
+                let end = scan_ident(b, j);
+                let name = &src[j..end];
+                let mut q = end;
+                while q < b.len() && is_ws(b[q]) {
+                    q += 1;
+                }
+                // Before a function call (known or not: an unknown one then gets the
+                // did-you-mean), or before a known constant.
+                let call = q < b.len() && b[q] == b'(';
+                if end > j && (call || CONSTANTS.iter().any(|(c, _)| *c == name)) {
+                    out[i..j].fill(b' ');
+                    i = end;
+                    continue;
+                }
+            }
+            i = scan_ident(b, i);
+            continue;
+        }
+        if b[i].is_ascii_digit() {
+            // Skip the whole number (so that `1e5` is not taken apart).
+            i = match scan_number(b, i) {
+                Ok(end) | Err(end) => end.max(i + 1),
+            };
+            continue;
+        }
+        i += 1;
+    }
+    // Only ASCII bytes were replaced by ASCII bytes.
+    String::from_utf8(out).unwrap_or_else(|_| src.to_string())
+}
+
+/// An error found in the normalized text, shown against the user's own text.
+fn in_source(src: &str, mut e: ExprError) -> ExprError {
+    if let Some((start, end)) = e.span
+        && src[start..].starts_with("**")
+    {
+        e.message = e.message.replace("`^`", "`**`");
+        e.span = Some((start, end.max(start + 2)));
+    }
+    e.source = src.to_string();
+    e
+}
+
 fn parse(src: &str) -> Result<Parsed, ExprError> {
     check_limits(src)?;
-    let lexed = lex(src)?;
-    let rpn: meval::Expr = src.parse().map_err(|e| from_meval_error(src, &lexed, e))?;
+    let norm = normalize(src);
+    let lexed = lex(&norm).map_err(|e| in_source(src, e))?;
+    let rpn: meval::Expr = norm
+        .parse()
+        .map_err(|e| in_source(src, from_meval_error(&norm, &lexed, e)))?;
     Ok(Parsed { rpn, lexed })
 }
 
@@ -567,7 +738,7 @@ pub fn free_symbols(src: &str, known: &[String]) -> Result<Vec<String>, ExprErro
         if name != "pi"
             && name != "e"
             && !known.contains(name)
-            && !FUNCTIONS.contains(&name)
+            && !is_function(name)
             && seen.insert(name)
         {
             out.push(name.to_string());
@@ -602,6 +773,20 @@ enum Fun1 {
     Ceil,
     Round,
     Signum,
+    Log1p,
+    Expm1,
+    Log2,
+    Log10,
+    Cbrt,
+    Erf,
+    Erfc,
+    NormCdf,
+    LogNormCdf,
+    Gamma,
+    Lgamma,
+    Softplus,
+    Sigmoid,
+    LogSigmoid,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -610,6 +795,10 @@ enum Function {
     Atan2,
     Max,
     Min,
+    Pow,
+    Hypot,
+    LogAddExp,
+    LogSumExp,
 }
 
 fn lookup_function(name: &str) -> Option<Function> {
@@ -617,27 +806,45 @@ fn lookup_function(name: &str) -> Option<Function> {
     let f = match name {
         "sqrt" => Sqrt,
         "exp" => Exp,
-        "ln" => Ln,
+        "ln" | "log" => Ln,
+        "log1p" => Log1p,
+        "expm1" => Expm1,
+        "log2" => Log2,
+        "log10" => Log10,
+        "cbrt" => Cbrt,
+        "erf" => Erf,
+        "erfc" => Erfc,
+        "normcdf" => NormCdf,
+        "lognormcdf" => LogNormCdf,
+        "gamma" => Gamma,
+        "lgamma" => Lgamma,
+        "softplus" => Softplus,
+        "sigmoid" => Sigmoid,
+        "logsigmoid" => LogSigmoid,
         "abs" => Abs,
         "sin" => Sin,
         "cos" => Cos,
         "tan" => Tan,
-        "asin" => Asin,
-        "acos" => Acos,
-        "atan" => Atan,
+        "asin" | "arcsin" => Asin,
+        "acos" | "arccos" => Acos,
+        "atan" | "arctan" => Atan,
         "sinh" => Sinh,
         "cosh" => Cosh,
         "tanh" => Tanh,
-        "asinh" => Asinh,
-        "acosh" => Acosh,
-        "atanh" => Atanh,
+        "asinh" | "arcsinh" => Asinh,
+        "acosh" | "arccosh" => Acosh,
+        "atanh" | "arctanh" => Atanh,
         "floor" => Floor,
         "ceil" => Ceil,
         "round" => Round,
-        "signum" => Signum,
-        "atan2" => return Some(Function::Atan2),
+        "signum" | "sign" => Signum,
+        "atan2" | "arctan2" => return Some(Function::Atan2),
         "max" => return Some(Function::Max),
         "min" => return Some(Function::Min),
+        "pow" | "power" => return Some(Function::Pow),
+        "hypot" => return Some(Function::Hypot),
+        "logaddexp" => return Some(Function::LogAddExp),
+        "logsumexp" => return Some(Function::LogSumExp),
         _ => return None,
     };
     Some(Function::One(f))
@@ -663,6 +870,12 @@ enum Op {
     Atan2,
     Max(usize),
     Min(usize),
+    /// Stack `[.., a, b]` -> `hypot(a, b)`.
+    Hypot,
+    /// Stack `[.., a, b]` -> `ln(e^a + e^b)`.
+    LogAddExp,
+    /// `ln Σ e^(a_i)` over the top `k` entries.
+    LogSumExp(usize),
 }
 
 impl Op {
@@ -671,8 +884,16 @@ impl Op {
         match self {
             Op::Const(_) | Op::Var(_) => 0,
             Op::Neg | Op::PowI(_) | Op::PowF(_) | Op::Call(_) => 1,
-            Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Rem | Op::Pow | Op::Atan2 => 2,
-            Op::Max(k) | Op::Min(k) => k,
+            Op::Add
+            | Op::Sub
+            | Op::Mul
+            | Op::Div
+            | Op::Rem
+            | Op::Pow
+            | Op::Atan2
+            | Op::Hypot
+            | Op::LogAddExp => 2,
+            Op::Max(k) | Op::Min(k) | Op::LogSumExp(k) => k,
         }
     }
 }
@@ -783,6 +1004,30 @@ fn call1<D: DualNum<Primitive = f64> + Copy>(f: Fun1, v: D) -> D {
         Fun1::Ceil => D::from(v.re().ceil()),
         Fun1::Round => D::from(v.re().round()),
         Fun1::Signum => D::from(v.re().signum()),
+        _ => call_special(f, v),
+    }
+}
+
+/// The functions added for statistics, kept out of line so that the hot dispatch of the
+/// elementary operations stays as small as it was.
+#[inline(never)]
+fn call_special<D: DualNum<Primitive = f64> + Copy>(f: Fun1, v: D) -> D {
+    match f {
+        Fun1::Log1p => v.ln_1p(),
+        Fun1::Expm1 => v.exp_m1(),
+        Fun1::Log2 => v.log2(),
+        Fun1::Log10 => v.log10(),
+        Fun1::Cbrt => v.cbrt(),
+        Fun1::Erf => special::erf(v),
+        Fun1::Erfc => special::erfc(v),
+        Fun1::NormCdf => special::normcdf(v),
+        Fun1::LogNormCdf => special::lognormcdf(v),
+        Fun1::Gamma => special::gamma(v),
+        Fun1::Lgamma => special::lgamma(v),
+        Fun1::Softplus => special::softplus(v),
+        Fun1::Sigmoid => special::sigmoid(v),
+        Fun1::LogSigmoid => special::logsigmoid(v),
+        _ => unreachable!("call_special: {f:?}"),
     }
 }
 
@@ -841,11 +1086,33 @@ fn exec<D: DualNum<Primitive = f64> + Copy>(op: Op, x: &[D], st: &mut [D], sp: u
             };
             sp - 1
         }
+        Op::Hypot | Op::LogAddExp | Op::LogSumExp(_) => exec_special(op, st, sp),
         Op::Max(k) | Op::Min(k) => {
             let lo = sp - k;
             st[lo] = pick(&st[lo..sp], matches!(op, Op::Max(_)));
             lo + 1
         }
+    }
+}
+
+/// [`exec`] for the instructions added for statistics, out of line (see [`call_special`]).
+#[inline(never)]
+fn exec_special<D: DualNum<Primitive = f64> + Copy>(op: Op, st: &mut [D], sp: usize) -> usize {
+    match op {
+        Op::Hypot => {
+            st[sp - 2] = special::hypot(st[sp - 2], st[sp - 1]);
+            sp - 1
+        }
+        Op::LogAddExp => {
+            st[sp - 2] = special::logaddexp(st[sp - 2], st[sp - 1]);
+            sp - 1
+        }
+        Op::LogSumExp(k) => {
+            let lo = sp - k;
+            st[lo] = special::logsumexp(&st[lo..sp]);
+            lo + 1
+        }
+        _ => unreachable!("exec_special: {op:?}"),
     }
 }
 
@@ -1022,7 +1289,8 @@ fn call_lanes<D: DualNum<Primitive = f64> + Copy>(f: Fun1, v: &mut [D]) {
     }
     each!(
         Sqrt, Exp, Ln, Abs, Sin, Cos, Tan, Asin, Acos, Atan, Sinh, Cosh, Tanh, Asinh, Acosh, Atanh,
-        Floor, Ceil, Round, Signum
+        Floor, Ceil, Round, Signum, Log1p, Expm1, Log2, Log10, Cbrt, Erf, Erfc, NormCdf,
+        LogNormCdf, Gamma, Lgamma, Softplus, Sigmoid, LogSigmoid
     );
 }
 
@@ -1160,6 +1428,64 @@ fn join(names: impl Iterator<Item = impl AsRef<str>>) -> String {
     v.join(", ")
 }
 
+/// Edit distance (insertions, deletions, substitutions, transpositions of neighbours).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, v) in d[0].iter_mut().enumerate() {
+        *v = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = v;
+        }
+    }
+    d[a.len()][b.len()]
+}
+
+/// The known function closest to an unknown `name`, if one is close enough to be a likely
+/// typo (or a common other name: `expit` is `sigmoid`, `logistic` too).
+fn did_you_mean(name: &str) -> Option<&'static str> {
+    let lower = name.to_ascii_lowercase();
+    let synonym = match lower.as_str() {
+        "expit" | "logistic" => Some("sigmoid"),
+        "log_sigmoid" | "logexpit" => Some("logsigmoid"),
+        "gammaln" | "loggamma" | "lngamma" | "ln_gamma" => Some("lgamma"),
+        "tgamma" => Some("gamma"),
+        "log_softmax" | "logsumexp_" | "lse" => Some("logsumexp"),
+        "norm_cdf" | "ndtr" | "phi" => Some("normcdf"),
+        "log_ndtr" | "log_norm_cdf" | "lognorm_cdf" | "logndtr" => Some("lognormcdf"),
+        "fabs" | "absolute" => Some("abs"),
+        "exp1m" => Some("expm1"),
+        "log1pexp" | "softplus_" => Some("softplus"),
+        _ => None,
+    };
+    if synonym.is_some() {
+        return synonym;
+    }
+    let mut best: Option<(usize, &'static str)> = None;
+    for &(f, _) in FUNCTIONS {
+        let d = edit_distance(&lower, f);
+        if best.is_none_or(|(bd, _)| d < bd) {
+            best = Some((d, f));
+        }
+    }
+    let (d, f) = best?;
+    // A third of the name's length, at least 1, at most 3 edits.
+    let limit = (name.chars().count() / 3).clamp(1, 3);
+    (d <= limit).then_some(f)
+}
+
 /// A compiled expression over named variables; parameters are folded in as constants.
 #[derive(Clone, Debug)]
 pub struct Program {
@@ -1199,11 +1525,54 @@ impl Program {
         vars: &[String],
         params: &[(String, f64)],
     ) -> Result<Program, ExprError> {
+        let raw = Self::raw_code(src, vars, params)?;
+        let raw = logspace::rewrite_logs(&raw);
+        Self::assemble(src, &raw, vars.len())
+    }
+
+    /// Compile the natural logarithm of `src` (a density written as a pdf), by exact
+    /// rewriting of its expression tree into log space: `ln(a·b) = ln a + ln b`,
+    /// `ln(a/b) = ln a − ln b`, `ln(aⁿ) = n ln|a|`, `ln(exp u) = u`,
+    /// `ln(c + exp u) = logaddexp(ln c, u)` (`softplus(u)` for `c = 1`),
+    /// `ln(Σ exp uᵢ) = logsumexp(u…)`, `ln(1 + erf u) = ln 2 + lognormcdf(√2 u)`,
+    /// `ln Φ(u) = lognormcdf(u)`, `ln Γ(u) = lgamma(u)` for `u > 0`, `ln σ(u) = logsigmoid(u)`,
+    /// ..., and `ln` of the value where no rule applies. A factor whose sign is not known
+    /// keeps `ln`'s NaN for negative values, so a density that is negative somewhere is
+    /// still NaN there (see [`logspace`] for the rules and how signs are kept).
+    ///
+    /// ```
+    /// use scorecheck::expr::Program;
+    /// let vars = ["x".to_string()];
+    /// // The logistic density: exp(-x)/(1+exp(-x))^2 overflows to inf/inf at x = -1000.
+    /// let p = Program::compile_log("exp(-x)/(1+exp(-x))^2", &vars, &[]).unwrap();
+    /// // ln p = -x - 2 softplus(-x) = -1000 at x = 1000 and at x = -1000.
+    /// assert!((p.eval(&[1000.0]) + 1000.0).abs() < 1e-9);
+    /// assert!((p.eval(&[-1000.0]) + 1000.0).abs() < 1e-9);
+    /// ```
+    pub fn compile_log(
+        src: &str,
+        vars: &[String],
+        params: &[(String, f64)],
+    ) -> Result<Program, ExprError> {
+        let raw = Self::raw_code(src, vars, params)?;
+        let raw = logspace::rewrite_logs(&raw);
+        let raw = logspace::log_of(&raw);
+        Self::assemble(src, &raw, vars.len())
+    }
+
+    /// The program as meval's RPN gives it, with symbols resolved but nothing folded
+    /// (`Op::Pow` stands for every power).
+    fn raw_code(
+        src: &str,
+        vars: &[String],
+        params: &[(String, f64)],
+    ) -> Result<Vec<Op>, ExprError> {
         let symbols = Self::symbol_table(src, vars, params)?;
         let parsed = parse(src)?;
         let Parsed { rpn, lexed } = &parsed;
 
-        let mut b = Builder::default();
+        let mut raw: Vec<Op> = Vec::new();
+        let mut depth = 0usize;
         let (mut operand, mut call) = (0usize, 0usize);
         let internal = || {
             ExprError::new(
@@ -1229,10 +1598,7 @@ impl Program {
                 }
                 Token::Unary(Operation::Plus) => continue,
                 Token::Unary(Operation::Minus) => Op::Neg,
-                Token::Binary(Operation::Pow) => {
-                    b.emit_pow().map_err(|_| internal())?;
-                    continue;
-                }
+                Token::Binary(Operation::Pow) => Op::Pow,
                 Token::Binary(o) => match o {
                     Operation::Plus => Op::Add,
                     Operation::Minus => Op::Sub,
@@ -1248,12 +1614,38 @@ impl Program {
                 }
                 _ => return Err(internal()),
             };
-            b.emit(op).map_err(|_| internal())?;
+            if depth < op.arity() {
+                return Err(internal());
+            }
+            depth = depth + 1 - op.arity();
+            raw.push(op);
+        }
+        if depth != 1 {
+            return Err(internal());
+        }
+        Ok(raw)
+    }
+
+    /// Fold constants, choose `powi`/`powf` for constant exponents, and build the program.
+    fn assemble(src: &str, raw: &[Op], n_vars: usize) -> Result<Program, ExprError> {
+        let internal = || {
+            ExprError::new(
+                src,
+                "internal error: meval produced an invalid program",
+                None,
+            )
+        };
+        let mut b = Builder::default();
+        for &op in raw {
+            match op {
+                Op::Pow => b.emit_pow(),
+                op => b.emit(op),
+            }
+            .map_err(|_| internal())?;
         }
         if b.konst.len() != 1 {
             return Err(internal());
         }
-
         let (mut depth, mut max_depth) = (0usize, 0usize);
         for op in &b.code {
             depth = depth + 1 - op.arity();
@@ -1263,7 +1655,7 @@ impl Program {
             source: src.to_string(),
             lanes: fuse(&b.code),
             code: b.code,
-            n_vars: vars.len(),
+            n_vars,
             max_depth,
         })
     }
@@ -1287,7 +1679,12 @@ impl Program {
         for (name, sym, what) in names {
             if name == "pi" || name == "e" {
                 return fail(format!(
-                    "{what} name `{name}` is reserved for a built-in constant"
+                    "a {what} named `{name}` would shadow the constant {name} = {}; rename the {what}",
+                    if name == "pi" {
+                        "3.14159…"
+                    } else {
+                        "2.71828…"
+                    }
                 ));
             }
             if !valid_name(name) {
@@ -1357,38 +1754,45 @@ impl Program {
                 Some(Symbol::Value(_)) => format!(
                     "`{name}` is a constant, not a function (write `{name}*(...)` to multiply)"
                 ),
-                None => format!(
-                    "unknown function `{name}`; supported functions: {}",
-                    join(FUNCTIONS.iter())
-                ),
+                None => match did_you_mean(name) {
+                    Some(best) => format!(
+                        "unknown function `{name}`; did you mean `{best}`? (supported functions: {})",
+                        listed_functions()
+                    ),
+                    None => format!(
+                        "unknown function `{name}`; supported functions: {}",
+                        listed_functions()
+                    ),
+                },
             };
             return Err(ExprError::new(src, msg, name_span));
         };
-        let expected = match f {
-            Function::One(_) => 1,
-            Function::Atan2 => 2,
-            Function::Max | Function::Min => 0,
-        };
-        if expected > 0 && nargs != expected {
-            let plural = if expected == 1 { "" } else { "s" };
-            return Err(ExprError::new(
-                src,
-                format!("function `{name}` takes {expected} argument{plural}, got {nargs}"),
-                site.map(|c| c.whole),
-            ));
-        }
-        if nargs == 0 {
-            return Err(ExprError::new(
-                src,
-                format!("function `{name}` takes at least 1 argument, got 0"),
-                site.map(|c| c.whole),
-            ));
+        let arity = FUNCTIONS
+            .iter()
+            .find(|(f, _)| *f == name)
+            .map_or(Arity::Exactly(1), |f| f.1);
+        if !arity.accepts(nargs) {
+            let msg = match arity {
+                Arity::Exactly(k) => format!(
+                    "function `{name}` takes {k} argument{}, got {nargs}",
+                    if k == 1 { "" } else { "s" }
+                ),
+                Arity::AtLeast(k) => format!(
+                    "function `{name}` takes at least {k} argument{}, got {nargs}",
+                    if k == 1 { "" } else { "s" }
+                ),
+            };
+            return Err(ExprError::new(src, msg, site.map(|c| c.whole)));
         }
         Ok(match f {
             Function::One(g) => Op::Call(g),
             Function::Atan2 => Op::Atan2,
             Function::Max => Op::Max(nargs),
             Function::Min => Op::Min(nargs),
+            Function::Pow => Op::Pow,
+            Function::Hypot => Op::Hypot,
+            Function::LogAddExp => Op::LogAddExp,
+            Function::LogSumExp => Op::LogSumExp(nargs),
         })
     }
 
@@ -2176,7 +2580,7 @@ mod tests {
             shown("2*x+\tfoo(y)"),
             format!(
                 "unknown function `foo`; supported functions: {}\n  2*x+ foo(y)\n       ^^^",
-                FUNCTIONS.join(", ")
+                listed_functions()
             )
         );
     }
@@ -2248,11 +2652,6 @@ mod tests {
                 Some((0, 2)),
             ),
             (
-                "cos(x) + log(y)",
-                "unknown function `log`; supported functions: sqrt, exp, ln, abs, sin, cos, tan, asin, acos, atan, sinh, cosh, tanh, asinh, acosh, atanh, floor, ceil, round, signum, atan2, max, min",
-                Some((9, 12)),
-            ),
-            (
                 "atan2(x, y, 1)",
                 "function `atan2` takes 2 arguments, got 3",
                 Some((0, 14)),
@@ -2296,11 +2695,11 @@ mod tests {
         };
         assert_eq!(
             c(&["pi"], &[]).message,
-            "variable name `pi` is reserved for a built-in constant"
+            "a variable named `pi` would shadow the constant pi = 3.14159…; rename the variable"
         );
         assert_eq!(
             c(&["x"], &["e"]).message,
-            "parameter name `e` is reserved for a built-in constant"
+            "a parameter named `e` would shadow the constant e = 2.71828…; rename the parameter"
         );
         assert_eq!(c(&["x", "x"], &[]).message, "variable `x` is listed twice");
         assert_eq!(c(&[], &["a", "a"]).message, "parameter `a` is listed twice");
@@ -2315,7 +2714,7 @@ mod tests {
         assert_eq!(c(&["pi"], &[]).span, None);
         assert_eq!(
             c(&["pi"], &[]).to_string(),
-            "variable name `pi` is reserved for a built-in constant"
+            "a variable named `pi` would shadow the constant pi = 3.14159…; rename the variable"
         );
         // A variable may be named like a function; calls still mean the function.
         let p = Program::compile("sin(sin)", &names(&["sin"]), &[]).unwrap();

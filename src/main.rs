@@ -1,7 +1,9 @@
 //! The `scorecheck` command line: parse arguments, call the library, print, exit.
 
 use clap::{Args, Parser, Subcommand};
-use scorecheck::case::{CaseSpec, Src, load_case_file, parse_interval, parse_param};
+use scorecheck::case::{
+    CaseSpec, Src, load_case_file, parse_interval, parse_interval_ends, parse_param,
+};
 use scorecheck::check::CheckOptions;
 use scorecheck::model::DensityKind;
 use scorecheck::report::{Boundary, Ibp, ObjectiveVerdict};
@@ -131,17 +133,14 @@ impl QuadArgs {
 
 #[derive(Args)]
 struct PlotArgs {
-    /// A TOML case file.
-    case: PathBuf,
+    #[command(flatten)]
+    case: CaseArgs,
     /// The figure's file: .svg or .png.
     #[arg(long, value_name = "FILE")]
     out: PathBuf,
     /// Which figure.
     #[arg(long, value_enum, default_value = "identity")]
     kind: PlotKind,
-    /// Set a named constant, NAME=VALUE; repeatable; overrides the case file's params.
-    #[arg(long = "param", value_name = "NAME=VALUE", allow_hyphen_values = true)]
-    params: Vec<String>,
     /// The figure's size in pixels, WIDTHxHEIGHT (default depends on the figure).
     #[arg(long, value_name = "WxH")]
     size: Option<String>,
@@ -151,15 +150,10 @@ struct PlotArgs {
 
 #[derive(Args)]
 struct SweepArgs {
-    /// A TOML case file with params.
-    case: PathBuf,
-    /// A grid NAME=LO:HI:N (N points, ends included) or a fixed NAME=VALUE; repeatable.
-    #[arg(
-        long = "param",
-        value_name = "NAME=LO:HI:N",
-        allow_hyphen_values = true
-    )]
-    params: Vec<String>,
+    /// The case; here `--param` is a grid NAME=LO:HI:N (N points, ends included) or a fixed
+    /// NAME=VALUE, repeatable.
+    #[command(flatten)]
+    case: CaseArgs,
     /// Print JSON instead of the table (and no progress bar).
     #[arg(long)]
     json: bool,
@@ -236,8 +230,9 @@ struct FisherArgs {
 
 #[derive(Args)]
 struct DsmArgs {
-    /// A TOML case file of one or two variables.
-    case: PathBuf,
+    /// The case (one or two variables).
+    #[command(flatten)]
+    case: CaseArgs,
     /// Noise scale σ.
     #[arg(
         long,
@@ -249,9 +244,6 @@ struct DsmArgs {
     /// A parameter of the score to sweep: NAME=LO:HI:COUNT or NAME=V1,V2,…
     #[arg(long, value_name = "NAME=VALUES", allow_hyphen_values = true)]
     sweep: Option<String>,
-    /// Set a named constant, NAME=VALUE; repeatable; overrides the case file's params.
-    #[arg(long = "param", value_name = "NAME=VALUE", allow_hyphen_values = true)]
-    params: Vec<String>,
     /// Monte Carlo draws.
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     n: usize,
@@ -274,11 +266,8 @@ struct DsmArgs {
 
 #[derive(Args)]
 struct EstimateArgs {
-    /// A TOML case file.
-    case: PathBuf,
-    /// Set a named constant, NAME=VALUE; repeatable; overrides the case file's params.
-    #[arg(long = "param", value_name = "NAME=VALUE", allow_hyphen_values = true)]
-    params: Vec<String>,
+    #[command(flatten)]
+    case: CaseArgs,
     /// Number of draws (over all chains).
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     n: usize,
@@ -328,12 +317,10 @@ struct EstimateArgs {
 
 #[derive(Args)]
 struct ScoreArgs {
-    /// A TOML case file whose [score] has a hand-written `field` (with `log_model` to compare
-    /// against, and optionally `divergence`).
-    case: PathBuf,
-    /// Set a named constant, NAME=VALUE; repeatable; overrides the case file's params.
-    #[arg(long = "param", value_name = "NAME=VALUE", allow_hyphen_values = true)]
-    params: Vec<String>,
+    /// The case: its [score] has a hand-written `field` (with `log_model` to compare against,
+    /// and optionally `divergence`), in a file or as --score/--log-model/--divergence.
+    #[command(flatten)]
+    case: CaseArgs,
     /// Low-discrepancy points spread over the bulk of p (the modes and tail points come on top).
     #[arg(long, value_name = "N", default_value_t = 2048)]
     points: usize,
@@ -379,14 +366,16 @@ struct ExplainArgs {
     markdown: bool,
 }
 
+/// The case, from a TOML file or from flags: one definition shared by every subcommand that
+/// takes a case (check, explain, score, plot, sweep, estimate, dsm).
 #[derive(Args)]
-struct CheckArgs {
+struct CaseArgs {
     /// A TOML case file (or give the case with --log-density/--pdf and --score/--log-model).
     case: Option<PathBuf>,
-    /// Log of an unnormalized density, e.g. '-x^2/2'.
+    /// Log of an unnormalized density, e.g. '-x**2/2'.
     #[arg(long, value_name = "EXPR", allow_hyphen_values = true)]
     log_density: Option<String>,
-    /// An unnormalized density, e.g. 'exp(-x^2/2)'.
+    /// An unnormalized density, e.g. 'exp(-x^2/2)' (evaluated in log space).
     #[arg(
         long,
         value_name = "EXPR",
@@ -400,13 +389,21 @@ struct CheckArgs {
     /// A log-model whose gradient is the field (derivatives exact).
     #[arg(long, value_name = "EXPR", allow_hyphen_values = true)]
     log_model: Option<String>,
+    /// A hand-written divergence ∇·s, checked by `score`.
+    #[arg(long, value_name = "EXPR", allow_hyphen_values = true)]
+    divergence: Option<String>,
+    /// A weight h(x) >= 0 for the weighted identity.
+    #[arg(long, value_name = "EXPR", allow_hyphen_values = true)]
+    weight: Option<String>,
     /// Variables, comma-separated (default: the free symbols in natural order).
     #[arg(long, value_name = "NAMES", value_delimiter = ',')]
     vars: Option<Vec<String>>,
-    /// The interval of one variable as LO:HI (e.g. 0:inf); repeat once per variable.
+    /// The interval of one variable as LO:HI, numbers or constant expressions (0:inf,
+    /// -pi:pi, 0:2*pi); repeat once per variable.
     #[arg(long = "domain", value_name = "LO:HI", allow_hyphen_values = true)]
     domain: Vec<String>,
-    /// Set a named constant, NAME=VALUE; repeatable; overrides the case file's params.
+    /// Set a named constant, NAME=VALUE (a number or a constant expression); repeatable;
+    /// overrides the case file's params.
     #[arg(long = "param", value_name = "NAME=VALUE", allow_hyphen_values = true)]
     params: Vec<String>,
     /// The case name in the report (flags only; a file's name is its `name` or stem).
@@ -416,6 +413,12 @@ struct CheckArgs {
     /// file's `breaks` and to those found from the expressions.
     #[arg(long = "break", value_name = "VAR=X", allow_hyphen_values = true)]
     breaks: Vec<String>,
+}
+
+#[derive(Args)]
+struct CheckArgs {
+    #[command(flatten)]
+    case: CaseArgs,
     #[command(flatten)]
     quad: QuadArgs,
     /// Print the JSON report instead of the text table.
@@ -465,7 +468,7 @@ fn bad_input(msg: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(2)
 }
 
-fn spec_from_flags(a: &CheckArgs) -> Result<CaseSpec, String> {
+fn spec_from_flags(a: &CaseArgs) -> Result<CaseSpec, String> {
     let density = match (&a.log_density, &a.pdf) {
         (Some(l), None) => (
             DensityKind::Log,
@@ -495,23 +498,30 @@ fn spec_from_flags(a: &CheckArgs) -> Result<CaseSpec, String> {
             "give the field with --score EXPR (once per variable) or --log-model EXPR".into(),
         );
     }
-    let domain = if a.domain.is_empty() {
+    let domain_ends = if a.domain.is_empty() {
         None
     } else {
         Some(
             a.domain
                 .iter()
-                .map(|s| parse_interval(s))
+                .map(|s| parse_interval_ends(s))
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| e.to_string())?,
         )
     };
+    let flag = |text: &Option<String>, origin: &str| {
+        text.as_ref().map(|t| Src {
+            text: t.clone(),
+            origin: origin.into(),
+        })
+    };
     Ok(CaseSpec {
         name: a.name.clone().unwrap_or_else(|| "command-line".into()),
         vars: a.vars.clone(),
-        domain,
+        domain: None,
+        domain_ends,
         params: vec![],
-        weight: None,
+        weight: flag(&a.weight, "--weight"),
         density: Some(density),
         field: (!a.score.is_empty()).then(|| {
             a.score
@@ -523,27 +533,25 @@ fn spec_from_flags(a: &CheckArgs) -> Result<CaseSpec, String> {
                 })
                 .collect()
         }),
-        log_model: a.log_model.as_ref().map(|s| Src {
-            text: s.clone(),
-            origin: "--log-model".into(),
-        }),
+        log_model: flag(&a.log_model, "--log-model"),
+        divergence: flag(&a.divergence, "--divergence"),
         breaks: None,
-        divergence: None,
+        named_breaks: vec![],
         origin: "command line".into(),
     })
 }
 
-/// Load the case and run `check`; on bad input, the message is printed and the exit code
-/// returned as the error.
-fn report_of(a: &CheckArgs) -> Result<scorecheck::report::Report, ExitCode> {
-    let from_file = a.case.is_some();
-    let spec = match &a.case {
+/// The case spec from the file or the flags (a file with case flags is bad input).
+fn spec_of(a: &CaseArgs) -> Result<CaseSpec, ExitCode> {
+    let mut spec = match &a.case {
         Some(path) => {
             let flags: Vec<&str> = [
                 (a.log_density.is_some(), "--log-density"),
                 (a.pdf.is_some(), "--pdf"),
                 (!a.score.is_empty(), "--score"),
                 (a.log_model.is_some(), "--log-model"),
+                (a.divergence.is_some(), "--divergence"),
+                (a.weight.is_some(), "--weight"),
                 (a.vars.is_some(), "--vars"),
                 (!a.domain.is_empty(), "--domain"),
                 (a.name.is_some(), "--name"),
@@ -557,28 +565,36 @@ fn report_of(a: &CheckArgs) -> Result<scorecheck::report::Report, ExitCode> {
                     flags.join(", ")
                 )));
             }
-            match load_case_file(path) {
-                Ok(s) => s,
-                Err(e) => return Err(bad_input(e)),
-            }
+            load_case_file(path).map_err(bad_input)?
         }
-        None => match spec_from_flags(a) {
-            Ok(s) => s,
-            Err(e) => return Err(bad_input(e)),
-        },
+        None => spec_from_flags(a).map_err(bad_input)?,
     };
-    let overrides = overrides_of(&a.params)?;
-    let mut case = match spec.compile(&overrides, !from_file) {
-        Ok(c) => c,
-        Err(e) => return Err(bad_input(e)),
-    };
-    let named = a
+    spec.named_breaks = a
         .breaks
         .iter()
         .map(|b| parse_param(b))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| bad_input(e.to_string().replace("--param", "--break")))?;
-    case.add_named_breaks(&named).map_err(bad_input)?;
+    Ok(spec)
+}
+
+/// Make parameters set on the command line known to a case given by flags (which has no
+/// params of its own), so that subcommands that only override known parameters accept them.
+fn declare_flag_params(spec: &mut CaseSpec, params: &[(String, f64)]) {
+    if spec.origin != "command line" {
+        return;
+    }
+    for (k, v) in params {
+        if !spec.params.iter().any(|(n, _, _)| n == k) {
+            spec.params.push((k.clone(), *v, "--param".into()));
+        }
+    }
+}
+
+/// Load the case and run `check`; on bad input, the message is printed and the exit code
+/// returned as the error.
+fn report_of(a: &CheckArgs) -> Result<scorecheck::report::Report, ExitCode> {
+    let case = load_case(&a.case)?;
     let opts = a.quad.options()?;
     scorecheck::check_case(&case, &opts).map_err(bad_input)
 }
@@ -658,7 +674,7 @@ fn run_explain(a: ExplainArgs) -> ExitCode {
 }
 
 fn run_score(a: ScoreArgs) -> ExitCode {
-    let case = match load_case(&a.case, &a.params) {
+    let case = match load_case(&a.case) {
         Ok(c) => c,
         Err(code) => return code,
     };
@@ -739,7 +755,7 @@ fn run_plot(a: PlotArgs) -> ExitCode {
         let size = size_of(&a.size)?;
         let opts = a.quad.options()?;
         let (format, pending) = open_figure(&a.out)?;
-        let case = load_case(&a.case, &a.params)?;
+        let case = load_case(&a.case)?;
         let report = scorecheck::check_case(&case, &opts).map_err(bad_input)?;
         let kind = match a.kind {
             PlotKind::Identity => scorecheck::plot::Kind::Identity,
@@ -767,7 +783,7 @@ fn run_sweep(a: SweepArgs) -> ExitCode {
         }
         let mut grids = vec![];
         let mut fixed = vec![];
-        for p in &a.params {
+        for p in &a.case.params {
             match parse_param_arg(p).map_err(bad_input)? {
                 ParamArg::Grid(g) => grids.push(g),
                 ParamArg::Fixed(k, v) => fixed.push((k, v)),
@@ -780,7 +796,17 @@ fn run_sweep(a: SweepArgs) -> ExitCode {
         }
         let figure = a.plot.as_deref().map(open_figure).transpose()?;
         let out = open_out(&a.out)?;
-        let spec = load_case_file(&a.case).map_err(bad_input)?;
+        let mut spec = spec_of(&a.case)?;
+        let declared: Vec<(String, f64)> = fixed
+            .iter()
+            .cloned()
+            .chain(
+                grids
+                    .iter()
+                    .filter_map(|g| Some((g.name.clone(), *g.values.first()?))),
+            )
+            .collect();
+        declare_flag_params(&mut spec, &declared);
         let n: usize = scorecheck::sweep::product(&grids)
             .map(|p| p.len())
             .unwrap_or(0);
@@ -837,14 +863,13 @@ fn run_sweep(a: SweepArgs) -> ExitCode {
     }
 }
 
-/// Load a case file and compile it with `--param` overrides.
-fn load_case(
-    path: &std::path::Path,
-    params: &[String],
-) -> Result<scorecheck::case::Case, ExitCode> {
-    let spec = load_case_file(path).map_err(bad_input)?;
-    let overrides = overrides_of(params)?;
-    spec.compile(&overrides, false).map_err(bad_input)
+/// Load the case (file or flags) and compile it with the `--param` overrides (a case given by
+/// flags takes new parameters from them).
+fn load_case(a: &CaseArgs) -> Result<scorecheck::case::Case, ExitCode> {
+    let spec = spec_of(a)?;
+    let overrides = overrides_of(&a.params)?;
+    spec.compile(&overrides, spec.origin == "command line")
+        .map_err(bad_input)
 }
 
 fn parse_sampler(s: &str) -> Result<scorecheck::sample::Sampler, ExitCode> {
@@ -876,7 +901,7 @@ fn run_estimate(a: EstimateArgs) -> ExitCode {
         Err(code) => return code,
     };
     let prepared = (|| {
-        let case = load_case(&a.case, &a.params)?;
+        let case = load_case(&a.case)?;
         let check = a.quad.options()?;
         let sampler = parse_sampler(&a.sampler)?;
         let mut probes = vec![];
@@ -947,11 +972,11 @@ fn run_dsm(a: DsmArgs) -> ExitCode {
         Ok(o) => o,
         Err(code) => return code,
     };
-    let spec = match load_case_file(&a.case) {
+    let mut spec = match spec_of(&a.case) {
         Ok(s) => s,
-        Err(e) => return bad_input(e),
+        Err(code) => return code,
     };
-    let overrides = match overrides_of(&a.params) {
+    let overrides = match overrides_of(&a.case.params) {
         Ok(o) => o,
         Err(code) => return code,
     };
@@ -964,6 +989,14 @@ fn run_dsm(a: DsmArgs) -> ExitCode {
         Ok(s) => s,
         Err(e) => return bad_input(e),
     };
+    let mut declared = overrides.clone();
+    if let Some(first) = sweep
+        .as_ref()
+        .and_then(|s| Some((s.name.clone(), *s.values.first()?)))
+    {
+        declared.push(first);
+    }
+    declare_flag_params(&mut spec, &declared);
     if let Err(code) = check_options(a.tol, a.max_evals) {
         return code;
     }

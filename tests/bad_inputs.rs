@@ -119,7 +119,7 @@ fn case_file_catalogue() {
                 "vpi.toml",
                 "vars = [\"pi\"]\n[density]\nlog = \"-pi^2/2\"\n[score]\nfield = [\"-pi\"]\n",
             ),
-            "error: vpi.toml:1 (vars): `pi` is a built-in constant and cannot be a variable",
+            "error: vpi.toml:1 (vars): a variable named `pi` would shadow the constant pi = 3.14159…; rename the variable",
         ),
         (
             f(
@@ -218,7 +218,7 @@ fn flag_catalogue() {
         (ld("x)"), "error: --log-density: unmatched `)`"),
         (
             ld("foo(x)"),
-            "error: --log-density: unknown function `foo`; supported functions: sqrt, exp, ln, abs, sin, cos, tan, asin, acos, atan, sinh, cosh, tanh, asinh, acosh, atanh, floor, ceil, round, signum, atan2, max, min",
+            "error: --log-density: unknown function `foo`; supported functions: sqrt, exp, ln, log, log1p, expm1, log2, log10, cbrt, pow, hypot, abs, sign, signum, sin, cos, tan, asin, acos, atan, atan2, sinh, cosh, tanh, asinh, acosh, atanh, floor, ceil, round, max, min, erf, erfc, normcdf, lognormcdf, gamma, lgamma, logsumexp, logaddexp, softplus, sigmoid, logsigmoid",
         ),
         (
             vec![
