@@ -1492,8 +1492,8 @@ impl Program {
     /// // The logistic density: exp(-x)/(1+exp(-x))^2 overflows to inf/inf at x = -1000.
     /// let p = Program::compile_log("exp(-x)/(1+exp(-x))^2", &vars, &[]).unwrap();
     /// // ln p = -x - 2 softplus(-x) = -1000 at x = 1000 and at x = -1000.
-    /// assert!((p.eval(&[1000.0]) + 1000.0).abs() < 1e-9);
-    /// assert!((p.eval(&[-1000.0]) + 1000.0).abs() < 1e-9);
+    /// assert!((p.eval(&[1000.0f64]) + 1000.0).abs() < 1e-9);
+    /// assert!((p.eval(&[-1000.0f64]) + 1000.0).abs() < 1e-9);
     /// ```
     pub fn compile_log(
         src: &str,
