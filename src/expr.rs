@@ -1484,7 +1484,7 @@ impl Program {
     /// `ln Φ(u) = lognormcdf(u)`, `ln Γ(u) = lgamma(u)` for `u > 0`, `ln σ(u) = logsigmoid(u)`,
     /// ..., and `ln` of the value where no rule applies. A factor whose sign is not known
     /// keeps `ln`'s NaN for negative values, so a density that is negative somewhere is
-    /// still NaN there (see [`logspace`] for the rules and how signs are kept).
+    /// still NaN there (the rules and how signs are kept are documented in `src/expr/logspace.rs`).
     ///
     /// ```
     /// use scorecheck::expr::Program;
