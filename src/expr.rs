@@ -1538,7 +1538,7 @@ impl Program {
     /// `ln Φ(u) = lognormcdf(u)`, `ln Γ(u) = lgamma(u)` for `u > 0`, `ln σ(u) = logsigmoid(u)`,
     /// ..., and `ln` of the value where no rule applies. A factor whose sign is not known
     /// keeps `ln`'s NaN for negative values, so a density that is negative somewhere is
-    /// still NaN there (see [`logspace`] for the rules and how signs are kept).
+    /// still NaN there (the rules and how signs are kept are documented in `src/expr/logspace.rs`).
     ///
     /// ```
     /// use scorecheck::expr::Program;
@@ -1546,8 +1546,8 @@ impl Program {
     /// // The logistic density: exp(-x)/(1+exp(-x))^2 overflows to inf/inf at x = -1000.
     /// let p = Program::compile_log("exp(-x)/(1+exp(-x))^2", &vars, &[]).unwrap();
     /// // ln p = -x - 2 softplus(-x) = -1000 at x = 1000 and at x = -1000.
-    /// assert!((p.eval(&[1000.0]) + 1000.0).abs() < 1e-9);
-    /// assert!((p.eval(&[-1000.0]) + 1000.0).abs() < 1e-9);
+    /// assert!((p.eval(&[1000.0f64]) + 1000.0).abs() < 1e-9);
+    /// assert!((p.eval(&[-1000.0f64]) + 1000.0).abs() < 1e-9);
     /// ```
     pub fn compile_log(
         src: &str,

@@ -93,7 +93,9 @@ fn per_point<D: Copy>(xs: &[D], n: usize, out: &mut [D], f: impl Fn(&[D]) -> D) 
 pub enum DensityKind {
     /// The expression is `log p̃`.
     Log,
-    /// The expression is `p̃` itself (must be ≥ 0).
+    /// The expression is `p̃` itself (must be ≥ 0); `log_density` takes `ln` of its value.
+    /// A case compiles a pdf with [`Program::compile_log`] instead (exact rewriting into log
+    /// space, right where `p̃` over- or underflows) and stores it as a `Log` density.
     Pdf,
 }
 

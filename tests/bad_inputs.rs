@@ -82,7 +82,7 @@ fn case_file_catalogue() {
         ),
         (
             f("dar.toml", &format!("domain = [[0]]\n{OK}")),
-            "error: dar.toml:1 (domain[0]): an interval is [lower, upper], two numbers; got 1 number",
+            "error: dar.toml:1 (domain[0]): an interval is [lower, upper], two numbers or constant expressions; got 1 entry",
         ),
         (
             f("dcount.toml", &format!("domain = [[0, inf], [0, 1]]\n{OK}")),
@@ -290,7 +290,7 @@ fn flag_catalogue() {
                 "--domain",
                 "0-1",
             ],
-            "error: --domain 0-1: expected LO:HI, for example 0:inf or -1:1",
+            "error: --domain 0-1: expected LO:HI, for example 0:inf, -1:1 or -pi:pi",
         ),
         (
             vec![
@@ -342,7 +342,7 @@ fn flag_catalogue() {
         ),
         (
             vec!["check", "ok.toml", "--param", "a=b"],
-            "error: --param: `b` is not a number (in `a=b`)",
+            "error: --param a=b: the value of `a` must be a constant expression; `b` is not a parameter (no parameters are defined)",
         ),
         (
             vec!["check", "ok.toml", "--param", "a=1"],
