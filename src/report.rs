@@ -231,7 +231,7 @@ pub struct Report {
     /// `log Z`, always present (its error is `normalizer`'s relative error).
     #[serde(default)]
     pub log_normalizer: f64,
-    /// The error of `log Z` (Z's relative error).
+    /// The error of `log Z` (Z's relative error and the rounding of the logarithm).
     #[serde(default)]
     pub log_normalizer_error: f64,
     pub components: Vec<Component>,
