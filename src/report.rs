@@ -7,7 +7,8 @@
 //!
 //! ```text
 //! { "case": str, "vars": [str], "params": {str: f64},
-//!   "normalizer": Q,
+//!   "normalizer": Q,                      (value null when Z is outside f64 range)
+//!   "log_normalizer": f64,                (log Z, always; its error in log_normalizer_error)
 //!   "components": [ {"var": str, "lhs": Q, "rhs": Q, "boundary": Q} ],
 //!   "cross": {"lhs": Q, "rhs": Q, "boundary": Q},
 //!   "objective": {"esm": Q, "ism": Q, "const": Q, "gap": Q},
