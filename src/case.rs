@@ -7,6 +7,8 @@
 //! domain = [[-inf, inf], [0, inf]]      # optional; default: the whole real line per variable
 //! params = { mu = 0.3, s = 1.4 }        # optional named constants, overridable with --param
 //! weight = "x*(1-x)"                    # optional h(x) >= 0 for the weighted identity
+//! breaks = [[1.0], []]                  # optional breakpoints per variable (kinks, jumps),
+//!                                       #   added to those found from the expressions
 //!
 //! [density]                             # exactly one of:
 //! log = "-(x-1)^2/(2*0.25) - y"         #   log of an unnormalized density, or

@@ -640,7 +640,9 @@ pub fn check_weighted<P: Density, S: ScoreField, W: ScalarFunction>(
         params: info.params.clone(),
         normalizer,
         log_normalizer,
-        log_normalizer_error: z.error / z.value,
+        // Z's relative error, plus the rounding of ln z + log_max (an ulp or two of log Z).
+        log_normalizer_error: z.error / z.value
+            + 4.0 * f64::EPSILON * (loc.log_max.abs() + z.value.ln().abs()),
         components,
         cross,
         objective,

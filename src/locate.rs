@@ -318,6 +318,9 @@ fn end_mode<P: Density>(
         let score = l + delta.ln();
         if best.is_none_or(|(s, _, _)| score > s) {
             best = Some((score, delta, l));
+        } else if best.is_some_and(|(s, _, _)| score < s - 2.0 * KEEP_BELOW) {
+            // Nearer the end, δ·p̃ keeps falling for an integrable p̃ ~ δ^α (α > −1).
+            break;
         }
     }
     let (_, delta, logp) = best?;

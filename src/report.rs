@@ -7,7 +7,8 @@
 //!
 //! ```text
 //! { "case": str, "vars": [str], "params": {str: f64},
-//!   "normalizer": Q,
+//!   "normalizer": Q,                      (value null when Z is outside f64 range)
+//!   "log_normalizer": f64,                (log Z, always; its error in log_normalizer_error)
 //!   "components": [ {"var": str, "lhs": Q, "rhs": Q, "boundary": Q} ],
 //!   "cross": {"lhs": Q, "rhs": Q, "boundary": Q},
 //!   "objective": {"esm": Q, "ism": Q, "const": Q, "gap": Q},
@@ -231,7 +232,7 @@ pub struct Report {
     /// `log Z`, always present (its error is `normalizer`'s relative error).
     #[serde(default)]
     pub log_normalizer: f64,
-    /// The error of `log Z` (Z's relative error).
+    /// The error of `log Z` (Z's relative error and the rounding of the logarithm).
     #[serde(default)]
     pub log_normalizer_error: f64,
     pub components: Vec<Component>,

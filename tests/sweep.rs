@@ -347,3 +347,53 @@ fn bad_input() {
         "at a = -1",
     );
 }
+
+/// With a weight, the sweep shows the weighted identity, the one check's exit code follows.
+/// Half-normal on [0, ∞) with s = −(x − μ) and h = x: s − ∇log p = μ, so
+/// esm_h = ½μ²E[x] = ½μ²√(2/π) (E x = √(2/π)), smallest at μ = 0, and the weighted boundary
+/// term [h p s] vanishes (h(0) = 0), so ism_h + const_h = esm_h — while the plain objective
+/// would be minimised by ism + const at μ = √(2/π).
+#[test]
+fn weighted_sweep_shows_the_weighted_identity() {
+    let dir = scratch("weighted");
+    let case = dir.join("w.toml");
+    std::fs::write(
+        &case,
+        "domain = [[0, inf]]\nweight = \"x\"\nparams = { mu = 1.0 }\n[density]\nlog = \"-x^2/2\"\n[score]\nfield = [\"-(x-mu)\"]\n",
+    )
+    .expect("write case");
+    let path = case.to_str().expect("UTF-8 path");
+    let o = run(&["sweep", path, "--param", "mu=0:2:5", "--json"]);
+    exit_code(&o, 0);
+    let v = json(&o);
+    assert_eq!(v["weight"], "x");
+    let ex = (2.0 / std::f64::consts::PI).sqrt();
+    for p in v["points"].as_array().expect("points") {
+        let mu = p["params"]["mu"].as_f64().unwrap();
+        let esm = &p["objective"]["esm"];
+        let (val, err) = (
+            esm["value"].as_f64().unwrap(),
+            esm["error"].as_f64().unwrap(),
+        );
+        assert!(
+            (val - 0.5 * mu * mu * ex).abs() <= err,
+            "mu = {mu}: esm {val} ± {err}"
+        );
+        assert_eq!(p["verdict"]["boundary"], "vanishes");
+        assert_eq!(p["exit_code"], 0);
+    }
+    assert_eq!(v["argmin"]["esm"].as_f64(), Some(0.0));
+    // check agrees point by point: the weighted esm at μ = 1.
+    let o = run(&["check", path, "--json"]);
+    exit_code(&o, 0);
+    let c = json(&o);
+    let w = c["weighted"]["objective"]["esm"]["value"].as_f64().unwrap();
+    assert_eq!(
+        Some(w),
+        v["points"][2]["objective"]["esm"]["value"].as_f64()
+    );
+    // explain walks the weighted derivation and exits like check.
+    let o = run(&["explain", path]);
+    exit_code(&o, 0);
+    assert!(stdout(&o).contains("E½h|s − ∇log p|²"), "{}", stdout(&o));
+}
