@@ -21,7 +21,9 @@ use crate::locate::{LocateError, Located, locate};
 use crate::model::{
     Density, MAX_DIM, Point, ScalarFunction, ScoreField, eval_point, eval_points, value_gradient,
 };
-use crate::quad::{Cell, Estimate, Piece, cubature, cubature_from, integrate_1d_vec};
+use crate::quad::{
+    Cell, Estimate, Piece, cubature, cubature_from, cubature_hinted, integrate_1d_vec,
+};
 use crate::report::{
     Boundary, Component, Cross, Face, Flux, Ibp, Objective, ObjectiveVerdict, Quantity, Report,
     Status, Verdict, Weighted, fmt_point,
@@ -258,6 +260,26 @@ impl<P: Density, S: ScoreField, W: ScalarFunction> Integrand<'_, P, S, W> {
         });
     }
 
+    /// [`Integrand::eval_batch`] with, after each point's `k` values, `log p̃ − log p̃_max`
+    /// and its gradient (`1 + d` values): the hint of [`cubature_hinted`].
+    fn eval_batch_hinted(&self, xs: &[f64], n: usize, out: &mut [f64]) {
+        let (k, d) = (self.k(), self.d);
+        let ks = k + 1 + d;
+        self.for_points(xs, n, |l, x, pt| {
+            let o = &mut out[l * ks..(l + 1) * ks];
+            o.iter_mut().for_each(|v| *v = 0.0);
+            o[k] = f64::NEG_INFINITY;
+            match x {
+                Some(x) => {
+                    self.fill(x, pt, &mut o[..k]);
+                    o[k] = pt.logp - self.log_max;
+                    o[k + 1..].copy_from_slice(&pt.dlogp[..d]);
+                }
+                None => self.records().dropped += 1,
+            }
+        });
+    }
+
     /// The integrand vector at `x` from the density's and field's values there; `out` is
     /// zero on entry.
     fn fill(&self, x: &[f64], pt: &Point, out: &mut [f64]) {
@@ -416,8 +438,8 @@ pub fn check_weighted<P: Density, S: ScoreField, W: ScalarFunction>(
         // Integrals that diverge are found first, so they do not drive the refinement.
         let divergent = probe_divergence(&ig, &loc, domain);
         let targets = |v: &[f64]| ratio_targets(v, tol, &divergent);
-        let r = cubature(
-            &|xs: &[f64], n: usize, out: &mut [f64]| ig.eval_batch(xs, n, out),
+        let r = cubature_hinted(
+            &|xs: &[f64], n: usize, out: &mut [f64]| ig.eval_batch_hinted(xs, n, out),
             &cells,
             k,
             &targets,
@@ -672,17 +694,16 @@ pub(crate) fn cross_check_z<P: Density>(
         return None;
     }
     let cells = cells_of(&loc.pieces_with_spread(domain, 1.0));
-    let log_max = loc.log_max;
-    let f = |xs: &[f64], n: usize, out: &mut [f64]| {
-        p.log_density_batch(xs, n, out);
-        for (l, o) in out.iter_mut().enumerate().take(n) {
-            let finite = (0..xs.len() / n.max(1)).all(|v| xs[v * n + l].is_finite());
-            let w = (*o - log_max).exp();
-            *o = if finite && w.is_finite() { w } else { 0.0 };
-        }
+    let alt_z = |target: f64, budget: u64| {
+        cubature_hinted(
+            &|xs: &[f64], n: usize, out: &mut [f64]| density_hinted(p, loc.log_max, xs, n, out),
+            &cells,
+            1,
+            &|_| vec![target],
+            budget,
+        )
     };
-    let target = 1e-4 * z.value;
-    let alt = cubature(&f, &cells, 1, &|_| vec![target], opts.max_evals / 10);
+    let alt = alt_z(1e-4 * z.value, opts.max_evals / 10);
     let (za, ea) = (alt.values[0], alt.errors[0]);
     let gap = (za - z.value).abs();
     if gap <= 2.0 * (ea + z.error) + 1e-14 * z.value {
@@ -697,6 +718,45 @@ pub(crate) fn cross_check_z<P: Density>(
         "two maps of the infinite ends give Z values {:.3e} apart (relative), more than their errors allow: some mass lies where the cubature's points do not reach (far out along a direction the axes do not follow); every error includes twice that share",
         gap / z.value
     ))
+}
+
+/// `p̃/p̃_max` at `n` points (`xs[v * n + l]`) with the hint of [`cubature_hinted`]: per point
+/// the value, `log(p̃/p̃_max)` and its gradient (`2 + d` values; 0 and −∞ where a coordinate
+/// is not finite).
+fn density_hinted<P: Density>(p: &P, log_max: f64, xs: &[f64], n: usize, out: &mut [f64]) {
+    use num_dual::Dual64;
+    if n == 0 {
+        return;
+    }
+    let d = xs.len() / n;
+    let ks = 2 + d;
+    let mut dx = vec![Dual64::from(0.0); d * n];
+    let mut res = vec![Dual64::from(0.0); n];
+    for i in 0..d {
+        for v in 0..d {
+            let seed = if v == i { 1.0 } else { 0.0 };
+            for l in 0..n {
+                dx[v * n + l] = Dual64::new(xs[v * n + l], seed);
+            }
+        }
+        p.log_density_batch(&dx, n, &mut res);
+        for (l, r) in res.iter().enumerate() {
+            out[l * ks + 1] = r.re - log_max;
+            out[l * ks + 2 + i] = r.eps;
+        }
+    }
+    for l in 0..n {
+        let finite = (0..d).all(|v| xs[v * n + l].is_finite());
+        let o = &mut out[l * ks..(l + 1) * ks];
+        let w = o[1].exp();
+        if finite && w.is_finite() && !o[1].is_nan() {
+            o[0] = w;
+        } else {
+            o[0] = 0.0;
+            o[1] = f64::NEG_INFINITY;
+            o[2..].iter_mut().for_each(|g| *g = 0.0);
+        }
+    }
 }
 
 /// For 2-D and up: which integrals diverge. Along each axis, towards each end, the slab

@@ -54,6 +54,22 @@ impl Piece {
         }
     }
 
+    /// `u(x)`, the inverse of [`Piece::map`], for `x` in the piece.
+    #[inline]
+    pub fn inverse(&self, x: f64) -> f64 {
+        match *self {
+            Piece::Finite { .. } => x,
+            Piece::Upper { start, scale } => {
+                let t = (x - start).max(0.0);
+                t / (scale + t)
+            }
+            Piece::Lower { end, scale } => {
+                let t = (end - x).max(0.0);
+                t / (scale + t)
+            }
+        }
+    }
+
     /// The ends of the piece in `x`.
     pub fn x_range(&self) -> (f64, f64) {
         match *self {
@@ -530,6 +546,10 @@ impl Ord for Ranked {
     }
 }
 
+/// Debug: the final regions (temporary).
+#[allow(clippy::type_complexity)]
+pub static DEBUG_REGIONS: std::sync::Mutex<Vec<(usize, Vec<f64>, Vec<f64>, f64, f64, f64)>> = std::sync::Mutex::new(Vec::new());
+
 /// Outcome of [`cubature`].
 #[derive(Clone, Debug)]
 pub struct CubatureResult {
@@ -613,12 +633,69 @@ pub fn cubature(
     cubature_from(f, cells, k, targets, max_evals, m)
 }
 
+/// [`cubature`] of an integrand that also reports, after its `k` values at each point, the
+/// log of the weight that carries its mass (`log p̃`, up to a constant; `−∞` where it is 0)
+/// and that log's gradient in `x` (`d` values): `k + 1 + d` values per point.
+///
+/// Those are what lets a region notice mass that none of its points sits on. A narrow ridge
+/// of `p̃` (the curved ridge of a banana-shaped density, a twisted Gaussian, a heavy tail along
+/// a diagonal, all of them thin in `u` after the map of the infinite ends) can pass between
+/// all of a region's points; then both rules see only its flanks and agree, and the region's
+/// error estimate is tiny while it holds much of what is missing (measured: regions with
+/// errors of 1e-24 that held 7e-9 of a banana's Z). The slopes at the points do see the
+/// ridge: along each line of points parallel to an axis, slopes of `log p̃` that change sign
+/// between two points, or rise towards the region's edge, mark a maximum the points missed.
+/// A parabola through those slopes estimates its height; when it is more than `e²` above
+/// every value the points saw, the region gets, on top of the rule's error, what it could
+/// hold at that height (its volume times the peak, times the largest ratio of each quantity
+/// to `p̃` at its points), so adaptivity splits it until its points sit on the ridge or its
+/// share is negligible.
+pub fn cubature_hinted(
+    f: &VectorIntegrand,
+    cells: &[Cell],
+    k: usize,
+    targets: &dyn Fn(&[f64]) -> Vec<f64>,
+    max_evals: u64,
+) -> CubatureResult {
+    let m: usize = match cells[0].pieces.len() {
+        1 | 2 => 8,
+        3 => 4,
+        _ => 3,
+    };
+    cubature_inner(f, cells, k, true, targets, max_evals, m)
+}
+
 /// [`cubature`] with each cell first cut into `m^d` equal regions (`m ≥ 1`): a rough
 /// integral (a probe of how an integrand falls off) needs fewer than [`cubature`] uses.
 pub fn cubature_from(
     f: &VectorIntegrand,
     cells: &[Cell],
     k: usize,
+    targets: &dyn Fn(&[f64]) -> Vec<f64>,
+    max_evals: u64,
+    m: usize,
+) -> CubatureResult {
+    cubature_inner(f, cells, k, false, targets, max_evals, m)
+}
+
+/// Debug (temporary).
+pub fn cubature_hinted_m(
+    f: &VectorIntegrand,
+    cells: &[Cell],
+    k: usize,
+    targets: &dyn Fn(&[f64]) -> Vec<f64>,
+    max_evals: u64,
+    m: usize,
+) -> CubatureResult {
+    cubature_inner(f, cells, k, true, targets, max_evals, m)
+}
+
+/// [`cubature_from`], with `hint` as for [`cubature_hinted`].
+fn cubature_inner(
+    f: &VectorIntegrand,
+    cells: &[Cell],
+    k: usize,
+    hint: bool,
     targets: &dyn Fn(&[f64]) -> Vec<f64>,
     max_evals: u64,
     m: usize,
@@ -660,7 +737,7 @@ pub fn cubature_from(
     // The first regions are ranked with unit targets for the choice of split axis.
     let ones = vec![1.0; k];
     evals += npts * jobs.len() as u64;
-    store.extend(eval_regions(f, cells, jobs, k, &w, &ones));
+    store.extend(eval_regions(f, cells, jobs, k, hint, &w, &ones));
     // Running totals, updated as regions are split; re-summed in store order now and then
     // (and at the end) so rounding does not drift.
     let mut vals = sum(&store, k, |r| r.est());
@@ -695,6 +772,13 @@ pub fn cubature_from(
             errs = sum(&store, k, |r| r.err());
             let done = errs.iter().zip(&tgt).all(|(e, t)| e <= t);
             if done || evals >= max_evals {
+                if std::env::var("SC_DUMP").is_ok() {
+                    let mut g = DEBUG_REGIONS.lock().unwrap();
+                    g.clear();
+                    for r in &store {
+                        g.push((r.cell, r.center().to_vec(), r.half().to_vec(), r.est()[0], r.err()[0], r.raw()[0]));
+                    }
+                }
                 return CubatureResult {
                     values: vals,
                     errors: errs,
@@ -733,7 +817,7 @@ pub fn cubature_from(
             }
         }
         evals += npts * jobs.len() as u64;
-        let mut children = eval_regions(f, cells, jobs, k, &w, &tgt).into_iter();
+        let mut children = eval_regions(f, cells, jobs, k, hint, &w, &tgt).into_iter();
         for &id in &parents {
             let (Some(a), Some(b)) = (children.next(), children.next()) else {
                 unreachable!("two children per parent")
@@ -790,6 +874,7 @@ fn eval_regions(
     cells: &[Cell],
     jobs: Vec<Job>,
     k: usize,
+    hint: bool,
     w: &GmWeights,
     tgt: &[f64],
 ) -> Vec<Region> {
@@ -798,7 +883,7 @@ fn eval_regions(
     let npts = rule_size(d);
     if jobs.len() * npts < PARALLEL_POINTS {
         let mut s = Scratch::new(k, tgt);
-        return eval_batch_of_regions(f, cells, jobs, k, w, &mut s);
+        return eval_batch_of_regions(f, cells, jobs, k, hint, w, &mut s);
     }
     let per = jobs
         .len()
@@ -813,7 +898,7 @@ fn eval_regions(
         .into_par_iter()
         .map_init(
             || Scratch::new(k, tgt),
-            |s, g| eval_batch_of_regions(f, cells, g, k, w, s),
+            |s, g| eval_batch_of_regions(f, cells, g, k, hint, w, s),
         )
         .collect();
     done.into_iter().flatten().collect()
@@ -927,12 +1012,173 @@ fn rule_points(center: &[f64], half: &[f64], mut put: impl FnMut(&[f64])) {
     }
 }
 
+/// The rule's points in `d` dimensions in units of the half-widths, and its lines: per axis,
+/// the groups of at least two points that differ only in that coordinate, in increasing
+/// order along it.
+struct RuleGeometry {
+    offsets: Vec<[f64; MAX_CUBATURE_DIM]>,
+    lines: Vec<(usize, Vec<usize>)>,
+}
+
+fn rule_geometry(d: usize) -> &'static RuleGeometry {
+    static GEOM: [std::sync::OnceLock<RuleGeometry>; MAX_CUBATURE_DIM + 1] =
+        [const { std::sync::OnceLock::new() }; MAX_CUBATURE_DIM + 1];
+    GEOM[d].get_or_init(|| {
+        let mut offsets = vec![];
+        rule_points(&vec![0.0; d], &vec![1.0; d], |u| {
+            let mut o = [0.0; MAX_CUBATURE_DIM];
+            o[..d].copy_from_slice(u);
+            offsets.push(o);
+        });
+        let mut lines = vec![];
+        for axis in 0..d {
+            let mut seen = vec![false; offsets.len()];
+            for a in 0..offsets.len() {
+                if seen[a] {
+                    continue;
+                }
+                let same = |b: usize| (0..d).all(|i| i == axis || offsets[a][i] == offsets[b][i]);
+                let mut line: Vec<usize> = (a..offsets.len()).filter(|&b| same(b)).collect();
+                for &b in &line {
+                    seen[b] = true;
+                }
+                if line.len() >= 2 {
+                    line.sort_by(|&p, &q| offsets[p][axis].total_cmp(&offsets[q][axis]));
+                    lines.push((axis, line));
+                }
+            }
+        }
+        RuleGeometry { offsets, lines }
+    })
+}
+
+/// How far above its points a region's weight may rise, in `log`, before the region counts
+/// as hiding a peak (`e²`: a maximum the rule's points see at all keeps its flanks within a
+/// few units of it, and then the rules' difference measures it).
+const HIDDEN_PEAK_LOG: f64 = 2.0;
+
+/// [`cubature_hinted`]'s test for a peak between a region's points. `out` holds the points'
+/// `k + 1 + d` values (integrands, `log p̃`, `∇_x log p̃`) before the map's Jacobian, `jacs`
+/// the Jacobians. Along each line of the rule, `log p̃` is modelled by the parabola in `x`
+/// that its slopes at two neighbouring points
+/// define (the exact shape across a Gaussian ridge); its maximum between them, or beyond the
+/// outermost point up to the region's edge, capped at `log p̃_max` (0), is a candidate peak,
+/// weighed by the map's Jacobian there. Returns, when the highest candidate exceeds every
+/// point's `log(p̃·|dx/du|)` by more than [`HIDDEN_PEAK_LOG`], per component that height times
+/// the largest ratio of the integrand to `p̃` at the points (what the region may hold per unit
+/// volume of `u`); else `None`.
+#[allow(clippy::too_many_arguments)]
+fn hidden_peak(
+    out: &[f64],
+    jacs: &[f64],
+    pieces: &[Piece],
+    center: &[f64],
+    half: &[f64],
+    k: usize,
+    d: usize,
+) -> Option<Vec<f64>> {
+    let geom = rule_geometry(d);
+    let npts = jacs.len();
+    let ks = k + 1 + d;
+    let lp = |l: usize| out[l * ks + k];
+    let mut best = f64::NEG_INFINITY;
+    for l in 0..npts {
+        best = best.max(lp(l) + jacs[l].ln());
+    }
+    if best.is_nan() || best == f64::INFINITY {
+        return None;
+    }
+    // log(p̃·J) at a candidate `x` on axis i through point `l`: its log p̃ `v` (at most
+    // log p̃_max = 0) and point l's Jacobian with axis i's factor moved there.
+    let weigh = |l: usize, i: usize, x: f64, v: f64| {
+        let own = pieces[i].map(center[i] + geom.offsets[l][i] * half[i]).1;
+        let (lo, hi) = (center[i] - half[i], center[i] + half[i]);
+        let u = pieces[i].inverse(x).clamp(lo, hi - 1e-9 * (hi - lo));
+        let there = pieces[i].map(u).1;
+        v.min(0.0) + (jacs[l] / own * there).ln()
+    };
+    let mut peak = f64::NEG_INFINITY;
+    for (axis, line) in &geom.lines {
+        let i = *axis;
+        // Positions and slopes along x measured in the direction of increasing u (a lower
+        // infinite piece runs backwards).
+        let o = if matches!(pieces[i], Piece::Lower { .. }) { -1.0 } else { 1.0 };
+        let xat = |l: usize| o * pieces[i].map(center[i] + geom.offsets[l][i] * half[i]).0;
+        let g = |l: usize| o * out[l * ks + k + 1 + i];
+        for w in line.windows(2) {
+            let (a, b) = (w[0], w[1]);
+            let (la, lb) = (lp(a), lp(b));
+            let (ga, gb) = (g(a), g(b));
+            if !(la.is_finite() && lb.is_finite() && ga.is_finite() && gb.is_finite()) {
+                continue;
+            }
+            if ga > 0.0 && gb < 0.0 {
+                // The parabola in x with slopes ga at x_a and gb at x_b: curvature −c.
+                let c = (ga - gb) / (xat(b) - xat(a));
+                let v = (la + ga * ga / (2.0 * c)).max(lb + gb * gb / (2.0 * c));
+                let x = o * (xat(a) + ga / c);
+                peak = peak.max(weigh(a, i, x, v).max(weigh(b, i, x, v)));
+            }
+        }
+        // Beyond the outermost points, up to the region's edge, where log p̃ is concave.
+        for (end, prev, dir) in [
+            (line[line.len() - 1], line[line.len() - 2], 1.0),
+            (line[0], line[1], -1.0),
+        ] {
+            let (le, ge, gp) = (lp(end), dir * g(end), dir * g(prev));
+            if !(le.is_finite() && ge.is_finite() && gp.is_finite()) || ge <= 0.0 {
+                continue;
+            }
+            let (xe, xp) = (xat(end), xat(prev));
+            let c = (gp - ge) / (dir * (xe - xp));
+            if !(c > 0.0) {
+                continue;
+            }
+            let u_edge = center[i] + dir * half[i];
+            let edge = if u_edge >= 1.0 && !matches!(pieces[i], Piece::Finite { .. }) {
+                f64::INFINITY
+            } else {
+                o * pieces[i].map(u_edge).0
+            };
+            let t = (ge / c).min(dir * (edge - xe));
+            let v = le + ge * t - 0.5 * c * t * t;
+            peak = peak.max(weigh(end, i, o * (xe + dir * t), v));
+        }
+    }
+    if !(peak > best + HIDDEN_PEAK_LOG) {
+        return None;
+    }
+    let height = peak.min(700.0).exp();
+    // Where no point has p̃ > 0 in f64 (a region far out whose points all underflow) no ratio
+    // is known: then each integrand counts as p̃ itself.
+    let mut q = vec![0.0f64; k];
+    let mut known = false;
+    for l in 0..npts {
+        let p = lp(l).exp();
+        if p == 0.0 || !p.is_finite() {
+            continue;
+        }
+        known = true;
+        for (j, qj) in q.iter_mut().enumerate() {
+            let r = out[l * ks + j].abs() / p;
+            if r.is_finite() && r > *qj {
+                *qj = r;
+            }
+        }
+    }
+    if !known {
+        q.iter_mut().for_each(|v| *v = 1.0);
+    }
+    Some(q.into_iter().map(|r| r * height).collect())
+}
+
 /// Evaluate a batch of regions: all their points in one call of the integrand.
 fn eval_batch_of_regions(
     f: &VectorIntegrand,
     cells: &[Cell],
     jobs: Vec<Job>,
     k: usize,
+    hint: bool,
     w: &GmWeights,
     s: &mut Scratch,
 ) -> Vec<Region> {
@@ -944,7 +1190,8 @@ fn eval_batch_of_regions(
     let n = npts * jobs.len();
     s.xs.resize(d * n, 0.0);
     s.jac.resize(n, 0.0);
-    s.out.resize(k * n, 0.0);
+    let ks = if hint { k + 1 + d } else { k };
+    s.out.resize(ks * n, 0.0);
     // Map the rule's points to x, then evaluate them all at once.
     let mut l = 0;
     for job in &jobs {
@@ -964,7 +1211,10 @@ fn eval_batch_of_regions(
     f(&s.xs, n, &mut s.out);
     jobs.into_iter()
         .enumerate()
-        .map(|(r, job)| finish_region(job, r * npts, npts, k, w, s))
+        .map(|(r, job)| {
+            let pieces = &cells[job.cell].pieces;
+            finish_region(job, pieces, r * npts, npts, k, hint, w, s)
+        })
         .collect()
 }
 
@@ -973,9 +1223,11 @@ fn eval_batch_of_regions(
 #[allow(clippy::needless_range_loop)] // one index runs over several arrays
 fn finish_region(
     job: Job,
+    pieces: &[Piece],
     at: usize,
     npts: usize,
     k: usize,
+    hint: bool,
     w: &GmWeights,
     s: &mut Scratch,
 ) -> Region {
@@ -986,8 +1238,30 @@ fn finish_region(
         half,
     } = job;
     let (center, half) = (&center[..d], &half[..d]);
-    let out = &mut s.out[at * k..(at + npts) * k];
+    let ks = if hint { k + 1 + d } else { k };
     let jacs = &s.jac[at..at + npts];
+    // With a hint: the estimated excess of a peak the points missed, per component.
+    let hidden = if hint {
+        hidden_peak(
+            &s.out[at * ks..(at + npts) * ks],
+            jacs,
+            pieces,
+            center,
+            half,
+            k,
+            d,
+        )
+    } else {
+        None
+    };
+    if hint {
+        // Compact the k integrand values of each point to the front, as without a hint.
+        let src = &mut s.out[at * ks..(at + npts) * ks];
+        for l in 0..npts {
+            src.copy_within(l * ks..l * ks + k, l * k);
+        }
+    }
+    let out = &mut s.out[at * ks..at * ks + npts * k];
     s.abs.iter_mut().for_each(|a| *a = 0.0);
     for (o, jac) in out.chunks_exact_mut(k).zip(jacs) {
         for (v, a) in o.iter_mut().zip(s.abs.iter_mut()) {
@@ -1056,6 +1330,10 @@ fn finish_region(
         // Embedded-rule difference plus a floor of rounding error in the sums.
         raw[j] = (r7 - r5).abs();
         floor[j] = 64.0 * f64::EPSILON * vol * s.abs[j] / npts as f64;
+        if let Some(h) = &hidden {
+            // Kept with the rounding floor, so a split region's children carry their own.
+            floor[j] += vol * h[j];
+        }
         err[j] = raw[j] + floor[j];
     }
     // If no axis shows a difference, split the widest.
