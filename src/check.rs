@@ -17,6 +17,7 @@
 
 use crate::expr::LANES;
 use crate::expr::Program;
+use crate::frame::{Frame, InFrame, principal_frame};
 use crate::locate::{LocateError, Located, locate};
 use crate::model::{
     Density, MAX_DIM, Point, ScalarFunction, ScoreField, eval_point, eval_points, value_gradient,
@@ -434,17 +435,36 @@ pub fn check_weighted<P: Density, S: ScoreField, W: ScalarFunction>(
     let (raw, diverges) = if d == 1 {
         integrate_all_1d(&ig, &loc)
     } else {
-        let cells = cells_of(&loc.pieces);
         // Integrals that diverge are found first, so they do not drive the refinement.
         let divergent = probe_divergence(&ig, &loc, domain);
         let targets = |v: &[f64]| ratio_targets(v, tol, &divergent);
-        let r = cubature_hinted(
-            &|xs: &[f64], n: usize, out: &mut [f64]| ig.eval_batch_hinted(xs, n, out),
-            &cells,
-            k,
-            &targets,
-            opts.max_evals,
-        );
+        // On the whole space, the integrals are taken in the law's own axes (crate::frame).
+        let frame = principal_frame(p, &loc, domain);
+        let in_frame = frame.as_ref().map(|f| InFrame { p, frame: f });
+        let loc_z = match &in_frame {
+            Some(pz) => locate(pz, domain).unwrap_or_else(|_| loc.clone()),
+            None => loc.clone(),
+        };
+        if let Some(f) = &frame {
+            notes.push(format!(
+                "the cubature ran in the principal axes of p at its mode (x = c + Q z, Q = {}), which the tails follow",
+                fmt_frame(f)
+            ));
+        }
+        let cells = cells_of(&loc_z.pieces);
+        let main = |zs: &[f64], n: usize, out: &mut [f64]| match &frame {
+            None => ig.eval_batch_hinted(zs, n, out),
+            Some(f) => {
+                let mut xs = vec![0.0; d * n];
+                f.to_x_batch(zs, n, &mut xs);
+                ig.eval_batch_hinted(&xs, n, out);
+                let ks = k + 1 + d;
+                for l in 0..n {
+                    f.grad_to_z(&mut out[l * ks + k + 1..(l + 1) * ks]);
+                }
+            }
+        };
+        let r = cubature_hinted(&main, &cells, k, &targets, opts.max_evals);
         let est: Vec<Estimate> = (0..k)
             .map(|j| Estimate {
                 value: r.values[j],
@@ -459,7 +479,11 @@ pub fn check_weighted<P: Density, S: ScoreField, W: ScalarFunction>(
             ));
         }
         let mut est = est;
-        if let Some(note) = cross_check_z(p, &loc, domain, &mut est, opts) {
+        let note = match &in_frame {
+            Some(pz) => cross_check_z(pz, &loc_z, domain, &mut est, opts),
+            None => cross_check_z(p, &loc, domain, &mut est, opts),
+        };
+        if let Some(note) = note {
             notes.push(note);
         }
         (est, divergent)
@@ -656,6 +680,17 @@ pub fn check_weighted<P: Density, S: ScoreField, W: ScalarFunction>(
         half_s2,
         weighted,
     })
+}
+
+/// `Q` row by row, for a note.
+fn fmt_frame(f: &Frame) -> String {
+    let rows: Vec<String> = (0..f.d)
+        .map(|i| {
+            let r: Vec<String> = (0..f.d).map(|j| format!("{:.4}", f.q[i][j])).collect();
+            format!("[{}]", r.join(", "))
+        })
+        .collect();
+    format!("[{}]", rows.join(", "))
 }
 
 /// Error targets for raw integrals `v` whose ratios `Q_k = I_k/Z` (`Z = v[0]`) are reported

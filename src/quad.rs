@@ -546,10 +546,6 @@ impl Ord for Ranked {
     }
 }
 
-/// Debug: the final regions (temporary).
-#[allow(clippy::type_complexity)]
-pub static DEBUG_REGIONS: std::sync::Mutex<Vec<(usize, Vec<f64>, Vec<f64>, f64, f64, f64)>> = std::sync::Mutex::new(Vec::new());
-
 /// Outcome of [`cubature`].
 #[derive(Clone, Debug)]
 pub struct CubatureResult {
@@ -678,18 +674,6 @@ pub fn cubature_from(
     cubature_inner(f, cells, k, false, targets, max_evals, m)
 }
 
-/// Debug (temporary).
-pub fn cubature_hinted_m(
-    f: &VectorIntegrand,
-    cells: &[Cell],
-    k: usize,
-    targets: &dyn Fn(&[f64]) -> Vec<f64>,
-    max_evals: u64,
-    m: usize,
-) -> CubatureResult {
-    cubature_inner(f, cells, k, true, targets, max_evals, m)
-}
-
 /// [`cubature_from`], with `hint` as for [`cubature_hinted`].
 fn cubature_inner(
     f: &VectorIntegrand,
@@ -772,13 +756,6 @@ fn cubature_inner(
             errs = sum(&store, k, |r| r.err());
             let done = errs.iter().zip(&tgt).all(|(e, t)| e <= t);
             if done || evals >= max_evals {
-                if std::env::var("SC_DUMP").is_ok() {
-                    let mut g = DEBUG_REGIONS.lock().unwrap();
-                    g.clear();
-                    for r in &store {
-                        g.push((r.cell, r.center().to_vec(), r.half().to_vec(), r.est()[0], r.err()[0], r.raw()[0]));
-                    }
-                }
                 return CubatureResult {
                     values: vals,
                     errors: errs,
@@ -1102,7 +1079,11 @@ fn hidden_peak(
         let i = *axis;
         // Positions and slopes along x measured in the direction of increasing u (a lower
         // infinite piece runs backwards).
-        let o = if matches!(pieces[i], Piece::Lower { .. }) { -1.0 } else { 1.0 };
+        let o = if matches!(pieces[i], Piece::Lower { .. }) {
+            -1.0
+        } else {
+            1.0
+        };
         let xat = |l: usize| o * pieces[i].map(center[i] + geom.offsets[l][i] * half[i]).0;
         let g = |l: usize| o * out[l * ks + k + 1 + i];
         for w in line.windows(2) {
