@@ -1035,8 +1035,9 @@ fn rule_geometry(d: usize) -> &'static RuleGeometry {
 const HIDDEN_PEAK_LOG: f64 = 2.0;
 
 /// [`cubature_hinted`]'s test for a peak between a region's points. `out` holds the points'
-/// `k + 1 + d` values (integrands, `log p̃`, `∇_x log p̃`) before the map's Jacobian, `jacs`
-/// the Jacobians. Along each line of the rule, `log p̃` is modelled by the parabola in `x`
+/// `k + 1 + d` values (integrands, `log p̃`, `∇_x log p̃`) before the map's Jacobian, `xs`
+/// the batch's points (coordinate-major; this region's from point `at`), `jacs` the
+/// Jacobians. Along each line of the rule, `log p̃` is modelled by the parabola in `x`
 /// that its slopes at two neighbouring points
 /// define (the exact shape across a Gaussian ridge); its maximum between them, or beyond the
 /// outermost point up to the region's edge, capped at `log p̃_max` (0), is a candidate peak,
@@ -1047,6 +1048,8 @@ const HIDDEN_PEAK_LOG: f64 = 2.0;
 #[allow(clippy::too_many_arguments)]
 fn hidden_peak(
     out: &[f64],
+    xs: &[f64],
+    at: usize,
     jacs: &[f64],
     pieces: &[Piece],
     center: &[f64],
@@ -1084,7 +1087,8 @@ fn hidden_peak(
         } else {
             1.0
         };
-        let xat = |l: usize| o * pieces[i].map(center[i] + geom.offsets[l][i] * half[i]).0;
+        let stride = xs.len() / d;
+        let xat = |l: usize| o * xs[i * stride + at + l];
         let g = |l: usize| o * out[l * ks + k + 1 + i];
         for w in line.windows(2) {
             let (a, b) = (w[0], w[1]);
@@ -1097,6 +1101,10 @@ fn hidden_peak(
                 // The parabola in x with slopes ga at x_a and gb at x_b: curvature −c.
                 let c = (ga - gb) / (xat(b) - xat(a));
                 let v = (la + ga * ga / (2.0 * c)).max(lb + gb * gb / (2.0 * c));
+                // The Jacobian between two points of a line lies between theirs.
+                if v.min(0.0) + jacs[a].max(jacs[b]).ln() <= best + HIDDEN_PEAK_LOG {
+                    continue;
+                }
                 let x = o * (xat(a) + ga / c);
                 peak = peak.max(weigh(a, i, x, v).max(weigh(b, i, x, v)));
             }
@@ -1123,6 +1131,11 @@ fn hidden_peak(
             };
             let t = (ge / c).min(dir * (edge - xe));
             let v = le + ge * t - 0.5 * c * t * t;
+            // Towards smaller u the Jacobian does not grow.
+            let grows = dir > 0.0 && !matches!(pieces[i], Piece::Finite { .. });
+            if !grows && v.min(0.0) + jacs[end].ln() <= best + HIDDEN_PEAK_LOG {
+                continue;
+            }
             peak = peak.max(weigh(end, i, o * (xe + dir * t), v));
         }
     }
@@ -1225,6 +1238,8 @@ fn finish_region(
     let hidden = if hint {
         hidden_peak(
             &s.out[at * ks..(at + npts) * ks],
+            &s.xs,
+            at,
             jacs,
             pieces,
             center,
