@@ -721,7 +721,9 @@ fn cubature_inner(
     // The first regions are ranked with unit targets for the choice of split axis.
     let ones = vec![1.0; k];
     evals += npts * jobs.len() as u64;
-    store.extend(eval_regions(f, cells, jobs, k, hint, &w, &ones));
+    let (first, extra) = eval_regions(f, cells, jobs, k, hint, &w, &ones);
+    evals += extra;
+    store.extend(first);
     // Running totals, updated as regions are split; re-summed in store order now and then
     // (and at the end) so rounding does not drift.
     let mut vals = sum(&store, k, |r| r.est());
@@ -794,7 +796,9 @@ fn cubature_inner(
             }
         }
         evals += npts * jobs.len() as u64;
-        let mut children = eval_regions(f, cells, jobs, k, hint, &w, &tgt).into_iter();
+        let (children, extra) = eval_regions(f, cells, jobs, k, hint, &w, &tgt);
+        evals += extra;
+        let mut children = children.into_iter();
         for &id in &parents {
             let (Some(a), Some(b)) = (children.next(), children.next()) else {
                 unreachable!("two children per parent")
@@ -854,7 +858,7 @@ fn eval_regions(
     hint: bool,
     w: &GmWeights,
     tgt: &[f64],
-) -> Vec<Region> {
+) -> (Vec<Region>, u64) {
     use rayon::prelude::*;
     let d = cells[0].pieces.len();
     let npts = rule_size(d);
@@ -871,14 +875,15 @@ fn eval_regions(
     while it.peek().is_some() {
         groups.push(it.by_ref().take(per).collect());
     }
-    let done: Vec<Vec<Region>> = groups
+    let done: Vec<(Vec<Region>, u64)> = groups
         .into_par_iter()
         .map_init(
             || Scratch::new(k, tgt),
             |s, g| eval_batch_of_regions(f, cells, g, k, hint, w, s),
         )
         .collect();
-    done.into_iter().flatten().collect()
+    let extra = done.iter().map(|g| g.1).sum();
+    (done.into_iter().flat_map(|g| g.0).collect(), extra)
 }
 
 fn sum(store: &[Region], k: usize, field: impl Fn(&Region) -> &[f64]) -> Vec<f64> {
@@ -1056,7 +1061,7 @@ fn hidden_peak(
     half: &[f64],
     k: usize,
     d: usize,
-) -> Option<Vec<f64>> {
+) -> Option<Candidate> {
     let geom = rule_geometry(d);
     let npts = jacs.len();
     let ks = k + 1 + d;
@@ -1078,6 +1083,14 @@ fn hidden_peak(
         v.min(0.0) + (jacs[l] / own * there).ln()
     };
     let mut peak = f64::NEG_INFINITY;
+    // The candidates above the points: (height, through point l, at x on axis i).
+    let mut found: Vec<(f64, usize, usize, f64)> = vec![];
+    let mut note = |v: f64, l: usize, i: usize, x: f64, peak: &mut f64| {
+        *peak = peak.max(v);
+        if v > best + HIDDEN_PEAK_LOG {
+            found.push((v, l, i, x));
+        }
+    };
     for (axis, line) in &geom.lines {
         let i = *axis;
         // Positions and slopes along x measured in the direction of increasing u (a lower
@@ -1106,7 +1119,8 @@ fn hidden_peak(
                     continue;
                 }
                 let x = o * (xat(a) + ga / c);
-                peak = peak.max(weigh(a, i, x, v).max(weigh(b, i, x, v)));
+                let wv = weigh(a, i, x, v).max(weigh(b, i, x, v));
+                note(wv, a, i, x, &mut peak);
             }
         }
         // Beyond the outermost points, up to the region's edge, where log p̃ is concave.
@@ -1136,34 +1150,40 @@ fn hidden_peak(
             if !grows && v.min(0.0) + jacs[end].ln() <= best + HIDDEN_PEAK_LOG {
                 continue;
             }
-            peak = peak.max(weigh(end, i, o * (xe + dir * t), v));
+            let x = o * (xe + dir * t);
+            note(weigh(end, i, x, v), end, i, x, &mut peak);
         }
     }
     if !(peak > best + HIDDEN_PEAK_LOG) {
         return None;
     }
-    let height = peak.min(700.0).exp();
-    // Where no point has p̃ > 0 in f64 (a region far out whose points all underflow) no ratio
-    // is known: then each integrand counts as p̃ itself.
-    let mut q = vec![0.0f64; k];
-    let mut known = false;
-    for l in 0..npts {
-        let p = lp(l).exp();
-        if p == 0.0 || !p.is_finite() {
-            continue;
-        }
-        known = true;
-        for (j, qj) in q.iter_mut().enumerate() {
-            let r = out[l * ks + j].abs() / p;
-            if r.is_finite() && r > *qj {
-                *qj = r;
+    // The highest few, each at its own place.
+    found.sort_by(|p, q| q.0.total_cmp(&p.0));
+    found.truncate(MAX_CANDIDATES);
+    let at = found
+        .iter()
+        .map(|&(_, l, i, x)| {
+            let mut u = [0.0; MAX_CUBATURE_DIM];
+            for (v, uv) in u.iter_mut().enumerate().take(d) {
+                *uv = center[v] + geom.offsets[l][v] * half[v];
             }
-        }
-    }
-    if !known {
-        q.iter_mut().for_each(|v| *v = 1.0);
-    }
-    Some(q.into_iter().map(|r| r * height).collect())
+            let (lo, hi) = (center[i] - half[i], center[i] + half[i]);
+            u[i] = pieces[i].inverse(x).clamp(lo, hi - 1e-9 * (hi - lo));
+            u
+        })
+        .collect();
+    Some(Candidate { at, best })
+}
+
+/// The most candidate peaks of one region that are evaluated.
+const MAX_CANDIDATES: usize = 6;
+
+/// Points where [`hidden_peak`] expects `p̃·|dx/du|` above `e^best`, the most the region's
+/// points saw; a region counts as hiding mass only once the integrand at one of them confirms
+/// it.
+struct Candidate {
+    at: Vec<[f64; MAX_CUBATURE_DIM]>,
+    best: f64,
 }
 
 /// Evaluate a batch of regions: all their points in one call of the integrand.
@@ -1175,9 +1195,9 @@ fn eval_batch_of_regions(
     hint: bool,
     w: &GmWeights,
     s: &mut Scratch,
-) -> Vec<Region> {
+) -> (Vec<Region>, u64) {
     let Some(first) = jobs.first() else {
-        return vec![];
+        return (vec![], 0);
     };
     let d = first.d;
     let npts = rule_size(d);
@@ -1203,13 +1223,66 @@ fn eval_batch_of_regions(
     }
     debug_assert_eq!(l, n);
     f(&s.xs, n, &mut s.out);
-    jobs.into_iter()
+    let mut regions = Vec::with_capacity(jobs.len());
+    let mut cands = vec![];
+    for (r, job) in jobs.into_iter().enumerate() {
+        let pieces = &cells[job.cell].pieces;
+        let (region, cand) = finish_region(job, pieces, r * npts, npts, k, hint, w, s);
+        if let Some(c) = cand {
+            cands.push((r, c));
+        }
+        regions.push(region);
+    }
+    if cands.is_empty() {
+        return (regions, 0);
+    }
+    // The integrand at each region's candidate peak, all in one call: where it confirms a
+    // peak above what the region's points saw, the region may hold its volume at that height
+    // (on top of the rule's error; kept with the rounding floor, so a split region's children
+    // carry their own).
+    let pts: Vec<(usize, &[f64; MAX_CUBATURE_DIM])> = cands
+        .iter()
         .enumerate()
-        .map(|(r, job)| {
-            let pieces = &cells[job.cell].pieces;
-            finish_region(job, pieces, r * npts, npts, k, hint, w, s)
-        })
-        .collect()
+        .flat_map(|(c, (_, cand))| cand.at.iter().map(move |u| (c, u)))
+        .collect();
+    let m = pts.len();
+    let mut xs = vec![0.0; d * m];
+    let mut jac = vec![1.0; m];
+    for (l, (c, u)) in pts.iter().enumerate() {
+        for (i, p) in cells[regions[cands[*c].0].cell].pieces.iter().enumerate() {
+            let (x, j) = p.map(u[i]);
+            xs[i * m + l] = x;
+            jac[l] *= j;
+        }
+    }
+    let mut out = vec![0.0; ks * m];
+    f(&xs, m, &mut out);
+    // Per region, its highest confirmed candidate.
+    let mut top: Vec<Option<usize>> = vec![None; cands.len()];
+    for (l, (c, _)) in pts.iter().enumerate() {
+        let lw = out[l * ks + k] + jac[l].ln();
+        if lw > cands[*c].1.best + HIDDEN_PEAK_LOG && jac[l].is_finite() {
+            let better = top[*c].is_none_or(|t| lw > out[t * ks + k] + jac[t].ln());
+            if better {
+                top[*c] = Some(l);
+            }
+        }
+    }
+    for (c, t) in top.iter().enumerate() {
+        let Some(l) = *t else { continue };
+        let o = &out[l * ks..(l + 1) * ks];
+        let region = &mut regions[cands[c].0];
+        let vol: f64 = region.half().iter().map(|h| 2.0 * h).product();
+        let (fo, eo) = (2 * d + 3 * k, 2 * d + k);
+        for j in 0..k {
+            let h = vol * jac[l] * o[j].abs();
+            if h.is_finite() {
+                region.data[fo + j] += h;
+                region.data[eo + j] += h;
+            }
+        }
+    }
+    (regions, m as u64)
 }
 
 /// The rule's sums for one region whose `npts` integrand vectors start at point `at` of the
@@ -1224,7 +1297,7 @@ fn finish_region(
     hint: bool,
     w: &GmWeights,
     s: &mut Scratch,
-) -> Region {
+) -> (Region, Option<Candidate>) {
     let Job {
         cell,
         d,
@@ -1235,7 +1308,7 @@ fn finish_region(
     let ks = if hint { k + 1 + d } else { k };
     let jacs = &s.jac[at..at + npts];
     // With a hint: the estimated excess of a peak the points missed, per component.
-    let hidden = if hint {
+    let candidate = if hint {
         hidden_peak(
             &s.out[at * ks..(at + npts) * ks],
             &s.xs,
@@ -1326,10 +1399,6 @@ fn finish_region(
         // Embedded-rule difference plus a floor of rounding error in the sums.
         raw[j] = (r7 - r5).abs();
         floor[j] = 64.0 * f64::EPSILON * vol * s.abs[j] / npts as f64;
-        if let Some(h) = &hidden {
-            // Kept with the rounding floor, so a split region's children carry their own.
-            floor[j] += vol * h[j];
-        }
         err[j] = raw[j] + floor[j];
     }
     // If no axis shows a difference, split the widest.
@@ -1338,13 +1407,16 @@ fn finish_region(
             .max_by(|&a, &b| half[a].total_cmp(&half[b]))
             .unwrap_or(0);
     }
-    Region {
-        cell,
-        axis: best_axis,
-        d,
-        k,
-        data,
-    }
+    (
+        Region {
+            cell,
+            axis: best_axis,
+            d,
+            k,
+            data,
+        },
+        candidate,
+    )
 }
 
 #[cfg(test)]
