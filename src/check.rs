@@ -17,13 +17,14 @@
 
 use crate::expr::LANES;
 use crate::expr::Program;
-use crate::frame::{Frame, InFrame, principal_frame};
+use crate::frame::{Frame, InFrame, hessian_frame, principal_frame};
 use crate::locate::{LocateError, Located, locate};
 use crate::model::{
     Density, MAX_DIM, Point, ScalarFunction, ScoreField, eval_point, eval_points, value_gradient,
 };
 use crate::quad::{
-    Cell, Estimate, Piece, cubature, cubature_from, cubature_hinted, integrate_1d_vec,
+    Cell, Estimate, Piece, cubature, cubature_from, cubature_hinted, cubature_hinted_from,
+    integrate_1d_vec,
 };
 use crate::report::{
     Boundary, Component, Cross, Face, Flux, Ibp, Objective, ObjectiveVerdict, Quantity, Report,
@@ -432,6 +433,9 @@ pub fn check_weighted<P: Density, S: ScoreField, W: ScalarFunction>(
     let mut notes = vec![];
 
     // Raw integrals of p̃-weighted quantities.
+    // What a second, independent integration needs (2-D and up): the frame, the mass's place
+    // in it and the divergent integrals.
+    let mut second: Option<(Option<Frame>, Located, Vec<bool>)> = None;
     let (raw, diverges) = if d == 1 {
         integrate_all_1d(&ig, &loc)
     } else {
@@ -486,6 +490,7 @@ pub fn check_weighted<P: Density, S: ScoreField, W: ScalarFunction>(
         if let Some(note) = note {
             notes.push(note);
         }
+        second = Some((frame.clone(), loc_z.clone(), divergent.clone()));
         (est, divergent)
     };
     let rec = ig.records();
@@ -632,7 +637,35 @@ pub fn check_weighted<P: Density, S: ScoreField, W: ScalarFunction>(
     }
     drop(rec);
 
-    let (verdict, explanations) = verdicts(&components, &cross, &objective, false);
+    let (mut verdict, mut explanations) = verdicts(&components, &cross, &objective, false);
+    if let (Ibp::Violated, Some((frame, loc_z, divergent))) = (verdict.ibp, &second) {
+        // A violation rests on cubature; it stands only if an independent integration, with
+        // another map of the infinite ends and another first subdivision, finds it too.
+        // In the other frame: the Hessian's axes when the first run kept the coordinates,
+        // the coordinates when it turned.
+        let other = match frame {
+            Some(_) => None,
+            None => hessian_frame(p, &loc, domain),
+        };
+        let other_loc = match &other {
+            Some(f) => locate(&InFrame { p, frame: f }, domain).unwrap_or_else(|_| loc.clone()),
+            None if frame.is_some() => loc.clone(),
+            None => loc_z.clone(),
+        };
+        let alt = second_integration(
+            &ig,
+            other.as_ref(),
+            &other_loc,
+            domain,
+            divergent,
+            tol,
+            opts,
+        );
+        if let Some(why) = unconfirmed(&components, &alt, Layout { d, weighted: false }) {
+            verdict.ibp = Ibp::Undecided;
+            explanations[0] = why;
+        }
+    }
     let weighted = weighted_part.map(|(components, cross, objective)| {
         let (verdict, explanations) = verdicts(&components, &cross, &objective, false);
         Weighted {
@@ -680,6 +713,99 @@ pub fn check_weighted<P: Density, S: ScoreField, W: ScalarFunction>(
         half_s2,
         weighted,
     })
+}
+
+/// The main integrals again, independently of the first run: in another frame (given), the
+/// infinite ends mapped at 1 mode width instead of 4 and each cell first cut into fewer
+/// regions, so no rule point is where it was.
+#[allow(clippy::too_many_arguments)]
+fn second_integration<P: Density, S: ScoreField, W: ScalarFunction>(
+    ig: &Integrand<'_, P, S, W>,
+    frame: Option<&Frame>,
+    loc_z: &Located,
+    domain: &[(f64, f64)],
+    divergent: &[bool],
+    tol: f64,
+    opts: &CheckOptions,
+) -> Vec<Estimate> {
+    let (d, k) = (ig.d, ig.k());
+    let cells = cells_of(&loc_z.pieces_with_spread(domain, 1.0));
+    let main = |zs: &[f64], n: usize, out: &mut [f64]| match frame {
+        None => ig.eval_batch_hinted(zs, n, out),
+        Some(f) => {
+            let mut xs = vec![0.0; d * n];
+            f.to_x_batch(zs, n, &mut xs);
+            ig.eval_batch_hinted(&xs, n, out);
+            let ks = k + 1 + d;
+            for l in 0..n {
+                f.grad_to_z(&mut out[l * ks + k + 1..(l + 1) * ks]);
+            }
+        }
+    };
+    let m = match d {
+        2 => 5,
+        3 => 3,
+        _ => 2,
+    };
+    let r = cubature_hinted_from(
+        &main,
+        &cells,
+        k,
+        &|v: &[f64]| ratio_targets(v, tol, divergent),
+        // A residual worth confirming is larger than the errors: a tenth of the budget.
+        opts.max_evals / 10,
+        m,
+    );
+    (0..k)
+        .map(|j| Estimate {
+            value: r.values[j],
+            error: r.errors[j],
+            evals: r.evals,
+        })
+        .collect()
+}
+
+/// Whether the second integration `alt` fails to confirm a violated identity: for some
+/// component whose residual exceeds its error, the residual from `alt` (with the same
+/// boundary term) is within its own error or of the other sign. Returns the reason.
+fn unconfirmed(components: &[Component], alt: &[Estimate], l: Layout) -> Option<String> {
+    let z = alt[0];
+    if !(z.value.is_finite() && z.value > 0.0) {
+        return Some("a second integration to confirm the violation found no mass".into());
+    }
+    let q = |j: usize| {
+        let v = alt[j].value / z.value;
+        (v, alt[j].error / z.value + v.abs() * z.error / z.value)
+    };
+    for (i, c) in components.iter().enumerate() {
+        let (Some(lv), Some(rv), Some(bv), Some(le), Some(re), Some(be)) = (
+            c.lhs.value,
+            c.rhs.value,
+            c.boundary.value,
+            c.lhs.error,
+            c.rhs.error,
+            c.boundary.error,
+        ) else {
+            continue;
+        };
+        let res = lv - bv - rv;
+        if res.abs() <= le + re + be {
+            continue;
+        }
+        let ((l2, le2), (r2, re2)) = (q(l.lhs(i)), q(l.rhs(i)));
+        let (res2, e2) = (l2 - bv - r2, le2 + re2 + be);
+        if res2.abs() <= e2 || res2.signum() != res.signum() {
+            return Some(format!(
+                "for {}: lhs − boundary − rhs = {:.3e} (± {:.1e}), but a second integration (another map of the infinite ends, another first subdivision) gives {:.3e} ± {:.1e}: the cubature's errors cannot be trusted here",
+                c.var,
+                res,
+                le + re + be,
+                res2,
+                e2
+            ));
+        }
+    }
+    None
 }
 
 /// `Q` row by row, for a note.

@@ -110,6 +110,22 @@ const SAME_CURVATURE: f64 = 1e-3;
 /// The frame for `p` on the whole space, or `None` when the axes are already the law's own
 /// (or the domain has a finite end, where a rotation would not keep the box).
 pub fn principal_frame<P: Density>(p: &P, loc: &Located, domain: &[(f64, f64)]) -> Option<Frame> {
+    frame_of(p, loc, domain, true)
+}
+
+/// The frame of the Hessian's axes at the mode (tail directions where curvatures coincide)
+/// whether or not the tails follow them, for an independent second integration; `None`
+/// when that is the identity or the domain has a finite end.
+pub fn hessian_frame<P: Density>(p: &P, loc: &Located, domain: &[(f64, f64)]) -> Option<Frame> {
+    frame_of(p, loc, domain, false)
+}
+
+fn frame_of<P: Density>(
+    p: &P,
+    loc: &Located,
+    domain: &[(f64, f64)],
+    check_tails: bool,
+) -> Option<Frame> {
     let d = domain.len();
     if !(2..=MAX_DIM).contains(&d) || domain.iter().any(|&(a, b)| a.is_finite() || b.is_finite()) {
         return None;
@@ -161,7 +177,11 @@ pub fn principal_frame<P: Density>(p: &P, loc: &Located, domain: &[(f64, f64)]) 
             v
         })
         .collect();
-    let far = tail_directions(p, &mode.x, &all, d);
+    let far = if check_tails {
+        tail_directions(p, &mode.x, &all, d)
+    } else {
+        axes.clone()
+    };
     let agree = axes.iter().all(|a| {
         far.iter()
             .map(|f| (0..d).map(|i| a[i] * f[i]).sum::<f64>().abs())
@@ -169,6 +189,14 @@ pub fn principal_frame<P: Density>(p: &P, loc: &Located, domain: &[(f64, f64)]) 
             >= SAME_DIRECTION
     });
     if !agree {
+        return None;
+    }
+    // Turning is what heavy tails need; light ones (Gaussian, exponential) the maps follow
+    // in any direction, and in the coordinates a field's kinks and jumps along the axes stay
+    // along the axes. A tail is heavy when log p̃, having fallen by 20 from the mode at some
+    // distance R along an axis, falls by less than 12 more out to 2R (polynomial decay: by
+    // (ν+1)·ln 2 for Student-t(ν); exponential by 20, Gaussian by 60).
+    if check_tails && !axes.iter().any(|a| heavy_tail(p, &mode.x, a, d)) {
         return None;
     }
     // Keep the frame close to the axes: each axis is matched to the coordinate it is nearest
@@ -202,6 +230,26 @@ pub fn principal_frame<P: Density>(p: &P, loc: &Located, domain: &[(f64, f64)]) 
     let mut c = [0.0; MAX_DIM];
     c[..d].copy_from_slice(&mode.x);
     Some(Frame { d, c, q })
+}
+
+/// Whether `log p̃` falls off polynomially along `±v` from the mode (see [`frame_of`]).
+fn heavy_tail<P: Density>(p: &P, mode: &[f64], v: &[f64; MAX_DIM], d: usize) -> bool {
+    let at = |r: f64| {
+        let up: Vec<f64> = (0..d).map(|i| mode[i] + r * v[i]).collect();
+        let dn: Vec<f64> = (0..d).map(|i| mode[i] - r * v[i]).collect();
+        p.log_density(&up).max(p.log_density(&dn))
+    };
+    let l0 = p.log_density(mode);
+    let mut r = 1.0;
+    while r < 1e12 {
+        let l = at(r);
+        if !(l > l0 - 20.0) {
+            return l.is_finite() && at(2.0 * r) > l - 12.0;
+        }
+        r *= 2.0;
+    }
+    // Not even fallen by 20 at 1e12: heavier than any law with finite moments.
+    true
 }
 
 /// Within the span of `basis` (orthonormal), directions one after the other, each orthogonal

@@ -674,6 +674,18 @@ pub fn cubature_from(
     cubature_inner(f, cells, k, false, targets, max_evals, m)
 }
 
+/// [`cubature_hinted`] with each cell first cut into `m^d` equal regions.
+pub fn cubature_hinted_from(
+    f: &VectorIntegrand,
+    cells: &[Cell],
+    k: usize,
+    targets: &dyn Fn(&[f64]) -> Vec<f64>,
+    max_evals: u64,
+    m: usize,
+) -> CubatureResult {
+    cubature_inner(f, cells, k, true, targets, max_evals, m)
+}
+
 /// [`cubature_from`], with `hint` as for [`cubature_hinted`].
 fn cubature_inner(
     f: &VectorIntegrand,
