@@ -484,8 +484,8 @@ pub fn check_weighted<P: Density, S: ScoreField, W: ScalarFunction>(
         }
         let mut est = est;
         let note = match &in_frame {
-            Some(pz) => cross_check_z(pz, &loc_z, domain, &mut est, opts),
-            None => cross_check_z(p, &loc, domain, &mut est, opts),
+            Some(pz) => cross_check_z(pz, &loc_z, domain, &mut est, opts, true),
+            None => cross_check_z(p, &loc, domain, &mut est, opts, true),
         };
         if let Some(note) = note {
             notes.push(note);
@@ -849,13 +849,17 @@ pub(crate) fn cross_check_z<P: Density>(
     domain: &[(f64, f64)],
     est: &mut [Estimate],
     opts: &CheckOptions,
+    hinted: bool,
 ) -> Option<String> {
     let z = est[0];
     if !(z.value.is_finite() && z.value > 0.0) {
         return None;
     }
     let cells = cells_of(&loc.pieces_with_spread(domain, 1.0));
-    let alt_z = |target: f64, budget: u64| {
+    let (target, budget) = (1e-4 * z.value, opts.max_evals / 10);
+    // With the same hint as the main cubature (check's), or, for one without it (fisher's),
+    // without: the two maps then differ by what no point saw.
+    let alt = if hinted {
         cubature_hinted(
             &|xs: &[f64], n: usize, out: &mut [f64]| density_hinted(p, loc.log_max, xs, n, out),
             &cells,
@@ -863,8 +867,18 @@ pub(crate) fn cross_check_z<P: Density>(
             &|_| vec![target],
             budget,
         )
+    } else {
+        let log_max = loc.log_max;
+        let f = |xs: &[f64], n: usize, out: &mut [f64]| {
+            p.log_density_batch(xs, n, out);
+            for (l, o) in out.iter_mut().enumerate().take(n) {
+                let finite = (0..xs.len() / n.max(1)).all(|v| xs[v * n + l].is_finite());
+                let w = (*o - log_max).exp();
+                *o = if finite && w.is_finite() { w } else { 0.0 };
+            }
+        };
+        cubature(&f, &cells, 1, &|_| vec![target], budget)
     };
-    let alt = alt_z(1e-4 * z.value, opts.max_evals / 10);
     let (za, ea) = (alt.values[0], alt.errors[0]);
     let gap = (za - z.value).abs();
     if gap <= 2.0 * (ea + z.error) + 1e-14 * z.value {

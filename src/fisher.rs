@@ -312,7 +312,7 @@ pub fn fisher(spec: &FisherSpec, opts: &FisherOptions) -> Result<FisherReport, F
         tol: Some(tol),
         max_evals: opts.max_evals,
     };
-    if let Some(note) = cross_check_z(&joint, &located, &domain, &mut est, &check_opts) {
+    if let Some(note) = cross_check_z(&joint, &located, &domain, &mut est, &check_opts, false) {
         notes.push(note);
     }
     let z = est[0].value;

@@ -188,9 +188,15 @@ fn frame_of<P: Density>(
             .fold(0.0, f64::max)
             >= SAME_DIRECTION
     });
-    if !agree {
+    // Where they disagree and the tails are heavy, the tails' directions are the frame (a
+    // Cauchy law along a diagonal); light tails keep the coordinates (a Rosenbrock ridge).
+    let axes = if agree {
+        axes
+    } else if far.iter().any(|a| heavy_tail(p, &mode.x, a, d)) {
+        far
+    } else {
         return None;
-    }
+    };
     // Turning is what heavy tails need; light ones (Gaussian, exponential) the maps follow
     // in any direction, and in the coordinates a field's kinks and jumps along the axes stay
     // along the axes. A tail is heavy when log p̃, having fallen by 20 from the mode at some
