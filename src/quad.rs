@@ -1096,11 +1096,13 @@ fn hidden_peak(
     };
     let mut peak = f64::NEG_INFINITY;
     // The candidates above the points: (height, through point l, at x on axis i).
-    let mut found: Vec<(f64, usize, usize, f64)> = vec![];
-    let mut note = |v: f64, l: usize, i: usize, x: f64, peak: &mut f64| {
+    // With, between two points, the bracket (x_lo, slope there > 0, x_hi, slope < 0).
+    type Bracket = Option<(f64, f64, f64, f64)>;
+    let mut found: Vec<(f64, usize, usize, f64, Bracket)> = vec![];
+    let mut note = |v: f64, l: usize, i: usize, x: f64, br: Bracket, peak: &mut f64| {
         *peak = peak.max(v);
         if v > best + HIDDEN_PEAK_LOG {
-            found.push((v, l, i, x));
+            found.push((v, l, i, x, br));
         }
     };
     for (axis, line) in &geom.lines {
@@ -1132,7 +1134,11 @@ fn hidden_peak(
                 }
                 let x = o * (xat(a) + ga / c);
                 let wv = weigh(a, i, x, v).max(weigh(b, i, x, v));
-                note(wv, a, i, x, &mut peak);
+                // In x itself (a lower infinite piece runs backwards in u).
+                let (xa, xb) = (o * xat(a), o * xat(b));
+                let (ra, rb) = (o * ga, o * gb);
+                let br = if xa < xb { (xa, ra, xb, rb) } else { (xb, rb, xa, ra) };
+                note(wv, a, i, x, Some(br), &mut peak);
             }
         }
         // Beyond the outermost points, up to the region's edge, where log p̃ is concave.
@@ -1163,7 +1169,7 @@ fn hidden_peak(
                 continue;
             }
             let x = o * (xe + dir * t);
-            note(weigh(end, i, x, v), end, i, x, &mut peak);
+            note(weigh(end, i, x, v), end, i, x, None, &mut peak);
         }
     }
     if !(peak > best + HIDDEN_PEAK_LOG) {
@@ -1174,18 +1180,43 @@ fn hidden_peak(
     found.truncate(MAX_CANDIDATES);
     let at = found
         .iter()
-        .map(|&(_, l, i, x)| {
+        .map(|&(_, l, i, x, bracket)| {
             let mut u = [0.0; MAX_CUBATURE_DIM];
             for (v, uv) in u.iter_mut().enumerate().take(d) {
                 *uv = center[v] + geom.offsets[l][v] * half[v];
             }
             let (lo, hi) = (center[i] - half[i], center[i] + half[i]);
             u[i] = pieces[i].inverse(x).clamp(lo, hi - 1e-9 * (hi - lo));
-            u
+            Probe {
+                u,
+                axis: i,
+                x,
+                bracket,
+                lo,
+                hi,
+            }
         })
         .collect();
     Some(Candidate { at, best })
 }
+
+/// One candidate point of [`hidden_peak`]: at `u` (coordinate `axis` at `x`), with the
+/// bracket of slopes it came from, if any, and the region's extent along that axis in `u`.
+#[derive(Clone, Copy)]
+struct Probe {
+    u: [f64; MAX_CUBATURE_DIM],
+    axis: usize,
+    x: f64,
+    bracket: Option<(f64, f64, f64, f64)>,
+    lo: f64,
+    hi: f64,
+}
+
+/// Rounds of refinement of a bracketed candidate that the integrand does not confirm: the
+/// slope there replaces the bracket's end of its sign and the next point is the parabola's
+/// vertex again (regula falsi on the slope), for ridges whose shape across the line is not
+/// a parabola (the steep flank of a Rosenbrock ridge seen along x).
+const PROBE_ROUNDS: usize = 6;
 
 /// The most candidate peaks of one region that are evaluated.
 const MAX_CANDIDATES: usize = 6;
@@ -1194,7 +1225,7 @@ const MAX_CANDIDATES: usize = 6;
 /// points saw; a region counts as hiding mass only once the integrand at one of them confirms
 /// it.
 struct Candidate {
-    at: Vec<[f64; MAX_CUBATURE_DIM]>,
+    at: Vec<Probe>,
     best: f64,
 }
 
@@ -1252,49 +1283,91 @@ fn eval_batch_of_regions(
     // peak above what the region's points saw, the region may hold its volume at that height
     // (on top of the rule's error; kept with the rounding floor, so a split region's children
     // carry their own).
-    let pts: Vec<(usize, &[f64; MAX_CUBATURE_DIM])> = cands
+    // Per region, its highest confirmed candidate: (log(p̃·J), J, the integrand values).
+    let mut top: Vec<Option<(f64, f64, Vec<f64>)>> = vec![None; cands.len()];
+    let mut pending: Vec<(usize, Probe)> = cands
         .iter()
         .enumerate()
-        .flat_map(|(c, (_, cand))| cand.at.iter().map(move |u| (c, u)))
+        .flat_map(|(c, (_, cand))| cand.at.iter().map(move |p| (c, *p)))
         .collect();
-    let m = pts.len();
-    let mut xs = vec![0.0; d * m];
-    let mut jac = vec![1.0; m];
-    for (l, (c, u)) in pts.iter().enumerate() {
-        for (i, p) in cells[regions[cands[*c].0].cell].pieces.iter().enumerate() {
-            let (x, j) = p.map(u[i]);
-            xs[i * m + l] = x;
-            jac[l] *= j;
+    let mut extra = 0u64;
+    for _ in 0..=PROBE_ROUNDS {
+        if pending.is_empty() {
+            break;
         }
-    }
-    let mut out = vec![0.0; ks * m];
-    f(&xs, m, &mut out);
-    // Per region, its highest confirmed candidate.
-    let mut top: Vec<Option<usize>> = vec![None; cands.len()];
-    for (l, (c, _)) in pts.iter().enumerate() {
-        let lw = out[l * ks + k] + jac[l].ln();
-        if lw > cands[*c].1.best + HIDDEN_PEAK_LOG && jac[l].is_finite() {
-            let better = top[*c].is_none_or(|t| lw > out[t * ks + k] + jac[t].ln());
-            if better {
-                top[*c] = Some(l);
+        let m = pending.len();
+        extra += m as u64;
+        let mut xs = vec![0.0; d * m];
+        let mut jac = vec![1.0; m];
+        for (l, (c, pr)) in pending.iter().enumerate() {
+            for (i, p) in cells[regions[cands[*c].0].cell].pieces.iter().enumerate() {
+                let (x, j) = p.map(pr.u[i]);
+                xs[i * m + l] = x;
+                jac[l] *= j;
             }
         }
+        let mut out = vec![0.0; ks * m];
+        f(&xs, m, &mut out);
+        let mut next = vec![];
+        for (l, (c, pr)) in pending.iter().enumerate() {
+            let o = &out[l * ks..(l + 1) * ks];
+            let lw = o[k] + jac[l].ln();
+            if lw > cands[*c].1.best + HIDDEN_PEAK_LOG && jac[l].is_finite() {
+                if top[*c].as_ref().is_none_or(|t| lw > t.0) {
+                    top[*c] = Some((lw, jac[l], o[..k].to_vec()));
+                }
+                continue;
+            }
+            if top[*c].is_some() {
+                continue;
+            }
+            let Some((xl, gl, xh, gh)) = pr.bracket else {
+                continue;
+            };
+            let g = o[k + 1 + pr.axis];
+            if !g.is_finite() || !(xl < pr.x && pr.x < xh) {
+                continue;
+            }
+            let (xl, gl, xh, gh) = if g > 0.0 {
+                (pr.x, g, xh, gh)
+            } else {
+                (xl, gl, pr.x, g)
+            };
+            let x = xl + gl * (xh - xl) / (gl - gh);
+            if !(xl < x && x < xh) {
+                continue;
+            }
+            let pieces = &cells[regions[cands[*c].0].cell].pieces;
+            let mut u = pr.u;
+            u[pr.axis] = pieces[pr.axis]
+                .inverse(x)
+                .clamp(pr.lo, pr.hi - 1e-9 * (pr.hi - pr.lo));
+            next.push((
+                *c,
+                Probe {
+                    u,
+                    x,
+                    bracket: Some((xl, gl, xh, gh)),
+                    ..*pr
+                },
+            ));
+        }
+        pending = next;
     }
     for (c, t) in top.iter().enumerate() {
-        let Some(l) = *t else { continue };
-        let o = &out[l * ks..(l + 1) * ks];
+        let Some((_, jac, o)) = t else { continue };
         let region = &mut regions[cands[c].0];
         let vol: f64 = region.half().iter().map(|h| 2.0 * h).product();
         let (fo, eo) = (2 * d + 3 * k, 2 * d + k);
         for j in 0..k {
-            let h = vol * jac[l] * o[j].abs();
+            let h = vol * jac * o[j].abs();
             if h.is_finite() {
                 region.data[fo + j] += h;
                 region.data[eo + j] += h;
             }
         }
     }
-    (regions, m as u64)
+    (regions, extra)
 }
 
 /// The rule's sums for one region whose `npts` integrand vectors start at point `at` of the
