@@ -1137,7 +1137,11 @@ fn hidden_peak(
                 // In x itself (a lower infinite piece runs backwards in u).
                 let (xa, xb) = (o * xat(a), o * xat(b));
                 let (ra, rb) = (o * ga, o * gb);
-                let br = if xa < xb { (xa, ra, xb, rb) } else { (xb, rb, xa, ra) };
+                let br = if xa < xb {
+                    (xa, ra, xb, rb)
+                } else {
+                    (xb, rb, xa, ra)
+                };
                 note(wv, a, i, x, Some(br), &mut peak);
             }
         }
