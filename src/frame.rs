@@ -15,6 +15,9 @@
 //! directions in which `log p̃` falls off most slowly far out (its tails) are taken, one after
 //! the other, each orthogonal to those before. A frame within 1e-12 of the axes is not used.
 
+// A NaN must fail the `!(a > b)` tests here, which `a <= b` would not.
+#![allow(clippy::neg_cmp_op_on_partial_ord)]
+
 use crate::locate::Located;
 use crate::model::{Density, MAX_DIM, log_density_hessian};
 use num_dual::DualNum;

@@ -1062,7 +1062,8 @@ const HIDDEN_PEAK_LOG: f64 = 2.0;
 /// point's `log(p̃·|dx/du|)` by more than [`HIDDEN_PEAK_LOG`], per component that height times
 /// the largest ratio of the integrand to `p̃` at the points (what the region may hold per unit
 /// volume of `u`); else `None`.
-#[allow(clippy::too_many_arguments)]
+// A NaN must fail every `!(a > b)` test here, which `a <= b` would not.
+#[allow(clippy::too_many_arguments, clippy::neg_cmp_op_on_partial_ord)]
 fn hidden_peak(
     out: &[f64],
     xs: &[f64],
@@ -1075,12 +1076,11 @@ fn hidden_peak(
     d: usize,
 ) -> Option<Candidate> {
     let geom = rule_geometry(d);
-    let npts = jacs.len();
     let ks = k + 1 + d;
     let lp = |l: usize| out[l * ks + k];
     let mut best = f64::NEG_INFINITY;
-    for l in 0..npts {
-        best = best.max(lp(l) + jacs[l].ln());
+    for (l, j) in jacs.iter().enumerate() {
+        best = best.max(lp(l) + j.ln());
     }
     if best.is_nan() || best == f64::INFINITY {
         return None;
@@ -1329,7 +1329,7 @@ fn eval_batch_of_regions(
                 continue;
             };
             let g = o[k + 1 + pr.axis];
-            if !g.is_finite() || !(xl < pr.x && pr.x < xh) {
+            if !g.is_finite() || pr.x <= xl || pr.x >= xh {
                 continue;
             }
             let (xl, gl, xh, gh) = if g > 0.0 {
@@ -1363,8 +1363,8 @@ fn eval_batch_of_regions(
         let region = &mut regions[cands[c].0];
         let vol: f64 = region.half().iter().map(|h| 2.0 * h).product();
         let (fo, eo) = (2 * d + 3 * k, 2 * d + k);
-        for j in 0..k {
-            let h = vol * jac * o[j].abs();
+        for (j, oj) in o.iter().enumerate() {
+            let h = vol * jac * oj.abs();
             if h.is_finite() {
                 region.data[fo + j] += h;
                 region.data[eo + j] += h;
@@ -1376,7 +1376,7 @@ fn eval_batch_of_regions(
 
 /// The rule's sums for one region whose `npts` integrand vectors start at point `at` of the
 /// scratch's batch.
-#[allow(clippy::needless_range_loop)] // one index runs over several arrays
+#[allow(clippy::needless_range_loop, clippy::too_many_arguments)] // one index, several arrays
 fn finish_region(
     job: Job,
     pieces: &[Piece],

@@ -373,6 +373,7 @@ impl Linear {
         [r(0), r(1)]
     }
     /// E|s|² for mean `mu` and covariance `sig` of x.
+    #[allow(clippy::needless_range_loop)] // the sum written as in the formula
     fn mean_square(&self, mu: [f64; 2], sig: [[f64; 2]; 2]) -> f64 {
         let mut tr = 0.0;
         for i in 0..2 {
@@ -554,12 +555,12 @@ enum Tail {
 
 /// Γ(n/2) for n ≥ 1 by Γ(½) = √π, Γ(1) = 1, Γ(x + 1) = xΓ(x).
 fn gamma_half(n: u32) -> f64 {
-    let mut g = if n % 2 == 0 {
+    let mut g = if n.is_multiple_of(2) {
         1.0
     } else {
         std::f64::consts::PI.sqrt()
     };
-    let mut x = if n % 2 == 0 { 1.0 } else { 0.5 };
+    let mut x = if n.is_multiple_of(2) { 1.0 } else { 0.5 };
     while 2.0 * x < n as f64 {
         g *= x;
         x += 1.0;
