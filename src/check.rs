@@ -17,11 +17,15 @@
 
 use crate::expr::LANES;
 use crate::expr::Program;
+use crate::frame::{Frame, InFrame, hessian_frame, principal_frame};
 use crate::locate::{LocateError, Located, locate};
 use crate::model::{
     Density, MAX_DIM, Point, ScalarFunction, ScoreField, eval_point, eval_points, value_gradient,
 };
-use crate::quad::{Cell, Estimate, Piece, cubature, cubature_from, integrate_1d_vec};
+use crate::quad::{
+    Cell, Estimate, Piece, cubature, cubature_from, cubature_hinted, cubature_hinted_from,
+    integrate_1d_vec,
+};
 use crate::report::{
     Boundary, Component, Cross, Face, Flux, Ibp, Objective, ObjectiveVerdict, Quantity, Report,
     Status, Verdict, Weighted, fmt_point,
@@ -269,6 +273,26 @@ impl<P: Density, S: ScoreField, W: ScalarFunction> Integrand<'_, P, S, W> {
         });
     }
 
+    /// [`Integrand::eval_batch`] with, after each point's `k` values, `log p̃ − log p̃_max`
+    /// and its gradient (`1 + d` values): the hint of [`cubature_hinted`].
+    fn eval_batch_hinted(&self, xs: &[f64], n: usize, out: &mut [f64]) {
+        let (k, d) = (self.k(), self.d);
+        let ks = k + 1 + d;
+        self.for_points(xs, n, |l, x, pt| {
+            let o = &mut out[l * ks..(l + 1) * ks];
+            o.iter_mut().for_each(|v| *v = 0.0);
+            o[k] = f64::NEG_INFINITY;
+            match x {
+                Some(x) => {
+                    self.fill(x, pt, &mut o[..k]);
+                    o[k] = pt.logp - self.log_max;
+                    o[k + 1..].copy_from_slice(&pt.dlogp[..d]);
+                }
+                None => self.records().dropped += 1,
+            }
+        });
+    }
+
     /// The integrand vector at `x` from the density's and field's values there; `out` is
     /// zero on entry.
     fn fill(&self, x: &[f64], pt: &Point, out: &mut [f64]) {
@@ -407,7 +431,11 @@ pub fn check_weighted<P: Density, S: ScoreField, W: ScalarFunction>(
         LocateError::Undefined(at) => CheckError::DensityUndefined { at },
     })?;
     let found = crate::breaks::find_breaks(&opts.switches, domain, &loc.modes);
-    loc.add_breaks(&crate::breaks::merge(&opts.breaks, &found, domain));
+    let breaks = crate::breaks::merge(&opts.breaks, &found, domain);
+    // Breakpoints lie along the coordinate axes: a turned frame would make them diagonal,
+    // so with any, the cubature keeps the coordinates.
+    let axis_breaks = breaks.iter().any(|b| !b.is_empty());
+    loc.add_breaks(&breaks);
     let ig = Integrand {
         p,
         s,
@@ -423,20 +451,46 @@ pub fn check_weighted<P: Density, S: ScoreField, W: ScalarFunction>(
     let mut notes = vec![];
 
     // Raw integrals of p̃-weighted quantities.
+    // What a second, independent integration needs (2-D and up): the frame, the mass's place
+    // in it and the divergent integrals.
+    let mut second: Option<(Option<Frame>, Located, Vec<bool>)> = None;
     let (raw, diverges) = if d == 1 {
         integrate_all_1d(&ig, &loc)
     } else {
-        let cells = cells_of(&loc.pieces);
         // Integrals that diverge are found first, so they do not drive the refinement.
         let divergent = probe_divergence(&ig, &loc, domain);
         let targets = |v: &[f64]| ratio_targets(v, tol, &divergent);
-        let r = cubature(
-            &|xs: &[f64], n: usize, out: &mut [f64]| ig.eval_batch(xs, n, out),
-            &cells,
-            k,
-            &targets,
-            opts.max_evals,
-        );
+        // On the whole space, the integrals are taken in the law's own axes (crate::frame).
+        let frame = if axis_breaks {
+            None
+        } else {
+            principal_frame(p, &loc, domain)
+        };
+        let in_frame = frame.as_ref().map(|f| InFrame { p, frame: f });
+        let loc_z = match &in_frame {
+            Some(pz) => locate(pz, domain).unwrap_or_else(|_| loc.clone()),
+            None => loc.clone(),
+        };
+        if let Some(f) = &frame {
+            notes.push(format!(
+                "the cubature ran in the principal axes of p at its mode (x = c + Q z, Q = {}), which the tails follow",
+                fmt_frame(f)
+            ));
+        }
+        let cells = cells_of(&loc_z.pieces);
+        let main = |zs: &[f64], n: usize, out: &mut [f64]| match &frame {
+            None => ig.eval_batch_hinted(zs, n, out),
+            Some(f) => {
+                let mut xs = vec![0.0; d * n];
+                f.to_x_batch(zs, n, &mut xs);
+                ig.eval_batch_hinted(&xs, n, out);
+                let ks = k + 1 + d;
+                for l in 0..n {
+                    f.grad_to_z(&mut out[l * ks + k + 1..(l + 1) * ks]);
+                }
+            }
+        };
+        let r = cubature_hinted(&main, &cells, k, &targets, opts.max_evals);
         let est: Vec<Estimate> = (0..k)
             .map(|j| Estimate {
                 value: r.values[j],
@@ -451,9 +505,14 @@ pub fn check_weighted<P: Density, S: ScoreField, W: ScalarFunction>(
             ));
         }
         let mut est = est;
-        if let Some(note) = cross_check_z(p, &loc, domain, &mut est, opts) {
+        let note = match &in_frame {
+            Some(pz) => cross_check_z(pz, &loc_z, domain, &mut est, opts, true),
+            None => cross_check_z(p, &loc, domain, &mut est, opts, true),
+        };
+        if let Some(note) = note {
             notes.push(note);
         }
+        second = Some((frame.clone(), loc_z.clone(), divergent.clone()));
         (est, divergent)
     };
     let rec = ig.records();
@@ -606,7 +665,36 @@ pub fn check_weighted<P: Density, S: ScoreField, W: ScalarFunction>(
     }
     drop(rec);
 
-    let (verdict, explanations) = verdicts(&components, &cross, &objective, false, tol);
+    let (mut verdict, mut explanations) = verdicts(&components, &cross, &objective, false, tol);
+    if let (Ibp::Violated, Some((frame, loc_z, divergent))) = (verdict.ibp, &second) {
+        // A violation rests on cubature; it stands only if an independent integration, with
+        // another map of the infinite ends and another first subdivision, finds it too.
+        // In the other frame: the Hessian's axes when the first run kept the coordinates,
+        // the coordinates when it turned.
+        let other = match frame {
+            Some(_) => None,
+            None if axis_breaks => None,
+            None => hessian_frame(p, &loc, domain),
+        };
+        let other_loc = match &other {
+            Some(f) => locate(&InFrame { p, frame: f }, domain).unwrap_or_else(|_| loc.clone()),
+            None if frame.is_some() => loc.clone(),
+            None => loc_z.clone(),
+        };
+        let alt = second_integration(
+            &ig,
+            other.as_ref(),
+            &other_loc,
+            domain,
+            divergent,
+            tol,
+            opts,
+        );
+        if let Some(why) = unconfirmed(&components, &alt, Layout { d, weighted: false }) {
+            verdict.ibp = Ibp::Undecided;
+            explanations[0] = why;
+        }
+    }
     let weighted = weighted_part.map(|(components, cross, objective)| {
         let (verdict, explanations) = verdicts(&components, &cross, &objective, true, tol);
         Weighted {
@@ -661,6 +749,110 @@ pub fn check_weighted<P: Density, S: ScoreField, W: ScalarFunction>(
     })
 }
 
+/// The main integrals again, independently of the first run: in another frame (given), the
+/// infinite ends mapped at 1 mode width instead of 4 and each cell first cut into fewer
+/// regions, so no rule point is where it was.
+#[allow(clippy::too_many_arguments)]
+fn second_integration<P: Density, S: ScoreField, W: ScalarFunction>(
+    ig: &Integrand<'_, P, S, W>,
+    frame: Option<&Frame>,
+    loc_z: &Located,
+    domain: &[(f64, f64)],
+    divergent: &[bool],
+    tol: f64,
+    opts: &CheckOptions,
+) -> Vec<Estimate> {
+    let (d, k) = (ig.d, ig.k());
+    let cells = cells_of(&loc_z.pieces_with_spread(domain, 1.0));
+    let main = |zs: &[f64], n: usize, out: &mut [f64]| match frame {
+        None => ig.eval_batch_hinted(zs, n, out),
+        Some(f) => {
+            let mut xs = vec![0.0; d * n];
+            f.to_x_batch(zs, n, &mut xs);
+            ig.eval_batch_hinted(&xs, n, out);
+            let ks = k + 1 + d;
+            for l in 0..n {
+                f.grad_to_z(&mut out[l * ks + k + 1..(l + 1) * ks]);
+            }
+        }
+    };
+    let m = match d {
+        2 => 5,
+        3 => 3,
+        _ => 2,
+    };
+    let r = cubature_hinted_from(
+        &main,
+        &cells,
+        k,
+        &|v: &[f64]| ratio_targets(v, tol, divergent),
+        // A residual worth confirming is larger than the errors: a tenth of the budget.
+        opts.max_evals / 10,
+        m,
+    );
+    (0..k)
+        .map(|j| Estimate {
+            value: r.values[j],
+            error: r.errors[j],
+            evals: r.evals,
+        })
+        .collect()
+}
+
+/// Whether the second integration `alt` fails to confirm a violated identity: for some
+/// component whose residual exceeds its error, the residual from `alt` (with the same
+/// boundary term) is within its own error or of the other sign. Returns the reason.
+fn unconfirmed(components: &[Component], alt: &[Estimate], l: Layout) -> Option<String> {
+    let z = alt[0];
+    if !(z.value.is_finite() && z.value > 0.0) {
+        return Some("a second integration to confirm the violation found no mass".into());
+    }
+    let q = |j: usize| {
+        let v = alt[j].value / z.value;
+        (v, alt[j].error / z.value + v.abs() * z.error / z.value)
+    };
+    for (i, c) in components.iter().enumerate() {
+        let (Some(lv), Some(rv), Some(bv), Some(le), Some(re), Some(be)) = (
+            c.lhs.value,
+            c.rhs.value,
+            c.boundary.value,
+            c.lhs.error,
+            c.rhs.error,
+            c.boundary.error,
+        ) else {
+            continue;
+        };
+        let res = lv - bv - rv;
+        if res.abs() <= le + re + be {
+            continue;
+        }
+        let ((l2, le2), (r2, re2)) = (q(l.lhs(i)), q(l.rhs(i)));
+        let (res2, e2) = (l2 - bv - r2, le2 + re2 + be);
+        if res2.abs() <= e2 || res2.signum() != res.signum() {
+            return Some(format!(
+                "for {}: lhs − boundary − rhs = {:.3e} (± {:.1e}), but a second integration (another map of the infinite ends, another first subdivision) gives {:.3e} ± {:.1e}: the cubature's errors cannot be trusted here",
+                c.var,
+                res,
+                le + re + be,
+                res2,
+                e2
+            ));
+        }
+    }
+    None
+}
+
+/// `Q` row by row, for a note.
+fn fmt_frame(f: &Frame) -> String {
+    let rows: Vec<String> = (0..f.d)
+        .map(|i| {
+            let r: Vec<String> = (0..f.d).map(|j| format!("{:.4}", f.q[i][j])).collect();
+            format!("[{}]", r.join(", "))
+        })
+        .collect();
+    format!("[{}]", rows.join(", "))
+}
+
 /// Error targets for raw integrals `v` whose ratios `Q_k = I_k/Z` (`Z = v[0]`) are reported
 /// to `tol·max(1, |Q_k|)`. The error of `Q_k` is `e_k/Z + |Q_k|·e_Z/Z`, so `e_k ≤
 /// 0.45·tol·max(Z, |I_k|)` and `e_Z ≤ 0.45·tol·Z` give at most `0.9·tol·max(1, |Q_k|)`,
@@ -691,23 +883,36 @@ pub(crate) fn cross_check_z<P: Density>(
     domain: &[(f64, f64)],
     est: &mut [Estimate],
     opts: &CheckOptions,
+    hinted: bool,
 ) -> Option<String> {
     let z = est[0];
     if !(z.value.is_finite() && z.value > 0.0) {
         return None;
     }
     let cells = cells_of(&loc.pieces_with_spread(domain, 1.0));
-    let log_max = loc.log_max;
-    let f = |xs: &[f64], n: usize, out: &mut [f64]| {
-        p.log_density_batch(xs, n, out);
-        for (l, o) in out.iter_mut().enumerate().take(n) {
-            let finite = (0..xs.len() / n.max(1)).all(|v| xs[v * n + l].is_finite());
-            let w = (*o - log_max).exp();
-            *o = if finite && w.is_finite() { w } else { 0.0 };
-        }
+    let (target, budget) = (1e-4 * z.value, opts.max_evals / 10);
+    // With the same hint as the main cubature (check's), or, for one without it (fisher's),
+    // without: the two maps then differ by what no point saw.
+    let alt = if hinted {
+        cubature_hinted(
+            &|xs: &[f64], n: usize, out: &mut [f64]| density_hinted(p, loc.log_max, xs, n, out),
+            &cells,
+            1,
+            &|_| vec![target],
+            budget,
+        )
+    } else {
+        let log_max = loc.log_max;
+        let f = |xs: &[f64], n: usize, out: &mut [f64]| {
+            p.log_density_batch(xs, n, out);
+            for (l, o) in out.iter_mut().enumerate().take(n) {
+                let finite = (0..xs.len() / n.max(1)).all(|v| xs[v * n + l].is_finite());
+                let w = (*o - log_max).exp();
+                *o = if finite && w.is_finite() { w } else { 0.0 };
+            }
+        };
+        cubature(&f, &cells, 1, &|_| vec![target], budget)
     };
-    let target = 1e-4 * z.value;
-    let alt = cubature(&f, &cells, 1, &|_| vec![target], opts.max_evals / 10);
     let (za, ea) = (alt.values[0], alt.errors[0]);
     let gap = (za - z.value).abs();
     if gap <= 2.0 * (ea + z.error) + 1e-14 * z.value {
@@ -722,6 +927,45 @@ pub(crate) fn cross_check_z<P: Density>(
         "two maps of the infinite ends give Z values {:.3e} apart (relative), more than their errors allow: some mass lies where the cubature's points do not reach (far out along a direction the axes do not follow); every error includes twice that share",
         gap / z.value
     ))
+}
+
+/// `p̃/p̃_max` at `n` points (`xs[v * n + l]`) with the hint of [`cubature_hinted`]: per point
+/// the value, `log(p̃/p̃_max)` and its gradient (`2 + d` values; 0 and −∞ where a coordinate
+/// is not finite).
+fn density_hinted<P: Density>(p: &P, log_max: f64, xs: &[f64], n: usize, out: &mut [f64]) {
+    use num_dual::Dual64;
+    if n == 0 {
+        return;
+    }
+    let d = xs.len() / n;
+    let ks = 2 + d;
+    let mut dx = vec![Dual64::from(0.0); d * n];
+    let mut res = vec![Dual64::from(0.0); n];
+    for i in 0..d {
+        for v in 0..d {
+            let seed = if v == i { 1.0 } else { 0.0 };
+            for l in 0..n {
+                dx[v * n + l] = Dual64::new(xs[v * n + l], seed);
+            }
+        }
+        p.log_density_batch(&dx, n, &mut res);
+        for (l, r) in res.iter().enumerate() {
+            out[l * ks + 1] = r.re - log_max;
+            out[l * ks + 2 + i] = r.eps;
+        }
+    }
+    for l in 0..n {
+        let finite = (0..d).all(|v| xs[v * n + l].is_finite());
+        let o = &mut out[l * ks..(l + 1) * ks];
+        let w = o[1].exp();
+        if finite && w.is_finite() && !o[1].is_nan() {
+            o[0] = w;
+        } else {
+            o[0] = 0.0;
+            o[1] = f64::NEG_INFINITY;
+            o[2..].iter_mut().for_each(|g| *g = 0.0);
+        }
+    }
 }
 
 /// For 2-D and up: which integrals diverge. Along each axis, towards each end, the slab

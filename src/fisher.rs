@@ -313,7 +313,7 @@ pub fn fisher(spec: &FisherSpec, opts: &FisherOptions) -> Result<FisherReport, F
         max_evals: opts.max_evals,
         ..Default::default()
     };
-    if let Some(note) = cross_check_z(&joint, &located, &domain, &mut est, &check_opts) {
+    if let Some(note) = cross_check_z(&joint, &located, &domain, &mut est, &check_opts, false) {
         notes.push(note);
     }
     let z = est[0].value;

@@ -52,6 +52,7 @@ pub mod estimate;
 pub mod explain;
 pub mod expr;
 pub mod fisher;
+pub mod frame;
 pub mod locate;
 pub mod model;
 pub mod output;

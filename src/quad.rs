@@ -54,6 +54,22 @@ impl Piece {
         }
     }
 
+    /// `u(x)`, the inverse of [`Piece::map`], for `x` in the piece.
+    #[inline]
+    pub fn inverse(&self, x: f64) -> f64 {
+        match *self {
+            Piece::Finite { .. } => x,
+            Piece::Upper { start, scale } => {
+                let t = (x - start).max(0.0);
+                t / (scale + t)
+            }
+            Piece::Lower { end, scale } => {
+                let t = (end - x).max(0.0);
+                t / (scale + t)
+            }
+        }
+    }
+
     /// The ends of the piece in `x`.
     pub fn x_range(&self) -> (f64, f64) {
         match *self {
@@ -758,12 +774,69 @@ pub fn cubature(
     cubature_from(f, cells, k, targets, max_evals, m)
 }
 
+/// [`cubature`] of an integrand that also reports, after its `k` values at each point, the
+/// log of the weight that carries its mass (`log p̃`, up to a constant; `−∞` where it is 0)
+/// and that log's gradient in `x` (`d` values): `k + 1 + d` values per point.
+///
+/// Those are what lets a region notice mass that none of its points sits on. A narrow ridge
+/// of `p̃` (the curved ridge of a banana-shaped density, a twisted Gaussian, a heavy tail along
+/// a diagonal, all of them thin in `u` after the map of the infinite ends) can pass between
+/// all of a region's points; then both rules see only its flanks and agree, and the region's
+/// error estimate is tiny while it holds much of what is missing (measured: regions with
+/// errors of 1e-24 that held 7e-9 of a banana's Z). The slopes at the points do see the
+/// ridge: along each line of points parallel to an axis, slopes of `log p̃` that change sign
+/// between two points, or rise towards the region's edge, mark a maximum the points missed.
+/// A parabola through those slopes estimates its height; when it is more than `e²` above
+/// every value the points saw, the region gets, on top of the rule's error, what it could
+/// hold at that height (its volume times the peak, times the largest ratio of each quantity
+/// to `p̃` at its points), so adaptivity splits it until its points sit on the ridge or its
+/// share is negligible.
+pub fn cubature_hinted(
+    f: &VectorIntegrand,
+    cells: &[Cell],
+    k: usize,
+    targets: &dyn Fn(&[f64]) -> Vec<f64>,
+    max_evals: u64,
+) -> CubatureResult {
+    let m: usize = match cells[0].pieces.len() {
+        1 | 2 => 8,
+        3 => 4,
+        _ => 3,
+    };
+    cubature_inner(f, cells, k, true, targets, max_evals, m)
+}
+
 /// [`cubature`] with each cell first cut into `m^d` equal regions (`m ≥ 1`): a rough
 /// integral (a probe of how an integrand falls off) needs fewer than [`cubature`] uses.
 pub fn cubature_from(
     f: &VectorIntegrand,
     cells: &[Cell],
     k: usize,
+    targets: &dyn Fn(&[f64]) -> Vec<f64>,
+    max_evals: u64,
+    m: usize,
+) -> CubatureResult {
+    cubature_inner(f, cells, k, false, targets, max_evals, m)
+}
+
+/// [`cubature_hinted`] with each cell first cut into `m^d` equal regions.
+pub fn cubature_hinted_from(
+    f: &VectorIntegrand,
+    cells: &[Cell],
+    k: usize,
+    targets: &dyn Fn(&[f64]) -> Vec<f64>,
+    max_evals: u64,
+    m: usize,
+) -> CubatureResult {
+    cubature_inner(f, cells, k, true, targets, max_evals, m)
+}
+
+/// [`cubature_from`], with `hint` as for [`cubature_hinted`].
+fn cubature_inner(
+    f: &VectorIntegrand,
+    cells: &[Cell],
+    k: usize,
+    hint: bool,
     targets: &dyn Fn(&[f64]) -> Vec<f64>,
     max_evals: u64,
     m: usize,
@@ -805,7 +878,9 @@ pub fn cubature_from(
     // The first regions are ranked with unit targets for the choice of split axis.
     let ones = vec![1.0; k];
     evals += npts * jobs.len() as u64;
-    store.extend(eval_regions(f, cells, jobs, k, &w, &ones));
+    let (first, extra) = eval_regions(f, cells, jobs, k, hint, &w, &ones);
+    evals += extra;
+    store.extend(first);
     // Running totals, updated as regions are split; re-summed in store order now and then
     // (and at the end) so rounding does not drift.
     let mut vals = sum(&store, k, |r| r.est());
@@ -878,7 +953,9 @@ pub fn cubature_from(
             }
         }
         evals += npts * jobs.len() as u64;
-        let mut children = eval_regions(f, cells, jobs, k, &w, &tgt).into_iter();
+        let (children, extra) = eval_regions(f, cells, jobs, k, hint, &w, &tgt);
+        evals += extra;
+        let mut children = children.into_iter();
         for &id in &parents {
             let (Some(a), Some(b)) = (children.next(), children.next()) else {
                 unreachable!("two children per parent")
@@ -935,15 +1012,16 @@ fn eval_regions(
     cells: &[Cell],
     jobs: Vec<Job>,
     k: usize,
+    hint: bool,
     w: &GmWeights,
     tgt: &[f64],
-) -> Vec<Region> {
+) -> (Vec<Region>, u64) {
     use rayon::prelude::*;
     let d = cells[0].pieces.len();
     let npts = rule_size(d);
     if jobs.len() * npts < PARALLEL_POINTS {
         let mut s = Scratch::new(k, tgt);
-        return eval_batch_of_regions(f, cells, jobs, k, w, &mut s);
+        return eval_batch_of_regions(f, cells, jobs, k, hint, w, &mut s);
     }
     let per = jobs
         .len()
@@ -954,14 +1032,15 @@ fn eval_regions(
     while it.peek().is_some() {
         groups.push(it.by_ref().take(per).collect());
     }
-    let done: Vec<Vec<Region>> = groups
+    let done: Vec<(Vec<Region>, u64)> = groups
         .into_par_iter()
         .map_init(
             || Scratch::new(k, tgt),
-            |s, g| eval_batch_of_regions(f, cells, g, k, w, s),
+            |s, g| eval_batch_of_regions(f, cells, g, k, hint, w, s),
         )
         .collect();
-    done.into_iter().flatten().collect()
+    let extra = done.iter().map(|g| g.1).sum();
+    (done.into_iter().flat_map(|g| g.0).collect(), extra)
 }
 
 fn sum(store: &[Region], k: usize, field: impl Fn(&Region) -> &[f64]) -> Vec<f64> {
@@ -1072,24 +1151,253 @@ fn rule_points(center: &[f64], half: &[f64], mut put: impl FnMut(&[f64])) {
     }
 }
 
+/// The rule's points in `d` dimensions in units of the half-widths, and its lines: per axis,
+/// the groups of at least two points that differ only in that coordinate, in increasing
+/// order along it.
+struct RuleGeometry {
+    offsets: Vec<[f64; MAX_CUBATURE_DIM]>,
+    lines: Vec<(usize, Vec<usize>)>,
+}
+
+fn rule_geometry(d: usize) -> &'static RuleGeometry {
+    static GEOM: [std::sync::OnceLock<RuleGeometry>; MAX_CUBATURE_DIM + 1] =
+        [const { std::sync::OnceLock::new() }; MAX_CUBATURE_DIM + 1];
+    GEOM[d].get_or_init(|| {
+        let mut offsets = vec![];
+        rule_points(&vec![0.0; d], &vec![1.0; d], |u| {
+            let mut o = [0.0; MAX_CUBATURE_DIM];
+            o[..d].copy_from_slice(u);
+            offsets.push(o);
+        });
+        let mut lines = vec![];
+        for axis in 0..d {
+            let mut seen = vec![false; offsets.len()];
+            for a in 0..offsets.len() {
+                if seen[a] {
+                    continue;
+                }
+                let same = |b: usize| (0..d).all(|i| i == axis || offsets[a][i] == offsets[b][i]);
+                let mut line: Vec<usize> = (a..offsets.len()).filter(|&b| same(b)).collect();
+                for &b in &line {
+                    seen[b] = true;
+                }
+                if line.len() >= 2 {
+                    line.sort_by(|&p, &q| offsets[p][axis].total_cmp(&offsets[q][axis]));
+                    lines.push((axis, line));
+                }
+            }
+        }
+        RuleGeometry { offsets, lines }
+    })
+}
+
+/// How far above its points a region's weight may rise, in `log`, before the region counts
+/// as hiding a peak (`e²`: a maximum the rule's points see at all keeps its flanks within a
+/// few units of it, and then the rules' difference measures it).
+const HIDDEN_PEAK_LOG: f64 = 2.0;
+
+/// [`cubature_hinted`]'s test for a peak between a region's points. `out` holds the points'
+/// `k + 1 + d` values (integrands, `log p̃`, `∇_x log p̃`) before the map's Jacobian, `xs`
+/// the batch's points (coordinate-major; this region's from point `at`), `jacs` the
+/// Jacobians. Along each line of the rule, `log p̃` is modelled by the parabola in `x`
+/// that its slopes at two neighbouring points
+/// define (the exact shape across a Gaussian ridge); its maximum between them, or beyond the
+/// outermost point up to the region's edge, capped at `log p̃_max` (0), is a candidate peak,
+/// weighed by the map's Jacobian there. Returns, when the highest candidate exceeds every
+/// point's `log(p̃·|dx/du|)` by more than [`HIDDEN_PEAK_LOG`], per component that height times
+/// the largest ratio of the integrand to `p̃` at the points (what the region may hold per unit
+/// volume of `u`); else `None`.
+// A NaN must fail every `!(a > b)` test here, which `a <= b` would not.
+#[allow(clippy::too_many_arguments, clippy::neg_cmp_op_on_partial_ord)]
+fn hidden_peak(
+    out: &[f64],
+    xs: &[f64],
+    at: usize,
+    jacs: &[f64],
+    pieces: &[Piece],
+    center: &[f64],
+    half: &[f64],
+    k: usize,
+    d: usize,
+) -> Option<Candidate> {
+    let geom = rule_geometry(d);
+    let ks = k + 1 + d;
+    let lp = |l: usize| out[l * ks + k];
+    let mut best = f64::NEG_INFINITY;
+    for (l, j) in jacs.iter().enumerate() {
+        best = best.max(lp(l) + j.ln());
+    }
+    if best.is_nan() || best == f64::INFINITY {
+        return None;
+    }
+    // log(p̃·J) at a candidate `x` on axis i through point `l`: its log p̃ `v` (at most
+    // log p̃_max = 0) and point l's Jacobian with axis i's factor moved there.
+    let weigh = |l: usize, i: usize, x: f64, v: f64| {
+        let own = pieces[i].map(center[i] + geom.offsets[l][i] * half[i]).1;
+        let (lo, hi) = (center[i] - half[i], center[i] + half[i]);
+        let u = pieces[i].inverse(x).clamp(lo, hi - 1e-9 * (hi - lo));
+        let there = pieces[i].map(u).1;
+        v.min(0.0) + (jacs[l] / own * there).ln()
+    };
+    let mut peak = f64::NEG_INFINITY;
+    // The candidates above the points: (height, through point l, at x on axis i).
+    // With, between two points, the bracket (x_lo, slope there > 0, x_hi, slope < 0).
+    type Bracket = Option<(f64, f64, f64, f64)>;
+    let mut found: Vec<(f64, usize, usize, f64, Bracket)> = vec![];
+    let mut note = |v: f64, l: usize, i: usize, x: f64, br: Bracket, peak: &mut f64| {
+        *peak = peak.max(v);
+        if v > best + HIDDEN_PEAK_LOG {
+            found.push((v, l, i, x, br));
+        }
+    };
+    for (axis, line) in &geom.lines {
+        let i = *axis;
+        // Positions and slopes along x measured in the direction of increasing u (a lower
+        // infinite piece runs backwards).
+        let o = if matches!(pieces[i], Piece::Lower { .. }) {
+            -1.0
+        } else {
+            1.0
+        };
+        let stride = xs.len() / d;
+        let xat = |l: usize| o * xs[i * stride + at + l];
+        let g = |l: usize| o * out[l * ks + k + 1 + i];
+        for w in line.windows(2) {
+            let (a, b) = (w[0], w[1]);
+            let (la, lb) = (lp(a), lp(b));
+            let (ga, gb) = (g(a), g(b));
+            if !(la.is_finite() && lb.is_finite() && ga.is_finite() && gb.is_finite()) {
+                continue;
+            }
+            if ga > 0.0 && gb < 0.0 {
+                // The parabola in x with slopes ga at x_a and gb at x_b: curvature −c.
+                let c = (ga - gb) / (xat(b) - xat(a));
+                let v = (la + ga * ga / (2.0 * c)).max(lb + gb * gb / (2.0 * c));
+                // The Jacobian between two points of a line lies between theirs.
+                if v.min(0.0) + jacs[a].max(jacs[b]).ln() <= best + HIDDEN_PEAK_LOG {
+                    continue;
+                }
+                let x = o * (xat(a) + ga / c);
+                let wv = weigh(a, i, x, v).max(weigh(b, i, x, v));
+                // In x itself (a lower infinite piece runs backwards in u).
+                let (xa, xb) = (o * xat(a), o * xat(b));
+                let (ra, rb) = (o * ga, o * gb);
+                let br = if xa < xb {
+                    (xa, ra, xb, rb)
+                } else {
+                    (xb, rb, xa, ra)
+                };
+                note(wv, a, i, x, Some(br), &mut peak);
+            }
+        }
+        // Beyond the outermost points, up to the region's edge, where log p̃ is concave.
+        for (end, prev, dir) in [
+            (line[line.len() - 1], line[line.len() - 2], 1.0),
+            (line[0], line[1], -1.0),
+        ] {
+            let (le, ge, gp) = (lp(end), dir * g(end), dir * g(prev));
+            if !(le.is_finite() && ge.is_finite() && gp.is_finite()) || ge <= 0.0 {
+                continue;
+            }
+            let (xe, xp) = (xat(end), xat(prev));
+            let c = (gp - ge) / (dir * (xe - xp));
+            if !(c > 0.0) {
+                continue;
+            }
+            let u_edge = center[i] + dir * half[i];
+            let edge = if u_edge >= 1.0 && !matches!(pieces[i], Piece::Finite { .. }) {
+                f64::INFINITY
+            } else {
+                o * pieces[i].map(u_edge).0
+            };
+            let t = (ge / c).min(dir * (edge - xe));
+            let v = le + ge * t - 0.5 * c * t * t;
+            // Towards smaller u the Jacobian does not grow.
+            let grows = dir > 0.0 && !matches!(pieces[i], Piece::Finite { .. });
+            if !grows && v.min(0.0) + jacs[end].ln() <= best + HIDDEN_PEAK_LOG {
+                continue;
+            }
+            let x = o * (xe + dir * t);
+            note(weigh(end, i, x, v), end, i, x, None, &mut peak);
+        }
+    }
+    if !(peak > best + HIDDEN_PEAK_LOG) {
+        return None;
+    }
+    // The highest few, each at its own place.
+    found.sort_by(|p, q| q.0.total_cmp(&p.0));
+    found.truncate(MAX_CANDIDATES);
+    let at = found
+        .iter()
+        .map(|&(_, l, i, x, bracket)| {
+            let mut u = [0.0; MAX_CUBATURE_DIM];
+            for (v, uv) in u.iter_mut().enumerate().take(d) {
+                *uv = center[v] + geom.offsets[l][v] * half[v];
+            }
+            let (lo, hi) = (center[i] - half[i], center[i] + half[i]);
+            u[i] = pieces[i].inverse(x).clamp(lo, hi - 1e-9 * (hi - lo));
+            Probe {
+                u,
+                axis: i,
+                x,
+                bracket,
+                lo,
+                hi,
+            }
+        })
+        .collect();
+    Some(Candidate { at, best })
+}
+
+/// One candidate point of [`hidden_peak`]: at `u` (coordinate `axis` at `x`), with the
+/// bracket of slopes it came from, if any, and the region's extent along that axis in `u`.
+#[derive(Clone, Copy)]
+struct Probe {
+    u: [f64; MAX_CUBATURE_DIM],
+    axis: usize,
+    x: f64,
+    bracket: Option<(f64, f64, f64, f64)>,
+    lo: f64,
+    hi: f64,
+}
+
+/// Rounds of refinement of a bracketed candidate that the integrand does not confirm: the
+/// slope there replaces the bracket's end of its sign and the next point is the parabola's
+/// vertex again (regula falsi on the slope), for ridges whose shape across the line is not
+/// a parabola (the steep flank of a Rosenbrock ridge seen along x).
+const PROBE_ROUNDS: usize = 6;
+
+/// The most candidate peaks of one region that are evaluated.
+const MAX_CANDIDATES: usize = 6;
+
+/// Points where [`hidden_peak`] expects `p̃·|dx/du|` above `e^best`, the most the region's
+/// points saw; a region counts as hiding mass only once the integrand at one of them confirms
+/// it.
+struct Candidate {
+    at: Vec<Probe>,
+    best: f64,
+}
+
 /// Evaluate a batch of regions: all their points in one call of the integrand.
 fn eval_batch_of_regions(
     f: &VectorIntegrand,
     cells: &[Cell],
     jobs: Vec<Job>,
     k: usize,
+    hint: bool,
     w: &GmWeights,
     s: &mut Scratch,
-) -> Vec<Region> {
+) -> (Vec<Region>, u64) {
     let Some(first) = jobs.first() else {
-        return vec![];
+        return (vec![], 0);
     };
     let d = first.d;
     let npts = rule_size(d);
     let n = npts * jobs.len();
     s.xs.resize(d * n, 0.0);
     s.jac.resize(n, 0.0);
-    s.out.resize(k * n, 0.0);
+    let ks = if hint { k + 1 + d } else { k };
+    s.out.resize(ks * n, 0.0);
     // Map the rule's points to x, then evaluate them all at once.
     let mut l = 0;
     for job in &jobs {
@@ -1107,23 +1415,123 @@ fn eval_batch_of_regions(
     }
     debug_assert_eq!(l, n);
     f(&s.xs, n, &mut s.out);
-    jobs.into_iter()
+    let mut regions = Vec::with_capacity(jobs.len());
+    let mut cands = vec![];
+    for (r, job) in jobs.into_iter().enumerate() {
+        let pieces = &cells[job.cell].pieces;
+        let (region, cand) = finish_region(job, pieces, r * npts, npts, k, hint, w, s);
+        if let Some(c) = cand {
+            cands.push((r, c));
+        }
+        regions.push(region);
+    }
+    if cands.is_empty() {
+        return (regions, 0);
+    }
+    // The integrand at each region's candidate peak, all in one call: where it confirms a
+    // peak above what the region's points saw, the region may hold its volume at that height
+    // (on top of the rule's error; kept with the rounding floor, so a split region's children
+    // carry their own).
+    // Per region, its highest confirmed candidate: (log(p̃·J), J, the integrand values).
+    let mut top: Vec<Option<(f64, f64, Vec<f64>)>> = vec![None; cands.len()];
+    let mut pending: Vec<(usize, Probe)> = cands
+        .iter()
         .enumerate()
-        .map(|(r, job)| finish_region(job, r * npts, npts, k, w, s))
-        .collect()
+        .flat_map(|(c, (_, cand))| cand.at.iter().map(move |p| (c, *p)))
+        .collect();
+    let mut extra = 0u64;
+    for _ in 0..=PROBE_ROUNDS {
+        if pending.is_empty() {
+            break;
+        }
+        let m = pending.len();
+        extra += m as u64;
+        let mut xs = vec![0.0; d * m];
+        let mut jac = vec![1.0; m];
+        for (l, (c, pr)) in pending.iter().enumerate() {
+            for (i, p) in cells[regions[cands[*c].0].cell].pieces.iter().enumerate() {
+                let (x, j) = p.map(pr.u[i]);
+                xs[i * m + l] = x;
+                jac[l] *= j;
+            }
+        }
+        let mut out = vec![0.0; ks * m];
+        f(&xs, m, &mut out);
+        let mut next = vec![];
+        for (l, (c, pr)) in pending.iter().enumerate() {
+            let o = &out[l * ks..(l + 1) * ks];
+            let lw = o[k] + jac[l].ln();
+            if lw > cands[*c].1.best + HIDDEN_PEAK_LOG && jac[l].is_finite() {
+                if top[*c].as_ref().is_none_or(|t| lw > t.0) {
+                    top[*c] = Some((lw, jac[l], o[..k].to_vec()));
+                }
+                continue;
+            }
+            if top[*c].is_some() {
+                continue;
+            }
+            let Some((xl, gl, xh, gh)) = pr.bracket else {
+                continue;
+            };
+            let g = o[k + 1 + pr.axis];
+            if !g.is_finite() || pr.x <= xl || pr.x >= xh {
+                continue;
+            }
+            let (xl, gl, xh, gh) = if g > 0.0 {
+                (pr.x, g, xh, gh)
+            } else {
+                (xl, gl, pr.x, g)
+            };
+            let x = xl + gl * (xh - xl) / (gl - gh);
+            if !(xl < x && x < xh) {
+                continue;
+            }
+            let pieces = &cells[regions[cands[*c].0].cell].pieces;
+            let mut u = pr.u;
+            u[pr.axis] = pieces[pr.axis]
+                .inverse(x)
+                .clamp(pr.lo, pr.hi - 1e-9 * (pr.hi - pr.lo));
+            next.push((
+                *c,
+                Probe {
+                    u,
+                    x,
+                    bracket: Some((xl, gl, xh, gh)),
+                    ..*pr
+                },
+            ));
+        }
+        pending = next;
+    }
+    for (c, t) in top.iter().enumerate() {
+        let Some((_, jac, o)) = t else { continue };
+        let region = &mut regions[cands[c].0];
+        let vol: f64 = region.half().iter().map(|h| 2.0 * h).product();
+        let (fo, eo) = (2 * d + 3 * k, 2 * d + k);
+        for (j, oj) in o.iter().enumerate() {
+            let h = vol * jac * oj.abs();
+            if h.is_finite() {
+                region.data[fo + j] += h;
+                region.data[eo + j] += h;
+            }
+        }
+    }
+    (regions, extra)
 }
 
 /// The rule's sums for one region whose `npts` integrand vectors start at point `at` of the
 /// scratch's batch.
-#[allow(clippy::needless_range_loop)] // one index runs over several arrays
+#[allow(clippy::needless_range_loop, clippy::too_many_arguments)] // one index, several arrays
 fn finish_region(
     job: Job,
+    pieces: &[Piece],
     at: usize,
     npts: usize,
     k: usize,
+    hint: bool,
     w: &GmWeights,
     s: &mut Scratch,
-) -> Region {
+) -> (Region, Option<Candidate>) {
     let Job {
         cell,
         d,
@@ -1131,8 +1539,32 @@ fn finish_region(
         half,
     } = job;
     let (center, half) = (&center[..d], &half[..d]);
-    let out = &mut s.out[at * k..(at + npts) * k];
+    let ks = if hint { k + 1 + d } else { k };
     let jacs = &s.jac[at..at + npts];
+    // With a hint: the estimated excess of a peak the points missed, per component.
+    let candidate = if hint {
+        hidden_peak(
+            &s.out[at * ks..(at + npts) * ks],
+            &s.xs,
+            at,
+            jacs,
+            pieces,
+            center,
+            half,
+            k,
+            d,
+        )
+    } else {
+        None
+    };
+    if hint {
+        // Compact the k integrand values of each point to the front, as without a hint.
+        let src = &mut s.out[at * ks..(at + npts) * ks];
+        for l in 0..npts {
+            src.copy_within(l * ks..l * ks + k, l * k);
+        }
+    }
+    let out = &mut s.out[at * ks..at * ks + npts * k];
     s.abs.iter_mut().for_each(|a| *a = 0.0);
     for (o, jac) in out.chunks_exact_mut(k).zip(jacs) {
         for (v, a) in o.iter_mut().zip(s.abs.iter_mut()) {
@@ -1209,13 +1641,16 @@ fn finish_region(
             .max_by(|&a, &b| half[a].total_cmp(&half[b]))
             .unwrap_or(0);
     }
-    Region {
-        cell,
-        axis: best_axis,
-        d,
-        k,
-        data,
-    }
+    (
+        Region {
+            cell,
+            axis: best_axis,
+            d,
+            k,
+            data,
+        },
+        candidate,
+    )
 }
 
 #[cfg(test)]

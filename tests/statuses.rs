@@ -127,8 +127,13 @@ fn mass_escaping_along_a_diagonal_is_undecided_not_violated() {
         z.0,
         z.1
     );
+    // Either the second map shows the shortfall, or the cubature, which now sees the ridge
+    // leave its regions (quad::cubature_hinted), does not settle within its budget: both are
+    // a stated reason for "undecided".
     assert!(
-        r.notes.iter().any(|n| n.contains("two maps")),
+        r.notes
+            .iter()
+            .any(|n| n.contains("two maps") || n.contains("budget")),
         "{:?}",
         r.notes
     );
