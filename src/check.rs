@@ -394,6 +394,20 @@ pub fn check_weighted<P: Density, S: ScoreField, W: ScalarFunction>(
         LocateError::NowhereFinite => CheckError::DensityNowhere,
         LocateError::Undefined(at) => CheckError::DensityUndefined { at },
     })?;
+    if let Some(why) = &loc.unresolved {
+        // Bound: doubles cannot resolve the mass, so no integral is attempted (issue 17).
+        let modes = loc.modes.iter().map(|m| m.x.clone()).collect();
+        return Ok(Report::undecided(
+            &info.name,
+            &info.vars,
+            &info.params,
+            domain,
+            tol,
+            modes,
+            weight.and(info.weight.as_deref()),
+            why,
+        ));
+    }
     let ig = Integrand {
         p,
         s,

@@ -31,6 +31,10 @@ pub struct Located {
     pub log_max: f64,
     /// Per axis, the pieces of the domain in increasing order.
     pub pieces: Vec<Vec<Piece>>,
+    /// Why the mass cannot be resolved in double precision, when it cannot (see
+    /// [`resolution`]): a check must then be undecided. The modes and pieces are still
+    /// usable for evaluating at points (widths are kept at the resolution floor).
+    pub unresolved: Option<String>,
 }
 
 impl Located {
@@ -45,6 +49,39 @@ impl Located {
 
 /// Modes below the highest by more than this (in log) carry no mass worth a piece.
 const KEEP_BELOW: f64 = 46.0;
+
+/// A mode narrower than this many doubles (spacings of f64 at its coordinate) cannot be
+/// integrated: a quadrature node's position is rounded by up to half a spacing, which moves
+/// `log p̃` by up to `spacing/width` there (2^-20 ≈ 1e-6 at this floor), and below a few
+/// spacings the density is a point mass as far as doubles can tell.
+const MIN_WIDTH_SPACINGS: f64 = 1048576.0;
+
+/// The product of the widths of the mass over all axes must stay within `e^±LOG_VOLUME_RANGE`:
+/// every integral is of order that volume (p̃ is scaled to a maximum of 1), and beyond
+/// `e^±345` (1e±150) it leaves the range of doubles once integrands of size up to 1e150
+/// (|s|² at widths up to 1e50, or ∂p at widths down to 1e-150) multiply it.
+const LOG_VOLUME_RANGE: f64 = 345.0;
+
+/// `|log p̃|` at the maximum above which doubles cannot resolve a drop of ½ there: the
+/// spacing of doubles at `2^52` is 1, so beyond `2^51` the target `log p̃ − ½` of a width
+/// rounds back to `log p̃` itself, and `p̃ = e^(log p̃ − log p̃_max)` is known only to a factor
+/// `e^(±ε·|log p̃|)` everywhere near the mass.
+const MAX_ABS_LOG_MAX: f64 = 2251799813685248.0; // 2^51
+
+/// A width above this along any axis is refused (undecided): integrands such as `|s|²`
+/// grow like the width squared, and a raw integral is their size times the volume, which
+/// overflows doubles (1e308) for widths beyond about 1e75 in 1-D; 1e50 leaves room in 4-D
+/// for the volume (≤ e^LOG_VOLUME_RANGE) and for fields that grow faster than x.
+const MAX_WIDTH: f64 = 1e50;
+
+/// The most geometric cuts on one side of a mode (see `axis_pieces`).
+const MAX_GEOMETRIC_CUTS: usize = 700;
+
+/// The spacing of doubles at `x` (the distance to the next one away from zero).
+fn spacing(x: f64) -> f64 {
+    let a = x.abs();
+    (a.next_up() - a).max(f64::from_bits(1))
+}
 
 fn log_p<P: Density>(p: &P, x: &[f64]) -> f64 {
     p.log_density(x)
@@ -285,7 +322,8 @@ pub fn locate<P: Density>(p: &P, domain: &[(f64, f64)]) -> Result<Located, Locat
             let up = half_width(p, &m, i, 1.0, domain, guess);
             let dn = half_width(p, &m, i, -1.0, domain, guess);
             m.scale[i] = match (up, dn) {
-                (Some(u), Some(v)) => (u * v).sqrt(),
+                // sqrt of each first: u·v underflows to 0 for widths below 1e-162.
+                (Some(u), Some(v)) => u.sqrt() * v.sqrt(),
                 (Some(u), None) | (None, Some(u)) => u,
                 (None, None) => guess,
             };
@@ -315,6 +353,7 @@ pub fn locate<P: Density>(p: &P, domain: &[(f64, f64)]) -> Result<Located, Locat
     if modes.is_empty() {
         return Err(LocateError::NowhereFinite);
     }
+    let unresolved = resolution(&mut modes, log_max);
     // The maps of infinite pieces use 4 mode widths in 2-D and up: measured on Gaussians in
     // 3-D and 4-D, Genz–Malik then needs 2.7× fewer evaluations than with 1 width (and 1.5×
     // fewer than with 2); in 1-D tanh-sinh does best with 1.
@@ -326,7 +365,69 @@ pub fn locate<P: Density>(p: &P, domain: &[(f64, f64)]) -> Result<Located, Locat
         modes,
         log_max,
         pieces,
+        unresolved,
     })
+}
+
+/// Whether doubles resolve the mass: `|log p̃|` at the maximum below [`MAX_ABS_LOG_MAX`],
+/// every width at least [`MIN_WIDTH_SPACINGS`] spacings of doubles and at most [`MAX_WIDTH`], the highest mode's
+/// volume within `e^±`[`LOG_VOLUME_RANGE`]. Returns the first reason it does not. Widths
+/// below the floor are raised to it, so the pieces cut from them stay few (a width of 0,
+/// from a drop of ½ that doubles could not represent, once made `axis_pieces` loop forever).
+fn resolution(modes: &mut [Mode], log_max: f64) -> Option<String> {
+    let mut why = None;
+    if log_max.abs() > MAX_ABS_LOG_MAX {
+        why = Some(format!(
+            "log p̃ reaches {log_max:.3e} at its maximum, where doubles are {:.1e} apart: its drop by ½ \
+             across the mass (and p̃ itself) cannot be computed in double precision; subtract a constant \
+             from the log-density or rescale it",
+            spacing(log_max)
+        ));
+    }
+    for m in modes.iter_mut() {
+        for (i, w) in m.scale.iter_mut().enumerate() {
+            let floor = MIN_WIDTH_SPACINGS * spacing(m.x[i]);
+            if !(*w >= floor) {
+                if why.is_none() {
+                    why = Some(format!(
+                        "the mass at x = {} is {:.2e} wide along axis {}, fewer than {:.0e} doubles \
+                         (they are {:.1e} apart there): it cannot be integrated in double precision; \
+                         shift that variable so the mass is near 0, or rescale it",
+                        crate::report::fmt_point(&m.x),
+                        *w,
+                        i + 1,
+                        MIN_WIDTH_SPACINGS,
+                        spacing(m.x[i]),
+                    ));
+                }
+                *w = floor;
+            }
+            if *w > MAX_WIDTH {
+                if why.is_none() {
+                    why = Some(format!(
+                        "the mass at x = {} is {:.2e} wide along axis {}, wider than {MAX_WIDTH:.0e}: \
+                         its integrals would overflow double precision; rescale that variable",
+                        crate::report::fmt_point(&m.x),
+                        *w,
+                        i + 1,
+                    ));
+                }
+                *w = MAX_WIDTH;
+            }
+        }
+    }
+    if why.is_none() {
+        let log_volume: f64 = modes[0].scale.iter().map(|w| w.ln()).sum();
+        if log_volume.abs() > LOG_VOLUME_RANGE {
+            why = Some(format!(
+                "the mass at x = {} occupies a volume of e^{log_volume:.0} (widths {:?}), outside the range \
+                 of doubles once integrated; rescale the variables",
+                crate::report::fmt_point(&modes[0].x),
+                modes[0].scale
+            ));
+        }
+    }
+    why
 }
 
 /// Cut axis `i` at the modes' coordinates; long finite stretches are cut again at
@@ -335,12 +436,21 @@ fn axis_pieces(modes: &[Mode], i: usize, (a, b): (f64, f64), spread: f64) -> Vec
     // (position, scale) of cut points
     let mut cuts: Vec<(f64, f64)> = modes.iter().map(|m| (m.x[i], m.scale[i])).collect();
     cuts.sort_by(|p, q| p.0.total_cmp(&q.0));
-    cuts.dedup_by(|p, q| (p.0 - q.0).abs() <= 1e-9 * (1.0 + p.0.abs()) + 1e-3 * p.1.min(q.1));
+    // Merged when closer than 1e-3 widths (or 1e-9 relative): in units of the widths, not of
+    // 1, so the mass of a mode 1e-125 wide at 0 is not merged away.
+    cuts.dedup_by(|p, q| {
+        (p.0 - q.0).abs() <= 1e-9 * p.0.abs().max(q.0.abs()) + 1e-3 * p.1.min(q.1)
+    });
     let mut extra = vec![];
     for &(c, s) in &cuts {
         for sgn in [-1.0, 1.0] {
-            let mut r = 8.0 * s;
-            while r.is_finite() && r < 1e300 {
+            // Bound: r starts at 8·s > 0 (widths are at least MIN_WIDTH_SPACINGS spacings of
+            // doubles, see `resolution`) and grows 8× up to 1e300, so at most
+            // log8(1e300 / 5e-324) < 700 cuts per side of a mode; MAX_GEOMETRIC_CUTS says so.
+            let mut r = 8.0 * s.max(f64::MIN_POSITIVE);
+            let mut n = 0;
+            while r.is_finite() && r < 1e300 && n < MAX_GEOMETRIC_CUTS {
+                n += 1;
                 let x = c + sgn * r;
                 // only inside the domain and before the next mode
                 let blocked = cuts
@@ -362,7 +472,7 @@ fn axis_pieces(modes: &[Mode], i: usize, (a, b): (f64, f64), spread: f64) -> Vec
     cuts.extend(extra);
     cuts.retain(|&(x, _)| x > a && x < b);
     cuts.sort_by(|p, q| p.0.total_cmp(&q.0));
-    cuts.dedup_by(|p, q| (p.0 - q.0).abs() <= 1e-12 * (1.0 + p.0.abs()));
+    cuts.dedup_by(|p, q| (p.0 - q.0).abs() <= 1e-12 * (p.0.abs().max(q.0.abs()) + p.1.min(q.1)));
     let nearest_scale = |x: f64| {
         modes
             .iter()

@@ -488,3 +488,88 @@ pub fn fmt_value(v: f64, e: f64) -> String {
         format!("{v:.digits$e} ± {e:.1e}")
     }
 }
+
+impl Report {
+    /// A report in which nothing could be computed, for the reason `why`: every quantity
+    /// without a value (status `not_converged`, 0 evaluations), every verdict undecided,
+    /// `why` as the explanation of the first (ibp) and as the only note. Used when a bound is hit
+    /// before any integral (the mass cannot be resolved in doubles).
+    #[allow(clippy::too_many_arguments)]
+    pub fn undecided(
+        case: &str,
+        vars: &[String],
+        params: &BTreeMap<String, f64>,
+        domain: &[(f64, f64)],
+        tolerance: f64,
+        modes: Vec<Vec<f64>>,
+        weight: Option<&str>,
+        why: &str,
+    ) -> Report {
+        let none = || Quantity::none(0, Status::NotConverged);
+        let components: Vec<Component> = (0..domain.len())
+            .map(|i| Component {
+                var: vars
+                    .get(i)
+                    .cloned()
+                    .unwrap_or_else(|| format!("x{}", i + 1)),
+                lhs: none(),
+                rhs: none(),
+                boundary: none(),
+                faces: ["lower", "upper"]
+                    .iter()
+                    .zip([domain[i].0, domain[i].1])
+                    .map(|(end, at)| Face {
+                        end: end.to_string(),
+                        at: at.is_finite().then_some(at),
+                        value: none(),
+                    })
+                    .collect(),
+            })
+            .collect();
+        let cross = || Cross {
+            lhs: none(),
+            rhs: none(),
+            boundary: none(),
+        };
+        let objective = || Objective {
+            esm: none(),
+            ism: none(),
+            constant: none(),
+            gap: none(),
+        };
+        let verdict = || Verdict {
+            ibp: Ibp::Undecided,
+            boundary: Boundary::Undecided,
+            objective: ObjectiveVerdict::Undecided,
+        };
+        let explanations = vec![why.to_string(), String::new(), String::new()];
+        Report {
+            case: case.to_string(),
+            vars: vars.to_vec(),
+            params: params.clone(),
+            normalizer: none(),
+            components: components.clone(),
+            cross: cross(),
+            objective: objective(),
+            verdict: verdict(),
+            domain: domain
+                .iter()
+                .map(|&(a, b)| [a.is_finite().then_some(a), b.is_finite().then_some(b)])
+                .collect(),
+            tolerance,
+            modes,
+            flux: vec![],
+            explanations: explanations.clone(),
+            notes: vec![why.to_string()],
+            half_s2: none(),
+            weighted: weight.map(|w| Weighted {
+                weight: w.to_string(),
+                components,
+                cross: cross(),
+                objective: objective(),
+                verdict: verdict(),
+                explanations,
+            }),
+        }
+    }
+}
