@@ -444,7 +444,14 @@ pub fn check_weighted<P: Density, S: ScoreField, W: ScalarFunction>(
                 evals: r.evals,
             })
             .collect();
-        if !r.converged {
+        if !r.converged && r.evals < opts.max_evals {
+            notes.push(format!(
+                "the cubature stopped at its memory ceiling ({} regions, {} MiB) after {} evaluations, before reaching the tolerance",
+                crate::quad::max_regions(d, k),
+                crate::quad::MEMORY_BUDGET >> 20,
+                r.evals
+            ));
+        } else if !r.converged {
             notes.push(format!(
                 "the cubature used its budget of {} evaluations before reaching the tolerance",
                 opts.max_evals

@@ -35,14 +35,34 @@ pub struct Located {
     /// [`resolution`]): a check must then be undecided. The modes and pieces are still
     /// usable for evaluating at points (widths are kept at the resolution floor).
     pub unresolved: Option<String>,
+    /// How the axes were cut (kept so `pieces_with_spread` cuts them the same way).
+    plan: CutPlan,
 }
+
+/// How many of the modes (highest first) cut the axes, and the ratio of the geometric cuts
+/// per axis (8, or larger when the cells would be too many; infinite: no geometric cuts).
+#[derive(Clone, Debug)]
+struct CutPlan {
+    modes: usize,
+    ratio: Vec<f64>,
+}
+
+/// The most cells (products of one piece per axis) the axes are cut into. Every cell gets its
+/// own cubature regions and rule evaluations (81 regions of 57 points in 4-D), so the cells
+/// must fit in the evaluation budget; a Gaussian in 4-D needs 16, a mode near a corner of a
+/// box with geometric cuts a few hundred. Beyond this the geometric cuts are thinned (ratio
+/// 8 → 64 → 4096 …, then none), then only the highest modes cut the axes.
+pub const MAX_CELLS: usize = 4096;
 
 impl Located {
     /// The pieces of each axis again, with the infinite pieces mapped at `spread` mode widths
     /// instead of the usual (an independent map, for cross-checking an integral).
     pub fn pieces_with_spread(&self, domain: &[(f64, f64)], spread: f64) -> Vec<Vec<Piece>> {
         (0..domain.len())
-            .map(|i| axis_pieces(&self.modes, i, domain[i], spread))
+            .map(|i| {
+                let m = &self.modes[..self.plan.modes];
+                axis_pieces(m, i, domain[i], spread, self.plan.ratio[i])
+            })
             .collect()
     }
 }
@@ -358,14 +378,38 @@ pub fn locate<P: Density>(p: &P, domain: &[(f64, f64)]) -> Result<Located, Locat
     // 3-D and 4-D, Genz–Malik then needs 2.7× fewer evaluations than with 1 width (and 1.5×
     // fewer than with 2); in 1-D tanh-sinh does best with 1.
     let spread = if d == 1 { 1.0 } else { 4.0 };
-    let pieces = (0..d)
-        .map(|i| axis_pieces(&modes, i, domain[i], spread))
-        .collect();
+    let mut plan = CutPlan {
+        modes: modes.len(),
+        ratio: vec![8.0; d],
+    };
+    // Bound: every pass squares one axis's ratio (8 → 64 → … → ∞ after 9 squarings) or
+    // drops one mode from the cuts, so at most 10·d + modes.len() passes.
+    let pieces = loop {
+        let pieces: Vec<Vec<Piece>> = (0..d)
+            .map(|i| axis_pieces(&modes[..plan.modes], i, domain[i], spread, plan.ratio[i]))
+            .collect();
+        let cells = pieces.iter().fold(1usize, |n, p| n.saturating_mul(p.len()));
+        if d == 1 || cells <= MAX_CELLS {
+            break pieces;
+        }
+        let widest = (0..d)
+            .filter(|&i| plan.ratio[i].is_finite())
+            .max_by_key(|&i| pieces[i].len());
+        match widest {
+            Some(i) => {
+                let r = plan.ratio[i] * plan.ratio[i];
+                plan.ratio[i] = if r < 1e300 { r } else { f64::INFINITY };
+            }
+            None if plan.modes > 1 => plan.modes -= 1,
+            None => break pieces,
+        }
+    };
     Ok(Located {
         modes,
         log_max,
         pieces,
         unresolved,
+        plan,
     })
 }
 
@@ -431,8 +475,15 @@ fn resolution(modes: &mut [Mode], log_max: f64) -> Option<String> {
 }
 
 /// Cut axis `i` at the modes' coordinates; long finite stretches are cut again at
-/// geometric distances from the nearest mode so the rule sees the scale of the mass.
-fn axis_pieces(modes: &[Mode], i: usize, (a, b): (f64, f64), spread: f64) -> Vec<Piece> {
+/// geometric distances (`ratio` apart, from 8 widths; none when `ratio` is infinite) from the
+/// nearest mode so the rule sees the scale of the mass.
+fn axis_pieces(
+    modes: &[Mode],
+    i: usize,
+    (a, b): (f64, f64),
+    spread: f64,
+    ratio: f64,
+) -> Vec<Piece> {
     // (position, scale) of cut points
     let mut cuts: Vec<(f64, f64)> = modes.iter().map(|m| (m.x[i], m.scale[i])).collect();
     cuts.sort_by(|p, q| p.0.total_cmp(&q.0));
@@ -445,11 +496,11 @@ fn axis_pieces(modes: &[Mode], i: usize, (a, b): (f64, f64), spread: f64) -> Vec
     for &(c, s) in &cuts {
         for sgn in [-1.0, 1.0] {
             // Bound: r starts at 8·s > 0 (widths are at least MIN_WIDTH_SPACINGS spacings of
-            // doubles, see `resolution`) and grows 8× up to 1e300, so at most
+            // doubles, see `resolution`) and grows `ratio`× (at least 8×) up to 1e300, so at most
             // log8(1e300 / 5e-324) < 700 cuts per side of a mode; MAX_GEOMETRIC_CUTS says so.
             let mut r = 8.0 * s.max(f64::MIN_POSITIVE);
             let mut n = 0;
-            while r.is_finite() && r < 1e300 && n < MAX_GEOMETRIC_CUTS {
+            while ratio.is_finite() && r.is_finite() && r < 1e300 && n < MAX_GEOMETRIC_CUTS {
                 n += 1;
                 let x = c + sgn * r;
                 // only inside the domain and before the next mode
@@ -465,7 +516,7 @@ fn axis_pieces(modes: &[Mode], i: usize, (a, b): (f64, f64), spread: f64) -> Vec
                     break;
                 }
                 extra.push((x, s));
-                r *= 8.0;
+                r *= ratio;
             }
         }
     }
