@@ -3,7 +3,7 @@
 //! time cap. Every run must end with exit 0–3, no "panicked at" on stderr, no signal, within
 //! the time cap; exit 2 must say why on stderr.
 //!
-//! `cargo test --release --test fuzz_e2e` runs a fixed-seed batch (FUZZ_CASES, default 240)
+//! `cargo test --release --test fuzz_e2e` runs a fixed-seed batch (FUZZ_CASES, default 400)
 //! on 2 threads. The long run is ignored by default and driven by environment variables:
 //!
 //! ```sh
@@ -286,7 +286,7 @@ fn fuzz_fixed_seed() {
         assert!(f.is_none(), "{f:?}");
         return;
     }
-    let n = env_u64("FUZZ_CASES").unwrap_or(240);
+    let n = env_u64("FUZZ_CASES").unwrap_or(400);
     let start = Instant::now();
     let t = run(&s, |i, _| i >= n);
     eprintln!("{}", summary(&t, &s, start.elapsed().as_secs_f64()));

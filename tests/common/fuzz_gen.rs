@@ -237,11 +237,16 @@ fn log_density(r: &mut Rng, lang: &Language, vars: &[String], params: &[String])
         })
         .collect();
     let base = base.join(" + ");
-    match r.below(6) {
+    match r.below(8) {
         0 => expr(r, lang, vars, params, 4),
         1 => base,
         2 => format!(
             "{base} + {}*{}",
+            constant(r),
+            expr(r, lang, vars, params, 3)
+        ),
+        3 | 4 => format!(
+            "{base} + {}*tanh({})",
             constant(r),
             expr(r, lang, vars, params, 3)
         ),
@@ -373,7 +378,7 @@ pub fn case(r: &mut Rng, lang: &Language, max_evals: u64) -> Generated {
         t.push_str(&format!("pdf = {}\n", quote(&format!("exp({ld})"))));
     }
     t.push_str("\n[score]\n");
-    let want_field = command != "score" || r.chance(0.7);
+    let want_field = command != "score" || r.chance(0.9);
     let want_model = !want_field || r.chance(if command == "score" { 0.8 } else { 0.3 });
     if want_field {
         let f = field(r, lang, &vars, &params);
