@@ -61,6 +61,9 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::Mutex;
 
+/// The most values of a `--sweep` (each is a full DSM comparison with its own cubatures).
+pub const MAX_SWEEP_VALUES: usize = 1000;
+
 /// A parameter swept over values: `NAME=LO:HI:COUNT` or `NAME=V1,V2,…`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Sweep {
@@ -93,8 +96,8 @@ pub fn parse_sweep(s: &str) -> Result<Sweep, String> {
             .trim()
             .parse()
             .ok()
-            .filter(|n| *n >= 2)
-            .ok_or_else(|| bad("COUNT must be a whole number of at least 2"))?;
+            .filter(|n| (2..=MAX_SWEEP_VALUES).contains(n))
+            .ok_or_else(|| bad("COUNT must be a whole number from 2 to 1000"))?;
         (0..n)
             .map(|i| lo + (hi - lo) * i as f64 / (n - 1) as f64)
             .collect()
@@ -103,6 +106,9 @@ pub fn parse_sweep(s: &str) -> Result<Sweep, String> {
     };
     if values.len() < 2 {
         return Err(bad("a sweep needs at least two values"));
+    }
+    if values.len() > MAX_SWEEP_VALUES {
+        return Err(bad("a sweep has at most 1000 values"));
     }
     Ok(Sweep {
         name: name.to_string(),
@@ -226,6 +232,13 @@ pub fn dsm(
     }
     if opts.n < 2 {
         return Err(DsmError("--n must be at least 2".into()));
+    }
+    if opts.n > crate::sample::MAX_DRAWS {
+        return Err(DsmError(format!(
+            "--n must be at most {}, got {}",
+            crate::sample::MAX_DRAWS,
+            opts.n
+        )));
     }
     // One compiled case per θ.
     let thetas: Vec<Option<f64>> = match sweep {

@@ -427,12 +427,22 @@ pub fn series_sizes(n: usize) -> Vec<usize> {
     out
 }
 
+/// The most probes per draw (`--probes-per-draw`): the sliced estimators' cost is draws × probes.
+pub const MAX_PROBES_PER_DRAW: usize = 1024;
+
 /// Estimate `ism` from samples of the case's `p` and compare with quadrature.
 pub fn estimate(case: &Case, opts: &EstimateOptions) -> Result<EstimateReport, EstimateError> {
     if opts.probes_per_draw == 0 {
         return Err(EstimateError::Options(
             "--probes-per-draw must be at least 1".into(),
         ));
+    }
+    // Bound: every draw runs probes_per_draw probes per estimator.
+    if opts.probes_per_draw > MAX_PROBES_PER_DRAW {
+        return Err(EstimateError::Options(format!(
+            "--probes-per-draw must be at most {MAX_PROBES_PER_DRAW}, got {}",
+            opts.probes_per_draw
+        )));
     }
     let d = case.vars.len();
     let field = case.check_field();

@@ -49,6 +49,17 @@ pub enum Sampler {
     Mala,
 }
 
+/// The most draws [`sample`] keeps (`--n`): each is up to 4 coordinates and, in `estimate`, a
+/// few numbers per estimator, about 100 bytes in all, so 4 million stay below 400 MB.
+pub const MAX_DRAWS: usize = 4_000_000;
+
+/// The most MALA chains (`--chains`).
+pub const MAX_CHAINS: usize = 256;
+
+/// The most MALA steps of a run, burn-in included (`chains · burn_in + n`): at about 1 µs a
+/// step in 4-D, 100 million take a few minutes.
+pub const MAX_MALA_STEPS: usize = 100_000_000;
+
 /// Options of [`sample`].
 #[derive(Clone, Debug)]
 pub struct SampleOptions {
@@ -187,6 +198,28 @@ pub fn sample<P: Density>(
     let d = domain.len();
     if opts.n == 0 {
         return Err(SampleError::Options("--n must be at least 1".into()));
+    }
+    if opts.n > MAX_DRAWS {
+        return Err(SampleError::Options(format!(
+            "--n must be at most {MAX_DRAWS}, got {}",
+            opts.n
+        )));
+    }
+    if opts.chains > MAX_CHAINS {
+        return Err(SampleError::Options(format!(
+            "--chains must be at most {MAX_CHAINS}, got {}",
+            opts.chains
+        )));
+    }
+    let steps = opts
+        .chains
+        .max(1)
+        .saturating_mul(opts.burn_in)
+        .saturating_add(opts.n);
+    if steps > MAX_MALA_STEPS {
+        return Err(SampleError::Options(format!(
+            "--chains × --burn-in + --n must be at most {MAX_MALA_STEPS} MALA steps, got {steps}"
+        )));
     }
     let located = locate(p, domain).map_err(|e| SampleError::Locate(format!("{e:?}")))?;
     let method = match (opts.sampler, d) {

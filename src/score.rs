@@ -169,12 +169,22 @@ impl std::fmt::Display for ScoreError {
 
 impl std::error::Error for ScoreError {}
 
+/// The most points `score` checks (`--points`): each is a few hundred bytes and a few dual
+/// evaluations, so a million take under a second and 300 MB at most.
+pub const MAX_POINTS: usize = 1_000_000;
+
 impl ScoreOptions {
     /// Check the options; the error names the flag-like field that is wrong.
     pub fn validate(&self) -> Result<(), ScoreError> {
         let bad = |m: String| Err(ScoreError::BadOption(m));
         if self.points == 0 {
             return bad("points must be at least 1".into());
+        }
+        if self.points > MAX_POINTS {
+            return bad(format!(
+                "points must be at most {MAX_POINTS}, got {}",
+                self.points
+            ));
         }
         for (name, v) in [("rtol", self.rtol), ("atol", self.atol)] {
             if !(v.is_finite() && v >= 0.0) {
