@@ -329,3 +329,37 @@ fn fuzz_long() {
         t.failures.join("\n")
     );
 }
+
+/// The body of the cargo-fuzz target `check` (which needs nightly to build) on fixed inputs,
+/// in process, under an address-space limit on this test process (soft limit only, so the
+/// children of the other tests can still set their own).
+#[test]
+fn check_target_in_process() {
+    let lim = libc::rlimit {
+        rlim_cur: 3 << 30,
+        rlim_max: libc::RLIM_INFINITY,
+    };
+    // SAFETY: setrlimit with a valid struct; only lowers this process's soft limit.
+    let mut old = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    unsafe {
+        libc::getrlimit(libc::RLIMIT_AS, &mut old);
+        if old.rlim_cur == libc::RLIM_INFINITY || old.rlim_cur > lim.rlim_cur {
+            let lim = libc::rlimit {
+                rlim_cur: lim.rlim_cur,
+                rlim_max: old.rlim_max,
+            };
+            libc::setrlimit(libc::RLIMIT_AS, &lim);
+        }
+    }
+    let lang = Language::probe();
+    let mut r = Rng::new(99);
+    for len in [0usize, 1, 7, 8, 64, 200, 512] {
+        for _ in 0..4 {
+            let bytes: Vec<u8> = (0..len).map(|_| r.next_u64() as u8).collect();
+            fuzz_gen::check_from_bytes(&lang, &bytes, 20_000);
+        }
+    }
+}

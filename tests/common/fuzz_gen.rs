@@ -442,3 +442,29 @@ pub fn case(r: &mut Rng, lang: &Language, max_evals: u64) -> Generated {
         dim: d,
     }
 }
+
+/// The body of the cargo-fuzz target `check` (`fuzz/fuzz_targets/check.rs`): a case generated
+/// from the fuzzer's bytes, compiled and run by `check` in process with a budget of
+/// `max_evals` evaluations per cubature, then rendered as text and JSON and explained.
+/// Bad input is fine; a panic, abort or hang is what the fuzzer looks for.
+pub fn check_from_bytes(lang: &Language, data: &[u8], max_evals: u64) {
+    let mut r = Rng::from_bytes(data);
+    let g = case(&mut r, lang, max_evals);
+    let Ok(spec) = scorecheck::case::parse_case(&g.toml, "fuzz.toml", "fuzz") else {
+        return;
+    };
+    let Ok(case) = spec.compile(&[], false) else {
+        return;
+    };
+    let opts = scorecheck::check::CheckOptions {
+        tol: None,
+        max_evals,
+    };
+    if let Ok(report) = scorecheck::check_case(&case, &opts) {
+        let _ = report.to_text();
+        let _ = report.to_json();
+        let _ = report.exit_code();
+        let ex = scorecheck::explain::explain(&report);
+        let _ = ex.to_text();
+    }
+}
