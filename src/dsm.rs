@@ -44,6 +44,10 @@
 //! let c = p.constant.as_ref().unwrap();
 //! assert!((c.value.unwrap() - 0.25).abs() <= c.error.unwrap());
 //! ```
+//!
+//! Bounds (issue 17): at most [`MAX_SWEEP_VALUES`] values of θ and
+//! [`crate::sample::MAX_DRAWS`] Monte Carlo draws (beyond is bad input); each cubature ends at
+//! its `--max-evals` or at `quad::max_regions`; `locate` bounds the pieces.
 
 use crate::case::{Case, CaseSpec};
 use crate::check::status_for_value;

@@ -7,6 +7,12 @@
 //! definite and with gradient steps and a backtracking line search elsewhere (kinks,
 //! flat or convex regions). Distinct local maxima within `e^46` of the highest are kept.
 //! The width of a mode along an axis is the distance at which `log p̃` has dropped by ½.
+//!
+//! Bounds (issue 17): at most 1 + 16·d + 4 starting points; each ascent at most 300 steps
+//! of at most 80 step halvings; each half width at most 200 halvings or doublings; the
+//! modes at most the starting points; at most [`MAX_GEOMETRIC_CUTS`] geometric cuts per side
+//! of a mode; at most [`MAX_CELLS`] cells ([`MAX_PIECES_1D`] pieces in 1-D). A mass doubles
+//! cannot resolve (see `resolution`) is reported in [`Located::unresolved`].
 
 use crate::model::{Density, MAX_DIM, log_density_hessian};
 use crate::quad::Piece;
@@ -206,6 +212,7 @@ fn ascend<P: Density>(p: &P, x0: &[f64], domain: &[(f64, f64)]) -> Option<(Vec<f
         return None;
     }
     let mut trust = 1.0f64.max(0.1 * x.iter().fold(0.0f64, |m, v| m.max(v.abs())));
+    // Bound: 300 steps (Newton converges in a few; gradient steps end when none goes up).
     for _ in 0..300 {
         let (_, g, h) = log_density_hessian(p, &x);
         if g[..d].iter().any(|v| !v.is_finite()) {
@@ -227,6 +234,7 @@ fn ascend<P: Density>(p: &P, x0: &[f64], domain: &[(f64, f64)]) -> Option<(Vec<f
             None => (g[..d].iter().map(|v| v / gnorm).collect::<Vec<_>>(), trust),
         };
         let mut moved = false;
+        // Bound: 80 halvings of the step (a factor 1e-24).
         for _ in 0..80 {
             let mut xn: Vec<f64> = x.iter().zip(&dir).map(|(a, b)| a + alpha * b).collect();
             clamp_into(&mut xn, domain);
@@ -278,6 +286,7 @@ fn half_width<P: Density>(
     let mut t = guess.min(room);
     let below = |v: f64| v.is_nan() || v <= target;
     if below(at(t)) {
+        // Bound: 200 halvings (widths are floored in `resolution` anyway).
         for _ in 0..200 {
             let tn = 0.5 * t;
             if tn == 0.0 || !below(at(tn)) {
@@ -287,6 +296,7 @@ fn half_width<P: Density>(
         }
         Some(t)
     } else {
+        // Bound: 200 doublings (2^200 ≈ 1e60 times the guess; beyond, the width is unknown).
         for _ in 0..200 {
             if t >= room {
                 return if room.is_finite() { Some(room) } else { None };
@@ -313,6 +323,7 @@ pub enum LocateError {
 pub fn locate<P: Density>(p: &P, domain: &[(f64, f64)]) -> Result<Located, LocateError> {
     let d = domain.len();
     let mut found: Vec<(Vec<f64>, f64)> = vec![];
+    // Bound: one ascent per starting point (at most 1 + 16·d + 4).
     for s in starts(domain) {
         if log_p(p, &s).is_nan() {
             return Err(LocateError::Undefined(s));

@@ -15,6 +15,13 @@
 //! together from shared evaluations with an adaptive Genz–Malik rule of degree 7 with an
 //! embedded degree-5 rule ([`cubature`]), which splits the region with the largest error
 //! along the axis with the largest fourth difference.
+//!
+//! Bounds (issue 17): [`integrate_1d_vec`] evaluates 1217 points per piece, once (no
+//! refinement loop); a [`cubature`] ends when `max_evals` evaluations are spent or
+//! [`max_regions`] regions ([`MEMORY_BUDGET`]) are stored, and its first cut spends at most
+//! `max_evals` or one rule per cell, whichever is more (cells are bounded by
+//! [`crate::locate::MAX_CELLS`]); its points are evaluated at most [`FIRST_BATCH`] regions or
+//! one round (≤ 128 regions) at a time.
 
 use std::collections::BinaryHeap;
 
@@ -253,6 +260,8 @@ pub fn integrate_1d_vec(
     }
     // Points, rule weights and |dx/du| (kept apart: a zero value times an infinite |dx/du|
     // at u = 1 is zero).
+    // Bound: 1217 points per piece, so memory and work are linear in the pieces
+    // (at most locate::MAX_PIECES_1D of them on an axis).
     let cap = pieces.len() * (3 * (2 * tanh_sinh_nodes().len() - 1) + 62);
     let mut xs = Vec::with_capacity(cap);
     let mut wts = Vec::with_capacity(cap);
@@ -598,7 +607,7 @@ pub fn max_regions(d: usize, k: usize) -> usize {
 }
 
 /// The first regions are evaluated this many at a time (bounds the scratch of points).
-const FIRST_BATCH: usize = 4096;
+pub const FIRST_BATCH: usize = 4096;
 
 /// Below this many points a round is evaluated on the calling thread (same results).
 const PARALLEL_POINTS: usize = 1024;
@@ -742,6 +751,7 @@ pub fn cubature_from(
             }
         }
         let mut parents = Vec::with_capacity(splits_per_round(d));
+        // Bound: splits_per_round(d) ≤ 64 parents a round.
         while parents.len() < splits_per_round(d) {
             let Some(top) = heap.pop() else { break };
             let worst = &store[top.id as usize];
@@ -844,6 +854,7 @@ fn eval_regions(
         .max(PARALLEL_POINTS.div_ceil(4 * npts));
     let mut groups: Vec<Vec<Job>> = vec![];
     let mut it = jobs.into_iter().peekable();
+    // Bound: one group per `per` jobs (each pass takes at least one).
     while it.peek().is_some() {
         groups.push(it.by_ref().take(per).collect());
     }
