@@ -447,7 +447,7 @@ fn resolution(modes: &mut [Mode], log_max: f64) -> Option<String> {
     for m in modes.iter_mut() {
         for (i, w) in m.scale.iter_mut().enumerate() {
             let floor = MIN_WIDTH_SPACINGS * spacing(m.x[i]);
-            if !(*w >= floor) {
+            if w.is_nan() || *w < floor {
                 if why.is_none() {
                     why = Some(format!(
                         "the mass at x = {} is {:.2e} wide along axis {}, fewer than {:.0e} doubles \
