@@ -48,7 +48,8 @@ enum Cmd {
     /// --kind convergence: |estimate − final| against evaluations for both sides.
     ///
     /// Exit codes: 0 the figure is written (whatever the check found); 2 bad input (nothing
-    /// is written).
+    /// is written); 3 the case cannot be computed in double precision (the reason is printed;
+    /// nothing is written).
     Plot(PlotArgs),
     /// Check a case over a grid of parameter values, in parallel, and print the objectives
     /// per point (a table, or JSON with --json); --plot draws esm and ism + const against the
@@ -725,6 +726,11 @@ fn run_plot(a: PlotArgs) -> ExitCode {
         let (format, pending) = open_figure(&a.out)?;
         let case = load_case(&a.case, &a.params)?;
         let report = scorecheck::check_case(&case, &opts).map_err(bad_input)?;
+        if report.normalizer.evals == 0 && report.exit_code() == 3 {
+            // Nothing was integrated (Report::undecided): there is nothing to draw.
+            eprintln!("undecided: {}", report.notes.join("; "));
+            return Err(ExitCode::from(3));
+        }
         let kind = match a.kind {
             PlotKind::Identity => scorecheck::plot::Kind::Identity,
             PlotKind::Boundary => scorecheck::plot::Kind::Boundary,

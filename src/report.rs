@@ -111,18 +111,27 @@ impl Quantity {
         let mut e = 0.0;
         let mut n = 0;
         let mut st = Status::Ok;
+        // A part without a value (not computed: see `Report::undecided`) leaves the sum
+        // without one.
+        let mut missing = false;
         for (q, sign) in parts {
             n += q.evals;
             st = st.worst(q.status);
             if let (Some(a), Some(b)) = (q.value, q.error) {
                 v += sign * a;
                 e += b;
+            } else {
+                missing = true;
             }
         }
         if st == Status::Ok && e > allowed {
             st = Status::NotConverged;
         }
-        let mut q = Quantity::new(v, e, n, st);
+        let mut q = if missing && st.has_value() {
+            Quantity::none(n, st)
+        } else {
+            Quantity::new(v, e, n, st)
+        };
         if q.status == Status::Nonfinite {
             q.at = parts.iter().find_map(|(p, _)| p.at.clone());
         }

@@ -292,3 +292,34 @@ fn default_budget_stays_below_the_region_ceiling() {
         );
     }
 }
+
+/// `explain` and `plot` of a case that cannot be computed: undecided (exit 3) with the
+/// reason; explain claims no step on numbers it does not have (its step 1 said "✓ a finite
+/// number" and the sums showed "0 ± 0"); plot writes nothing (it said "bad input").
+#[test]
+fn explain_and_plot_of_an_unresolvable_case_are_undecided() {
+    let dir = tmp("unresolvable");
+    std::fs::write(
+        dir.join("case.toml"),
+        "[density]\nlog = \"1e250*sin(x)^2\"\n[score]\nfield = [\"-x\"]\n",
+    )
+    .unwrap();
+    let o = ends_with(&dir, &["explain", "case.toml"], 3);
+    let out = text(&o.stdout);
+    let step1 = out
+        .lines()
+        .find(|l| l.starts_with("step 1"))
+        .expect("a step 1");
+    assert!(!step1.contains('✓'), "{out}");
+    // Step 2's right side is a sum of quantities that were not computed: no value.
+    let step2 = out.split("step 2").nth(1).expect("a step 2");
+    let right2 = step2
+        .lines()
+        .find(|l| l.trim_start().starts_with("right"))
+        .unwrap();
+    assert_eq!(right2.trim(), "right = —", "{out}");
+    let _ = std::fs::remove_file(dir.join("out.svg"));
+    let o = ends_with(&dir, &["plot", "case.toml", "--out", "out.svg"], 3);
+    assert!(text(&o.stderr).contains("undecided: log p̃ reaches"));
+    assert!(!dir.join("out.svg").exists());
+}
