@@ -355,8 +355,17 @@ pub fn locate<P: Density>(p: &P, domain: &[(f64, f64)]) -> Result<Located, Locat
             } else {
                 1.0
             };
+            // A side whose half width is the room left to the domain's end says only that
+            // the width is at least that: it does not count when the other side has a drop
+            // (a mode 1e-165 from an end had a width of 3e-83, and ~90 cuts per axis).
+            let (a, b) = domain[i];
+            let ended = |w: Option<f64>, room: f64| w.filter(|&w| w < room);
             let up = half_width(p, &m, i, 1.0, domain, guess);
             let dn = half_width(p, &m, i, -1.0, domain, guess);
+            let (up, dn) = match (ended(up, b - m.x[i]), ended(dn, m.x[i] - a)) {
+                (None, None) => (up, dn),
+                cut => cut,
+            };
             m.scale[i] = match (up, dn) {
                 // sqrt of each first: u·v underflows to 0 for widths below 1e-162.
                 (Some(u), Some(v)) => u.sqrt() * v.sqrt(),

@@ -323,3 +323,22 @@ fn explain_and_plot_of_an_unresolvable_case_are_undecided() {
     assert!(text(&o.stderr).contains("undecided: log p̃ reaches"));
     assert!(!dir.join("out.svg").exists());
 }
+
+/// Found by the fuzz (seed 3, case 697: `plot --kind boundary` took 17 s): a mode 1e-165 from
+/// a domain end got the width √(1 · 1e-165) = 3e-83 (the room left to the end taken as a
+/// half width), hence ~90 geometric cuts of that axis and ~90 pieces in every face integral.
+/// The room is not a half width: for `−u²/2` the drop by ½ is at u = 1, so the width is 1.
+#[test]
+fn a_domain_end_next_to_a_mode_does_not_shrink_its_width() {
+    let spec = scorecheck::case::parse_case(
+        "vars = [\"u\", \"v\"]\ndomain = [[-9.4e-166, 5.14], [0, inf]]\n[density]\nlog = \"-u^2/2 - v^2/2 + v\"\n[score]\nfield = [\"v\", \"-v\"]\n",
+        "case.toml",
+        "case",
+    )
+    .unwrap();
+    let case = spec.compile(&[], false).unwrap();
+    let loc = scorecheck::locate::locate(&case.density, &case.domain).unwrap();
+    let m = &loc.modes[0];
+    assert!((m.scale[0] - 1.0).abs() < 1e-9, "width {:e}", m.scale[0]);
+    assert!(loc.pieces[0].len() <= 4, "{} pieces", loc.pieces[0].len());
+}

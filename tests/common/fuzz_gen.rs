@@ -364,11 +364,15 @@ pub fn case(r: &mut Rng, lang: &Language, max_evals: u64) -> Generated {
         t.push_str(&format!("params = {{ {} }}\n", vals.join(", ")));
     }
     let command = *r.pick(&["check", "check", "explain", "score", "plot"]);
-    if command != "score" && r.chance(0.1) {
-        t.push_str(&format!(
-            "weight = {}\n",
-            quote(&expr(r, lang, &vars, &params, 2))
-        ));
+    if command != "score" && r.chance(0.15) {
+        // A weight that is often >= 0 (the squared distance to the box's ends, say), or any.
+        let v = &vars[0];
+        let w = match r.below(3) {
+            0 => format!("{v}^2*(1 + {v}^2)"),
+            1 => format!("exp(-{v}^2) * ({})^2", expr(r, lang, &vars, &params, 2)),
+            _ => expr(r, lang, &vars, &params, 2),
+        };
+        t.push_str(&format!("weight = {}\n", quote(&w)));
     }
     t.push_str("\n[density]\n");
     let ld = log_density(r, lang, &vars, &params);
@@ -417,9 +421,18 @@ pub fn case(r: &mut Rng, lang: &Language, max_evals: u64) -> Generated {
             }
         }
         _ => {
-            args.push(format!("--max-evals={max_evals}"));
+            // Mostly the given budget, sometimes a tenth or ten times it.
+            let budget = match r.below(8) {
+                0 => (max_evals / 10).max(1),
+                1 => max_evals.saturating_mul(10),
+                _ => max_evals,
+            };
+            args.push(format!("--max-evals={budget}"));
             if r.chance(0.3) {
-                args.push(format!("--tol={}", r.pick(&["1e-3", "1e-6", "1e-12"])));
+                args.push(format!(
+                    "--tol={}",
+                    r.pick(&["1e-3", "1e-6", "1e-12", "1e-300"])
+                ));
             }
             match command {
                 "plot" => {
@@ -429,6 +442,9 @@ pub fn case(r: &mut Rng, lang: &Language, max_evals: u64) -> Generated {
                         "--kind={}",
                         r.pick(&["identity", "boundary", "convergence"])
                     ));
+                    if r.chance(0.1) {
+                        args.push(format!("--size={}", r.pick(&["200x150", "640x480"])));
+                    }
                 }
                 "explain" if r.chance(0.3) => args.push("--markdown".into()),
                 _ if r.chance(0.3) => args.push("--json".into()),
