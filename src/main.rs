@@ -119,7 +119,9 @@ struct QuadArgs {
     /// (default 1e-10 in 1-D, 1e-8 in 2-D, 1e-6 in 3-D and 4-D).
     #[arg(long, value_name = "TOL", allow_negative_numbers = true)]
     tol: Option<f64>,
-    /// Evaluations allowed per cubature in 2-D and up.
+    /// Evaluations allowed per cubature in 2-D and up (face integrals get N/10 each); when
+    /// spent, the integrals are not converged and the check is undecided. A cubature also
+    /// stops at 256 MiB of stored regions (see the README's limits).
     #[arg(long, value_name = "N", default_value_t = 20_000_000)]
     max_evals: u64,
 }

@@ -13,7 +13,8 @@
 //!
 //! Variables (all optional): FUZZ_SECONDS (long run's duration, default 60), FUZZ_CASES (a
 //! number of cases instead of a duration), FUZZ_SEED (default: the clock for the long run,
-//! 17 for the fixed batch), FUZZ_THREADS (parallel cases), FUZZ_TIMEOUT (seconds per case),
+//! 17 for the fixed batch), FUZZ_THREADS (parallel cases), FUZZ_TIMEOUT (CPU seconds per
+//! case, default 30, 60 for the long run; ten times that of wall time ends one that waits),
 //! FUZZ_AS_MB (address-space limit per case, MiB), FUZZ_MAX_EVALS (the --max-evals given),
 //! FUZZ_ONLY (rerun one case index of a seed, printing its case), FUZZ_BIN (the binary to
 //! run, default the one cargo built), FUZZ_PROGRESS (print a line every N cases),
@@ -77,6 +78,7 @@ struct Outcome {
 /// Run the binary with `args` in `dir` under the address-space limit and the time cap.
 fn run_limited(args: &[String], dir: &Path, s: &Settings) -> Outcome {
     let as_bytes = s.as_bytes;
+    let cpu = s.timeout.as_secs().max(1);
     let out = std::fs::File::create(dir.join("stdout")).expect("stdout file");
     let err = std::fs::File::create(dir.join("stderr")).expect("stderr file");
     let mut cmd = Command::new(bin());
@@ -102,18 +104,28 @@ fn run_limited(args: &[String], dir: &Path, s: &Settings) -> Outcome {
                 rlim_max: 0,
             };
             libc::setrlimit(libc::RLIMIT_CORE, &none);
+            // The time cap is on CPU time (SIGXCPU, then SIGKILL a second later), so a
+            // loaded machine does not make a quick case look like a hang.
+            let cpu_lim = libc::rlimit {
+                rlim_cur: cpu,
+                rlim_max: cpu + 1,
+            };
+            if libc::setrlimit(libc::RLIMIT_CPU, &cpu_lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
             Ok(())
         });
     }
     let start = Instant::now();
     let mut child = cmd.spawn().expect("the scorecheck binary starts");
     let mut timed_out = false;
-    // Bound: polls every 5 ms until the child ends or the time cap (then it is killed).
+    // Bound: polls every 5 ms until the child ends (the CPU limit ends a busy one) or ten
+    // times the time cap of wall time have passed (a child that waits forever), then kills it.
     let status = loop {
         if let Some(st) = child.try_wait().expect("wait for the child") {
             break st;
         }
-        if start.elapsed() > s.timeout {
+        if start.elapsed() > 10 * s.timeout {
             timed_out = true;
             let _ = child.kill();
             break child.wait().expect("wait for the killed child");
@@ -123,6 +135,8 @@ fn run_limited(args: &[String], dir: &Path, s: &Settings) -> Outcome {
     let elapsed = start.elapsed();
     let stderr = String::from_utf8_lossy(&std::fs::read(dir.join("stderr")).unwrap_or_default())
         .into_owned();
+    use std::os::unix::process::ExitStatusExt;
+    let timed_out = timed_out || matches!(status.signal(), Some(libc::SIGXCPU | libc::SIGKILL));
     Outcome {
         code: status.code(),
         timed_out,
@@ -134,7 +148,11 @@ fn run_limited(args: &[String], dir: &Path, s: &Settings) -> Outcome {
 /// Why an outcome is a failure, if it is one.
 fn failure(o: &Outcome, s: &Settings) -> Option<String> {
     if o.timed_out {
-        return Some(format!("still running after {:?} (killed)", s.timeout));
+        return Some(format!(
+            "still running after {:?} of CPU time or {:?} of wall time (killed)",
+            s.timeout,
+            10 * s.timeout
+        ));
     }
     if o.stderr.contains("panicked at") {
         return Some("panicked".into());
