@@ -171,6 +171,8 @@ struct Tally {
     by_code: [u64; 4],
     failures: Vec<String>,
     slowest: Option<(Duration, String)>,
+    /// The five slowest cases: (wall time, index, command line).
+    slow: Vec<(Duration, u64, String)>,
 }
 
 fn failure_dir() -> PathBuf {
@@ -250,6 +252,10 @@ fn run(s: &Settings, stop: impl Fn(u64, Duration) -> bool + Sync) -> Tally {
                     if t.slowest.as_ref().is_none_or(|(d, _)| o.elapsed > *d) {
                         t.slowest = Some((o.elapsed, format!("case {i}: {desc}")));
                     }
+                    let line = desc.lines().next().unwrap_or_default().to_string();
+                    t.slow.push((o.elapsed, i, line));
+                    t.slow.sort_by(|a, b| b.0.cmp(&a.0));
+                    t.slow.truncate(5);
                     if o.code == Some(2) && std::env::var_os("FUZZ_SHOW_BAD").is_some() {
                         eprintln!("[bad input] {}", o.stderr.lines().next().unwrap_or(""));
                     }
@@ -282,13 +288,19 @@ fn summary(t: &Tally, s: &Settings, secs: f64) -> String {
         .as_ref()
         .map(|(d, c)| format!("{:.2} s, {c}", d.as_secs_f64()))
         .unwrap_or_default();
+    let top: Vec<String> = t
+        .slow
+        .iter()
+        .map(|(d, i, l)| format!("  {:.2} s  case {i}: {l}", d.as_secs_f64()))
+        .collect();
     format!(
-        "fuzz_e2e: seed {}, {} cases in {secs:.0} s on {} threads, exit codes 0/1/2/3 = {:?}, {} failures; slowest: {slow}",
+        "fuzz_e2e: seed {}, {} cases in {secs:.0} s on {} threads, exit codes 0/1/2/3 = {:?}, {} failures; slowest: {slow}\nthe five slowest:\n{}",
         s.seed,
         t.cases,
         s.threads,
         t.by_code,
-        t.failures.len()
+        t.failures.len(),
+        top.join("\n")
     )
 }
 
