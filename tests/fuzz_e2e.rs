@@ -229,6 +229,9 @@ fn run(s: &Settings, stop: impl Fn(u64, Duration) -> bool + Sync) -> Tally {
         "every function of the language compiles with some number of arguments: {:?}",
         lang.functions
     );
+    for op in ["+", "-", "*", "/", "^", "%"] {
+        assert!(lang.operators.contains(&op), "the operator {op} compiles");
+    }
     let scratch = std::env::temp_dir().join(format!("scorecheck-fuzz-{}", std::process::id()));
     let next = AtomicU64::new(0);
     let tally = Arc::new(Mutex::new(Tally::default()));
@@ -385,6 +388,10 @@ fn check_target_in_process() {
         }
     }
     let lang = Language::probe();
+    eprintln!(
+        "functions {:?}\noperators {:?}\nprefixes {:?}",
+        lang.functions, lang.operators, lang.prefixes
+    );
     let mut r = Rng::new(99);
     for len in [0usize, 1, 7, 8, 64, 200, 512] {
         for _ in 0..4 {
