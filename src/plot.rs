@@ -1754,7 +1754,9 @@ impl Convergence {
         let (plot, side) = body.split_horizontally(w as i32 - side_width(w));
         // Both axes are log10 values on linear scales, labelled as powers of ten.
         let floor = 1e-17;
-        let l10 = |v: f64| v.max(floor).log10();
+        // Capped at 1e300: an infinite error (an integral that did not converge) made the
+        // axis end at +∞, and plotters looked for tick marks on it forever.
+        let l10 = |v: f64| v.max(floor).min(1e300).log10();
         let pts: Vec<(f64, f64)> = self.lhs.iter().chain(&self.rhs).cloned().collect();
         let xmin = pts
             .iter()

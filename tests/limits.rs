@@ -342,3 +342,30 @@ fn a_domain_end_next_to_a_mode_does_not_shrink_its_width() {
     assert!((m.scale[0] - 1.0).abs() < 1e-9, "width {:e}", m.scale[0]);
     assert!(loc.pieces[0].len() <= 4, "{} pieces", loc.pieces[0].len());
 }
+
+/// Found by the fuzz (seed 20261203, case 35481: `plot --kind convergence` ran for minutes):
+/// the final lhs of a narrow mode (σ = 0.03 next to the end of a 1-D domain) had an
+/// infinite error, the figure's y axis then ended at +∞ and plotters looked for its tick
+/// marks forever. The figure is written.
+#[test]
+fn convergence_figure_with_an_infinite_error_is_drawn() {
+    let dir = tmp("convergence");
+    std::fs::write(
+        dir.join("case.toml"),
+        "vars = [\"u\"]\ndomain = [[-2e0, 3.039414420313644e0]]\n[density]\npdf = \"exp(-(u - (-2.670e-173))^2/(2*1e-3) + 0.84)\"\n[score]\nfield = [\"-u\"]\n",
+    )
+    .unwrap();
+    let _ = std::fs::remove_file(dir.join("out.svg"));
+    ends_with(
+        &dir,
+        &[
+            "plot",
+            "case.toml",
+            "--out=out.svg",
+            "--kind=convergence",
+            "--max-evals=20000",
+        ],
+        0,
+    );
+    assert!(dir.join("out.svg").exists());
+}
