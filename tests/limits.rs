@@ -369,3 +369,31 @@ fn convergence_figure_with_an_infinite_error_is_drawn() {
     );
     assert!(dir.join("out.svg").exists());
 }
+
+/// Found by the fuzz (seed 9, case 1038: `plot --kind identity` ran until killed): a density
+/// that grows in both tails (`exp(+(x − e)²/6.9e50)`) put values near ±1.8e308 on the score
+/// axis; its range overflowed to ±∞ and plotters looked for tick marks forever. Every axis
+/// is now finite (`plot::axis`), and the figure is written.
+#[test]
+fn identity_figure_with_huge_values_is_drawn() {
+    let dir = tmp("identity-huge");
+    std::fs::write(
+        dir.join("case.toml"),
+        "vars = [\"x\"]\nparams = { mu = 1.4619671410970085e0 }\n[density]\npdf = \"exp(-(x - e)^2/(2*(-3.445e50)) + 1.760e-86*tanh(mu))\"\n[score]\nfield = [\"((0.5 - (2.32 ^ x)) + round(sinh(x)))\"]\n",
+    )
+    .unwrap();
+    let _ = std::fs::remove_file(dir.join("out.svg"));
+    ends_with(
+        &dir,
+        &[
+            "plot",
+            "case.toml",
+            "--out=out.svg",
+            "--kind=identity",
+            "--max-evals=2000",
+            "--tol=1e-3",
+        ],
+        0,
+    );
+    assert!(dir.join("out.svg").exists());
+}
