@@ -257,7 +257,7 @@ fn run(s: &Settings, stop: impl Fn(u64, Duration) -> bool + Sync) -> Tally {
                     }
                     let line = desc.lines().next().unwrap_or_default().to_string();
                     t.slow.push((o.elapsed, i, line));
-                    t.slow.sort_by(|a, b| b.0.cmp(&a.0));
+                    t.slow.sort_by_key(|s| std::cmp::Reverse(s.0));
                     t.slow.truncate(5);
                     if o.code == Some(2) && std::env::var_os("FUZZ_SHOW_BAD").is_some() {
                         eprintln!("[bad input] {}", o.stderr.lines().next().unwrap_or(""));
