@@ -44,6 +44,10 @@
 //! let c = p.constant.as_ref().unwrap();
 //! assert!((c.value.unwrap() - 0.25).abs() <= c.error.unwrap());
 //! ```
+//!
+//! Bounds (issue 17): at most [`MAX_SWEEP_VALUES`] values of θ and
+//! [`crate::sample::MAX_DRAWS`] Monte Carlo draws (beyond is bad input); each cubature ends at
+//! its `--max-evals` or at `quad::max_regions`; `locate` bounds the pieces.
 
 use crate::case::{Case, CaseSpec};
 use crate::check::status_for_value;
@@ -60,6 +64,9 @@ use serde::Serialize;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::Mutex;
+
+/// The most values of a `--sweep` (each is a full DSM comparison with its own cubatures).
+pub const MAX_SWEEP_VALUES: usize = 1000;
 
 /// A parameter swept over values: `NAME=LO:HI:COUNT` or `NAME=V1,V2,…`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -93,8 +100,8 @@ pub fn parse_sweep(s: &str) -> Result<Sweep, String> {
             .trim()
             .parse()
             .ok()
-            .filter(|n| *n >= 2)
-            .ok_or_else(|| bad("COUNT must be a whole number of at least 2"))?;
+            .filter(|n| (2..=MAX_SWEEP_VALUES).contains(n))
+            .ok_or_else(|| bad("COUNT must be a whole number from 2 to 1000"))?;
         (0..n)
             .map(|i| lo + (hi - lo) * i as f64 / (n - 1) as f64)
             .collect()
@@ -103,6 +110,9 @@ pub fn parse_sweep(s: &str) -> Result<Sweep, String> {
     };
     if values.len() < 2 {
         return Err(bad("a sweep needs at least two values"));
+    }
+    if values.len() > MAX_SWEEP_VALUES {
+        return Err(bad("a sweep has at most 1000 values"));
     }
     Ok(Sweep {
         name: name.to_string(),
@@ -226,6 +236,13 @@ pub fn dsm(
     }
     if opts.n < 2 {
         return Err(DsmError("--n must be at least 2".into()));
+    }
+    if opts.n > crate::sample::MAX_DRAWS {
+        return Err(DsmError(format!(
+            "--n must be at most {}, got {}",
+            crate::sample::MAX_DRAWS,
+            opts.n
+        )));
     }
     // One compiled case per θ.
     let thetas: Vec<Option<f64>> = match sweep {

@@ -47,6 +47,11 @@
 //! assert!(exact.mc.mean.abs() <= 4.0 * exact.mc.se);
 //! assert_eq!(r.verdict, Agreement::Agrees);
 //! ```
+//!
+//! Bounds (issue 17): the draws are bounded by `sample` ([`crate::sample::MAX_DRAWS`],
+//! MALA steps), the probes per draw by [`MAX_PROBES_PER_DRAW`], the exact probe average by
+//! the 2^d ≤ 16 sign vectors, the series by its logarithmic sizes; the quadrature value is a
+//! `check` (see [`crate::check`] for its bounds).
 
 use crate::case::Case;
 use crate::check::{CheckError, CheckOptions};
@@ -374,6 +379,7 @@ pub fn rademacher_moments(jac: &[[f64; MAX_DIM]; MAX_DIM], d: usize) -> (f64, f6
     let mut sum = 0.0;
     let mut sq = 0.0;
     let mut v = [0.0; MAX_DIM];
+    // Bound: m = 2^d ≤ 16 sign vectors.
     for bits in 0..m {
         for (i, vi) in v.iter_mut().enumerate().take(d) {
             *vi = if bits >> i & 1 == 1 { -1.0 } else { 1.0 };
@@ -418,6 +424,7 @@ pub fn series_sizes(n: usize) -> Vec<usize> {
     let mut out = vec![];
     let mut k = 100usize;
     let mut three = false;
+    // Bound: k grows ×3 or ×10/3 each pass, so about 2·log10(n) passes.
     while k < n {
         out.push(k);
         k = if three { k / 3 * 10 } else { k * 3 };
@@ -427,12 +434,22 @@ pub fn series_sizes(n: usize) -> Vec<usize> {
     out
 }
 
+/// The most probes per draw (`--probes-per-draw`): the sliced estimators' cost is draws × probes.
+pub const MAX_PROBES_PER_DRAW: usize = 1024;
+
 /// Estimate `ism` from samples of the case's `p` and compare with quadrature.
 pub fn estimate(case: &Case, opts: &EstimateOptions) -> Result<EstimateReport, EstimateError> {
     if opts.probes_per_draw == 0 {
         return Err(EstimateError::Options(
             "--probes-per-draw must be at least 1".into(),
         ));
+    }
+    // Bound: every draw runs probes_per_draw probes per estimator.
+    if opts.probes_per_draw > MAX_PROBES_PER_DRAW {
+        return Err(EstimateError::Options(format!(
+            "--probes-per-draw must be at most {MAX_PROBES_PER_DRAW}, got {}",
+            opts.probes_per_draw
+        )));
     }
     let d = case.vars.len();
     let field = case.check_field();
@@ -492,6 +509,7 @@ pub fn estimate(case: &Case, opts: &EstimateOptions) -> Result<EstimateReport, E
                 let mut sum_sl = 0.0;
                 let mut first = 0.0;
                 let mut first_bias = 0.0;
+                // Bound: mprobe ≤ MAX_PROBES_PER_DRAW.
                 for m in 0..mprobe {
                     let mut v = [0.0; MAX_DIM];
                     for vi in v.iter_mut().take(d) {

@@ -36,14 +36,18 @@ impl Side {
     fn sum(parts: &[(&Quantity, f64)]) -> Side {
         let mut st = Status::Ok;
         let (mut v, mut e) = (0.0, 0.0);
+        // A part without a value (not computed: an undecided report) leaves the sum without one.
+        let mut missing = false;
         for (q, sg) in parts {
             st = st.worst(q.status);
             if let (Some(a), Some(b)) = (q.value, q.error) {
                 v += sg * a;
                 e += b;
+            } else {
+                missing = true;
             }
         }
-        if st.has_value() {
+        if st.has_value() && !missing {
             Side {
                 value: Some(v),
                 error: Some(e),
@@ -175,13 +179,15 @@ pub fn explain(r: &Report) -> Explanation {
         right: esm.clone(),
         difference: finite.then_some(0.0),
         holds: match ob.esm.status {
-            Status::Ok | Status::NotConverged => Some(true),
+            Status::Ok | Status::NotConverged if finite => Some(true),
+            Status::Ok | Status::NotConverged => None,
             Status::Diverges => Some(false),
             Status::Nonfinite => None,
         },
         why: match ob.esm.status {
             Status::Diverges => "esm is infinite: there is no finite objective to rewrite".into(),
             Status::Nonfinite => "the integrand is NaN/inf where p has mass".into(),
+            _ if !finite => "not computed (see the check's notes)".into(),
             _ => "a finite number: the objective we would like to minimise".into(),
         },
     });

@@ -42,6 +42,10 @@
 //! assert!((r.ism.value.unwrap() + 0.5).abs() <= r.ism.error.unwrap());
 //! assert_eq!(r.exit_code(), 0);
 //! ```
+//!
+//! Bounds (issue 17): a fixed number of integrals (the joint cubature over (θ, x) ending at
+//! its `--max-evals` or `quad::max_regions`, 4 checks of the simulator's normalizer, at most
+//! 4 limits per end of θ), each over pieces and cells bounded by `locate`.
 
 use crate::check::{CheckOptions, cross_check_z, status_for_value};
 use crate::estimate::Agreement;

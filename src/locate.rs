@@ -7,6 +7,12 @@
 //! definite and with gradient steps and a backtracking line search elsewhere (kinks,
 //! flat or convex regions). Distinct local maxima within `e^46` of the highest are kept.
 //! The width of a mode along an axis is the distance at which `log p̃` has dropped by ½.
+//!
+//! Bounds (issue 17): at most 1 + 16·d + 4 starting points; each ascent at most 300 steps
+//! of at most 80 step halvings; each half width at most 200 halvings or doublings; the
+//! modes at most the starting points; at most [`MAX_GEOMETRIC_CUTS`] geometric cuts per side
+//! of a mode; at most [`MAX_CELLS`] cells ([`MAX_PIECES_1D`] pieces in 1-D). A mass doubles
+//! cannot resolve (see `resolution`) is reported in [`Located::unresolved`].
 
 use crate::model::{Density, MAX_DIM, log_density_hessian};
 use crate::quad::Piece;
@@ -33,7 +39,33 @@ pub struct Located {
     pub pieces: Vec<Vec<Piece>>,
     /// Per axis, breakpoints the pieces are also cut at.
     pub breaks: Vec<Vec<f64>>,
+    /// Why the mass cannot be resolved in double precision, when it cannot (see
+    /// [`resolution`]): a check must then be undecided. The modes and pieces are still
+    /// usable for evaluating at points (widths are kept at the resolution floor).
+    pub unresolved: Option<String>,
+    /// How the axes were cut (kept so `pieces_with_spread` cuts them the same way).
+    plan: CutPlan,
 }
+
+/// How many of the modes (highest first) cut the axes, and the ratio of the geometric cuts
+/// per axis (8, or larger when the cells would be too many; infinite: no geometric cuts).
+#[derive(Clone, Debug)]
+struct CutPlan {
+    modes: usize,
+    ratio: Vec<f64>,
+}
+
+/// The most cells (products of one piece per axis) the axes are cut into. Every cell gets its
+/// own cubature regions and rule evaluations (81 regions of 57 points in 4-D), so the cells
+/// must fit in the evaluation budget; a Gaussian in 4-D needs 16, a mode near a corner of a
+/// box with geometric cuts a few hundred. Beyond this the geometric cuts are thinned (ratio
+/// 8 → 64 → 4096 …, then none), then only the highest modes cut the axes.
+pub const MAX_CELLS: usize = 4096;
+
+/// The most pieces of a 1-D domain: each costs 1217 points of `k ≤ 12` values (about 160 kB),
+/// so 512 pieces stay below 80 MB. A mode 1e-300 wide at 0 has 2·330 geometric cuts at ratio
+/// 8 and gets ratio 64 instead.
+pub const MAX_PIECES_1D: usize = 512;
 
 impl Located {
     /// The pieces of each axis again, with the infinite pieces mapped at `spread` mode widths
@@ -41,7 +73,8 @@ impl Located {
     pub fn pieces_with_spread(&self, domain: &[(f64, f64)], spread: f64) -> Vec<Vec<Piece>> {
         (0..domain.len())
             .map(|i| {
-                let p = axis_pieces(&self.modes, i, domain[i], spread);
+                let m = &self.modes[..self.plan.modes];
+                let p = axis_pieces(m, i, domain[i], spread, self.plan.ratio[i]);
                 split_pieces(&p, self.breaks.get(i).map_or(&[][..], |v| &v[..]))
             })
             .collect()
@@ -85,6 +118,39 @@ pub fn split_pieces(pieces: &[Piece], at: &[f64]) -> Vec<Piece> {
 
 /// Modes below the highest by more than this (in log) carry no mass worth a piece.
 const KEEP_BELOW: f64 = 46.0;
+
+/// A mode narrower than this many doubles (spacings of f64 at its coordinate) cannot be
+/// integrated: a quadrature node's position is rounded by up to half a spacing, which moves
+/// `log p̃` by up to `spacing/width` there (2^-20 ≈ 1e-6 at this floor), and below a few
+/// spacings the density is a point mass as far as doubles can tell.
+const MIN_WIDTH_SPACINGS: f64 = 1048576.0;
+
+/// The product of the widths of the mass over all axes must stay within `e^±LOG_VOLUME_RANGE`:
+/// every integral is of order that volume (p̃ is scaled to a maximum of 1), and beyond
+/// `e^±345` (1e±150) it leaves the range of doubles once integrands of size up to 1e150
+/// (|s|² at widths up to 1e50, or ∂p at widths down to 1e-150) multiply it.
+const LOG_VOLUME_RANGE: f64 = 345.0;
+
+/// `|log p̃|` at the maximum above which doubles cannot resolve a drop of ½ there: the
+/// spacing of doubles at `2^52` is 1, so beyond `2^51` the target `log p̃ − ½` of a width
+/// rounds back to `log p̃` itself, and `p̃ = e^(log p̃ − log p̃_max)` is known only to a factor
+/// `e^(±ε·|log p̃|)` everywhere near the mass.
+const MAX_ABS_LOG_MAX: f64 = 2251799813685248.0; // 2^51
+
+/// A width above this along any axis is refused (undecided): integrands such as `|s|²`
+/// grow like the width squared, and a raw integral is their size times the volume, which
+/// overflows doubles (1e308) for widths beyond about 1e75 in 1-D; 1e50 leaves room in 4-D
+/// for the volume (≤ e^LOG_VOLUME_RANGE) and for fields that grow faster than x.
+const MAX_WIDTH: f64 = 1e50;
+
+/// The most geometric cuts on one side of a mode (see `axis_pieces`).
+const MAX_GEOMETRIC_CUTS: usize = 700;
+
+/// The spacing of doubles at `x` (the distance to the next one away from zero).
+fn spacing(x: f64) -> f64 {
+    let a = x.abs();
+    (a.next_up() - a).max(f64::from_bits(1))
+}
 
 fn log_p<P: Density>(p: &P, x: &[f64]) -> f64 {
     p.log_density(x)
@@ -184,6 +250,7 @@ fn ascend<P: Density>(p: &P, x0: &[f64], domain: &[(f64, f64)]) -> Option<(Vec<f
         return None;
     }
     let mut trust = 1.0f64.max(0.1 * x.iter().fold(0.0f64, |m, v| m.max(v.abs())));
+    // Bound: 300 steps (Newton converges in a few; gradient steps end when none goes up).
     for _ in 0..300 {
         let (_, g, h) = log_density_hessian(p, &x);
         if g[..d].iter().any(|v| !v.is_finite()) {
@@ -205,6 +272,7 @@ fn ascend<P: Density>(p: &P, x0: &[f64], domain: &[(f64, f64)]) -> Option<(Vec<f
             None => (g[..d].iter().map(|v| v / gnorm).collect::<Vec<_>>(), trust),
         };
         let mut moved = false;
+        // Bound: 80 halvings of the step (a factor 1e-24).
         for _ in 0..80 {
             let mut xn: Vec<f64> = x.iter().zip(&dir).map(|(a, b)| a + alpha * b).collect();
             clamp_into(&mut xn, domain);
@@ -256,6 +324,7 @@ fn half_width<P: Density>(
     let mut t = guess.min(room);
     let below = |v: f64| v.is_nan() || v <= target;
     if below(at(t)) {
+        // Bound: 200 halvings (widths are floored in `resolution` anyway).
         for _ in 0..200 {
             let tn = 0.5 * t;
             if tn == 0.0 || !below(at(tn)) {
@@ -265,6 +334,7 @@ fn half_width<P: Density>(
         }
         Some(t)
     } else {
+        // Bound: 200 doublings (2^200 ≈ 1e60 times the guess; beyond, the width is unknown).
         for _ in 0..200 {
             if t >= room {
                 return if room.is_finite() { Some(room) } else { None };
@@ -361,6 +431,7 @@ pub enum LocateError {
 pub fn locate<P: Density>(p: &P, domain: &[(f64, f64)]) -> Result<Located, LocateError> {
     let d = domain.len();
     let mut found: Vec<(Vec<f64>, f64)> = vec![];
+    // Bound: one ascent per starting point (at most 1 + 16·d + 4).
     for s in starts(domain) {
         if log_p(p, &s).is_nan() {
             return Err(LocateError::Undefined(s));
@@ -434,10 +505,20 @@ pub fn locate<P: Density>(p: &P, domain: &[(f64, f64)]) -> Result<Located, Locat
             } else {
                 1.0
             };
+            // A side whose half width is the room left to the domain's end says only that
+            // the width is at least that: it does not count when the other side has a drop
+            // (a mode 1e-165 from an end had a width of 3e-83, and ~90 cuts per axis).
+            let (a, b) = domain[i];
+            let ended = |w: Option<f64>, room: f64| w.filter(|&w| w < room);
             let up = half_width(p, &m, i, 1.0, domain, guess);
             let dn = half_width(p, &m, i, -1.0, domain, guess);
+            let (up, dn) = match (ended(up, b - m.x[i]), ended(dn, m.x[i] - a)) {
+                (None, None) => (up, dn),
+                cut => cut,
+            };
             m.scale[i] = match (up, dn) {
-                (Some(u), Some(v)) => (u * v).sqrt(),
+                // sqrt of each first: u·v underflows to 0 for widths below 1e-162.
+                (Some(u), Some(v)) => u.sqrt() * v.sqrt(),
                 (Some(u), None) | (None, Some(u)) => u,
                 (None, None) => guess,
             };
@@ -468,33 +549,136 @@ pub fn locate<P: Density>(p: &P, domain: &[(f64, f64)]) -> Result<Located, Locat
         return Err(LocateError::NowhereFinite);
     }
     modes.sort_by(|a, b| b.logp.total_cmp(&a.logp));
+    let unresolved = resolution(&mut modes, log_max);
     // The maps of infinite pieces use 4 mode widths in 2-D and up: measured on Gaussians in
     // 3-D and 4-D, Genz–Malik then needs 2.7× fewer evaluations than with 1 width (and 1.5×
     // fewer than with 2); in 1-D tanh-sinh does best with 1.
     let spread = if d == 1 { 1.0 } else { 4.0 };
-    let pieces = (0..d)
-        .map(|i| axis_pieces(&modes, i, domain[i], spread))
-        .collect();
+    let mut plan = CutPlan {
+        modes: modes.len(),
+        ratio: vec![8.0; d],
+    };
+    // Bound: every pass squares one axis's ratio (8 → 64 → … → ∞ after 9 squarings) or
+    // drops one mode from the cuts, so at most 10·d + modes.len() passes.
+    let pieces = loop {
+        let pieces: Vec<Vec<Piece>> = (0..d)
+            .map(|i| axis_pieces(&modes[..plan.modes], i, domain[i], spread, plan.ratio[i]))
+            .collect();
+        let cells = pieces.iter().fold(1usize, |n, p| n.saturating_mul(p.len()));
+        if cells <= if d == 1 { MAX_PIECES_1D } else { MAX_CELLS } {
+            break pieces;
+        }
+        let widest = (0..d)
+            .filter(|&i| plan.ratio[i].is_finite())
+            .max_by_key(|&i| pieces[i].len());
+        match widest {
+            Some(i) => {
+                let r = plan.ratio[i] * plan.ratio[i];
+                plan.ratio[i] = if r < 1e300 { r } else { f64::INFINITY };
+            }
+            None if plan.modes > 1 => plan.modes -= 1,
+            None => break pieces,
+        }
+    };
     Ok(Located {
         modes,
         log_max,
         pieces,
         breaks: vec![vec![]; d],
+        unresolved,
+        plan,
     })
 }
 
+/// Whether doubles resolve the mass: `|log p̃|` at the maximum below [`MAX_ABS_LOG_MAX`],
+/// every width at least [`MIN_WIDTH_SPACINGS`] spacings of doubles and at most [`MAX_WIDTH`], the highest mode's
+/// volume within `e^±`[`LOG_VOLUME_RANGE`]. Returns the first reason it does not. Widths
+/// below the floor are raised to it, so the pieces cut from them stay few (a width of 0,
+/// from a drop of ½ that doubles could not represent, once made `axis_pieces` loop forever).
+fn resolution(modes: &mut [Mode], log_max: f64) -> Option<String> {
+    let mut why = None;
+    if log_max.abs() > MAX_ABS_LOG_MAX {
+        why = Some(format!(
+            "log p̃ reaches {log_max:.3e} at its maximum, where doubles are {:.1e} apart: its drop by ½ \
+             across the mass (and p̃ itself) cannot be computed in double precision; subtract a constant \
+             from the log-density or rescale it",
+            spacing(log_max)
+        ));
+    }
+    for m in modes.iter_mut() {
+        for (i, w) in m.scale.iter_mut().enumerate() {
+            let floor = MIN_WIDTH_SPACINGS * spacing(m.x[i]);
+            if w.is_nan() || *w < floor {
+                if why.is_none() {
+                    why = Some(format!(
+                        "the mass at x = {} is {:.2e} wide along axis {}, fewer than {:.0e} doubles \
+                         (they are {:.1e} apart there): it cannot be integrated in double precision; \
+                         shift that variable so the mass is near 0, or rescale it",
+                        crate::report::fmt_point(&m.x),
+                        *w,
+                        i + 1,
+                        MIN_WIDTH_SPACINGS,
+                        spacing(m.x[i]),
+                    ));
+                }
+                *w = floor;
+            }
+            if *w > MAX_WIDTH {
+                if why.is_none() {
+                    why = Some(format!(
+                        "the mass at x = {} is {:.2e} wide along axis {}, wider than {MAX_WIDTH:.0e}: \
+                         its integrals would overflow double precision; rescale that variable",
+                        crate::report::fmt_point(&m.x),
+                        *w,
+                        i + 1,
+                    ));
+                }
+                *w = MAX_WIDTH;
+            }
+        }
+    }
+    if why.is_none() {
+        let log_volume: f64 = modes[0].scale.iter().map(|w| w.ln()).sum();
+        if log_volume.abs() > LOG_VOLUME_RANGE {
+            why = Some(format!(
+                "the mass at x = {} occupies a volume of e^{log_volume:.0} (widths {:?}), outside the range \
+                 of doubles once integrated; rescale the variables",
+                crate::report::fmt_point(&modes[0].x),
+                modes[0].scale
+            ));
+        }
+    }
+    why
+}
+
 /// Cut axis `i` at the modes' coordinates; long finite stretches are cut again at
-/// geometric distances from the nearest mode so the rule sees the scale of the mass.
-fn axis_pieces(modes: &[Mode], i: usize, (a, b): (f64, f64), spread: f64) -> Vec<Piece> {
+/// geometric distances (`ratio` apart, from 8 widths; none when `ratio` is infinite) from the
+/// nearest mode so the rule sees the scale of the mass.
+fn axis_pieces(
+    modes: &[Mode],
+    i: usize,
+    (a, b): (f64, f64),
+    spread: f64,
+    ratio: f64,
+) -> Vec<Piece> {
     // (position, scale) of cut points
     let mut cuts: Vec<(f64, f64)> = modes.iter().map(|m| (m.x[i], m.scale[i])).collect();
     cuts.sort_by(|p, q| p.0.total_cmp(&q.0));
-    cuts.dedup_by(|p, q| (p.0 - q.0).abs() <= 1e-9 * (1.0 + p.0.abs()) + 1e-3 * p.1.min(q.1));
+    // Merged when closer than 1e-3 widths (or 1e-9 relative): in units of the widths, not of
+    // 1, so the mass of a mode 1e-125 wide at 0 is not merged away.
+    cuts.dedup_by(|p, q| {
+        (p.0 - q.0).abs() <= 1e-9 * p.0.abs().max(q.0.abs()) + 1e-3 * p.1.min(q.1)
+    });
     let mut extra = vec![];
     for &(c, s) in &cuts {
         for sgn in [-1.0, 1.0] {
-            let mut r = 8.0 * s;
-            while r.is_finite() && r < 1e300 {
+            // Bound: r starts at 8·s > 0 (widths are at least MIN_WIDTH_SPACINGS spacings of
+            // doubles, see `resolution`) and grows `ratio`× (at least 8×) up to 1e300, so at most
+            // log8(1e300 / 5e-324) < 700 cuts per side of a mode; MAX_GEOMETRIC_CUTS says so.
+            let mut r = 8.0 * s.max(f64::MIN_POSITIVE);
+            let mut n = 0;
+            while ratio.is_finite() && r.is_finite() && r < 1e300 && n < MAX_GEOMETRIC_CUTS {
+                n += 1;
                 let x = c + sgn * r;
                 // only inside the domain and before the next mode
                 let blocked = cuts
@@ -509,14 +693,14 @@ fn axis_pieces(modes: &[Mode], i: usize, (a, b): (f64, f64), spread: f64) -> Vec
                     break;
                 }
                 extra.push((x, s));
-                r *= 8.0;
+                r *= ratio;
             }
         }
     }
     cuts.extend(extra);
     cuts.retain(|&(x, _)| x > a && x < b);
     cuts.sort_by(|p, q| p.0.total_cmp(&q.0));
-    cuts.dedup_by(|p, q| (p.0 - q.0).abs() <= 1e-12 * (1.0 + p.0.abs()));
+    cuts.dedup_by(|p, q| (p.0 - q.0).abs() <= 1e-12 * (p.0.abs().max(q.0.abs()) + p.1.min(q.1)));
     let nearest_scale = |x: f64| {
         modes
             .iter()

@@ -50,7 +50,8 @@ enum Cmd {
     /// --kind convergence: |estimate − final| against evaluations for both sides.
     ///
     /// Exit codes: 0 the figure is written (whatever the check found); 2 bad input (nothing
-    /// is written).
+    /// is written); 3 the case cannot be computed in double precision (the reason is printed;
+    /// nothing is written).
     Plot(PlotArgs),
     /// Check a case over a grid of parameter values, in parallel, and print the objectives
     /// per point (a table, or JSON with --json); --plot draws esm and ism + const against the
@@ -120,7 +121,9 @@ struct QuadArgs {
     /// (default 1e-10 in 1-D, 1e-8 in 2-D, 1e-6 in 3-D and 4-D).
     #[arg(long, value_name = "TOL", allow_negative_numbers = true)]
     tol: Option<f64>,
-    /// Evaluations allowed per cubature in 2-D and up.
+    /// Evaluations allowed per cubature in 2-D and up (face integrals get N/10 each); when
+    /// spent, the integrals are not converged and the check is undecided. A cubature also
+    /// stops at 256 MiB of stored regions (see the README's limits).
     #[arg(long, value_name = "N", default_value_t = 20_000_000)]
     max_evals: u64,
 }
@@ -757,6 +760,11 @@ fn run_plot(a: PlotArgs) -> ExitCode {
         let (format, pending) = open_figure(&a.out)?;
         let case = load_case(&a.case)?;
         let report = scorecheck::check_case(&case, &opts).map_err(bad_input)?;
+        if report.normalizer.evals == 0 && report.exit_code() == 3 {
+            // Nothing was integrated (Report::undecided): there is nothing to draw.
+            eprintln!("undecided: {}", report.notes.join("; "));
+            return Err(ExitCode::from(3));
+        }
         let kind = match a.kind {
             PlotKind::Identity => scorecheck::plot::Kind::Identity,
             PlotKind::Boundary => scorecheck::plot::Kind::Boundary,

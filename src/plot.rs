@@ -580,6 +580,25 @@ fn inside(xs: &[f64], ys: &[f64], ylo: f64, yhi: f64) -> Vec<Vec<(f64, f64)>> {
 
 /// A y-range covering the finite values of the given series where `weight` (p/p_max) is
 /// not negligible, padded.
+/// An axis range plotters can label: both ends finite and within ±1e300, the upper above
+/// the lower. (An end at ±∞, or a span that overflows, made plotters look for tick marks
+/// forever; found by the end-to-end fuzz.)
+fn axis(lo: f64, hi: f64) -> std::ops::Range<f64> {
+    let clamp = |v: f64, or: f64| {
+        if v.is_nan() {
+            or
+        } else {
+            v.clamp(-1e300, 1e300)
+        }
+    };
+    let lo = clamp(lo, -1.0);
+    let mut hi = clamp(hi, 1.0);
+    if hi <= lo {
+        hi = lo + lo.abs().max(1.0);
+    }
+    lo..hi
+}
+
 fn y_range(series: &[&[f64]], keep: &[bool]) -> (f64, f64) {
     let mut lo = f64::INFINITY;
     let mut hi = f64::NEG_INFINITY;
@@ -770,8 +789,8 @@ impl Identity1d {
             .x_label_area_size(45)
             .y_label_area_size(70)
             .right_y_label_area_size(70)
-            .build_cartesian_2d(x0..x1, ylo..yhi)?
-            .set_secondary_coord(x0..x1, 0.0..pmax * 1.08);
+            .build_cartesian_2d(axis(x0, x1), axis(ylo, yhi))?
+            .set_secondary_coord(axis(x0, x1), axis(0.0, pmax * 1.08));
         chart
             .configure_mesh()
             .x_desc(v.as_str())
@@ -829,7 +848,7 @@ impl Identity1d {
             .margin_right(82)
             .x_label_area_size(45)
             .y_label_area_size(70)
-            .build_cartesian_2d(x0..x1, blo..bhi)?;
+            .build_cartesian_2d(axis(x0, x1), axis(blo, bhi))?;
         chart
             .configure_mesh()
             .x_desc(v.as_str())
@@ -1201,7 +1220,7 @@ impl Field2d {
             .margin(12)
             .x_label_area_size(45)
             .y_label_area_size(60)
-            .build_cartesian_2d(x0..x1, y0..y1)?;
+            .build_cartesian_2d(axis(x0, x1), axis(y0, y1))?;
         chart
             .configure_mesh()
             .x_desc(self.vars[0].as_str())
@@ -1573,7 +1592,7 @@ impl BoundaryFlux {
             .margin(14)
             .x_label_area_size(50)
             .y_label_area_size(90)
-            .build_cartesian_2d((r0..r1).log_scale(), bottom..top)?;
+            .build_cartesian_2d(axis(r0, r1).log_scale(), axis(bottom, top))?;
         chart
             .configure_mesh()
             .x_desc("R (log scale)")
@@ -1784,7 +1803,9 @@ impl Convergence {
         let (plot, side) = body.split_horizontally(w as i32 - side_width(w));
         // Both axes are log10 values on linear scales, labelled as powers of ten.
         let floor = 1e-17;
-        let l10 = |v: f64| v.max(floor).log10();
+        // Capped at 1e300: an infinite error (an integral that did not converge) made the
+        // axis end at +∞, and plotters looked for tick marks on it forever.
+        let l10 = |v: f64| v.max(floor).min(1e300).log10();
         let pts: Vec<(f64, f64)> = self.lhs.iter().chain(&self.rhs).cloned().collect();
         let xmin = pts
             .iter()
@@ -1815,7 +1836,7 @@ impl Convergence {
             .margin(14)
             .x_label_area_size(50)
             .y_label_area_size(90)
-            .build_cartesian_2d(xmin..xmax, ymin..ymax)?;
+            .build_cartesian_2d(axis(xmin, xmax), axis(ymin, ymax))?;
         chart
             .configure_mesh()
             .x_desc("integrand evaluations (log scale)")
@@ -1919,7 +1940,7 @@ impl SweepFigure {
             .margin(14)
             .x_label_area_size(50)
             .y_label_area_size(80)
-            .build_cartesian_2d(t0..t1, ylo..yhi)?;
+            .build_cartesian_2d(axis(t0, t1), axis(ylo, yhi))?;
         chart
             .configure_mesh()
             .x_desc(format!("parameter {th}"))
@@ -2209,10 +2230,10 @@ impl EstimateFigure {
             .y_label_area_size(90)
             .build_cartesian_2d(
                 LogCounts {
-                    inner: (xmin..xmax).into(),
+                    inner: axis(xmin, xmax).into(),
                     keys,
                 },
-                ylo..yhi,
+                axis(ylo, yhi),
             )?;
         chart
             .configure_mesh()

@@ -15,6 +15,13 @@
 //! together from shared evaluations with an adaptive Genz–Malik rule of degree 7 with an
 //! embedded degree-5 rule ([`cubature`]), which splits the region with the largest error
 //! along the axis with the largest fourth difference.
+//!
+//! Bounds (issue 17): [`integrate_1d_vec`] evaluates 1217 points per piece, once (no
+//! refinement loop); a [`cubature`] ends when `max_evals` evaluations are spent or
+//! [`max_regions`] regions ([`MEMORY_BUDGET`]) are stored, and its first cut spends at most
+//! `max_evals` or one rule per cell, whichever is more (cells are bounded by
+//! [`crate::locate::MAX_CELLS`]); its points are evaluated at most [`FIRST_BATCH`] regions or
+//! one round (≤ 128 regions) at a time.
 
 use std::collections::BinaryHeap;
 
@@ -324,6 +331,8 @@ pub fn integrate_1d_vec(
     }
     // Points, rule weights and |dx/du| (kept apart: a zero value times an infinite |dx/du|
     // at u = 1 is zero).
+    // Bound: 1217 points per piece, so memory and work are linear in the pieces
+    // (at most locate::MAX_PIECES_1D of them on an axis).
     let cap = pieces.len() * (3 * (2 * tanh_sinh_nodes().len() - 1) + 62);
     let mut xs = Vec::with_capacity(cap);
     let mut wts = Vec::with_capacity(cap);
@@ -743,6 +752,24 @@ fn splits_per_round(d: usize) -> usize {
     }
 }
 
+/// The memory the regions of one cubature may take (each stores its centre, half-widths and
+/// four numbers per integrand, plus its place in the queue): 256 MiB, which a 4-D check
+/// with the default budget of 20 million evaluations stays below (it stores about 175 000
+/// regions of 0.9 kB: 160 MB; see the README's limits).
+pub const MEMORY_BUDGET: usize = 256 << 20;
+
+/// The most regions a cubature of `k` integrands in `d` dimensions stores: [`MEMORY_BUDGET`]
+/// over the size of one region.
+pub fn max_regions(d: usize, k: usize) -> usize {
+    let per = std::mem::size_of::<Region>()
+        + std::mem::size_of::<Ranked>()
+        + (2 * d + 4 * k) * std::mem::size_of::<f64>();
+    MEMORY_BUDGET / per
+}
+
+/// The first regions are evaluated this many at a time (bounds the scratch of points).
+pub const FIRST_BATCH: usize = 4096;
+
 /// Below this many points a round is evaluated on the calling thread (same results).
 const PARALLEL_POINTS: usize = 1024;
 
@@ -750,7 +777,8 @@ const PARALLEL_POINTS: usize = 1024;
 ///
 /// `targets(values)` returns, for the current totals, the absolute error wanted on each
 /// component; the run stops when every component's summed error is below its target, or
-/// when `max_evals` is spent (then `converged` is false and the errors are the honest sums).
+/// when `max_evals` is spent or [`max_regions`] are stored (then `converged` is false and
+/// the errors are the honest sums).
 /// Each round splits the regions with the largest errors (relative to their targets), as
 /// many as the dimension fixes, and evaluates the children's points in parallel; the
 /// results are the same for any number of threads.
@@ -849,6 +877,15 @@ fn cubature_inner(
     );
     let w = gm_weights(d);
     let npts = rule_size(d) as u64;
+    // Bound on the first cut: m^d regions per cell only while they fit the evaluation
+    // budget (m falls to 1, one rule per cell, which `locate::MAX_CELLS` bounds).
+    let mut m = m;
+    while m > 1 && (cells.len() as u64).saturating_mul(npts * (m as u64).pow(d as u32)) > max_evals
+    {
+        m -= 1;
+    }
+    // Bound on memory: at most `max_regions` regions are stored (see `MEMORY_BUDGET`).
+    let max_regions = max_regions(d, k);
     let mut evals = 0u64;
     // The regions, each split region's place taken by its first child; the queue ranks them.
     let mut store: Vec<Region> = vec![];
@@ -878,9 +915,15 @@ fn cubature_inner(
     // The first regions are ranked with unit targets for the choice of split axis.
     let ones = vec![1.0; k];
     evals += npts * jobs.len() as u64;
-    let (first, extra) = eval_regions(f, cells, jobs, k, hint, &w, &ones);
-    evals += extra;
-    store.extend(first);
+    // In batches of FIRST_BATCH regions, so the scratch of points stays small (a batch of all
+    // of them needed 580 MB for 4096 cells in 4-D).
+    let mut jobs = jobs.into_iter().peekable();
+    while jobs.peek().is_some() {
+        let batch: Vec<Job> = jobs.by_ref().take(FIRST_BATCH).collect();
+        let (first, extra) = eval_regions(f, cells, batch, k, hint, &w, &ones);
+        evals += extra;
+        store.extend(first);
+    }
     // Running totals, updated as regions are split; re-summed in store order now and then
     // (and at the end) so rounding does not drift.
     let mut vals = sum(&store, k, |r| r.est());
@@ -910,11 +953,15 @@ fn cubature_inner(
             resum = 0;
         }
         let done = errs.iter().zip(&tgt).all(|(e, t)| e <= t);
-        if done || evals >= max_evals {
+        // Bound: every round spends evaluations (or ends: no region left to split), and a
+        // round adds at most splits_per_round(d) regions, so the run ends by max_evals or by
+        // max_regions, whichever comes first.
+        let full = store.len() + splits_per_round(d) > max_regions || heap.is_empty();
+        if done || evals >= max_evals || full {
             vals = sum(&store, k, |r| r.est());
             errs = sum(&store, k, |r| r.err());
             let done = errs.iter().zip(&tgt).all(|(e, t)| e <= t);
-            if done || evals >= max_evals {
+            if done || evals >= max_evals || full {
                 return CubatureResult {
                     values: vals,
                     errors: errs,
@@ -924,6 +971,7 @@ fn cubature_inner(
             }
         }
         let mut parents = Vec::with_capacity(splits_per_round(d));
+        // Bound: splits_per_round(d) ≤ 64 parents a round.
         while parents.len() < splits_per_round(d) {
             let Some(top) = heap.pop() else { break };
             let worst = &store[top.id as usize];
@@ -1029,6 +1077,7 @@ fn eval_regions(
         .max(PARALLEL_POINTS.div_ceil(4 * npts));
     let mut groups: Vec<Vec<Job>> = vec![];
     let mut it = jobs.into_iter().peekable();
+    // Bound: one group per `per` jobs (each pass takes at least one).
     while it.peek().is_some() {
         groups.push(it.by_ref().take(per).collect());
     }

@@ -116,18 +116,27 @@ impl Quantity {
         let mut e = 0.0;
         let mut n = 0;
         let mut st = Status::Ok;
+        // A part without a value (not computed: see `Report::undecided`) leaves the sum
+        // without one.
+        let mut missing = false;
         for (q, sign) in parts {
             n += q.evals;
             st = st.worst(q.status);
             if let (Some(a), Some(b)) = (q.value, q.error) {
                 v += sign * a;
                 e += b;
+            } else {
+                missing = true;
             }
         }
         if st == Status::Ok && e > allowed {
             st = Status::NotConverged;
         }
-        let mut q = Quantity::new(v, e, n, st);
+        let mut q = if missing && st.has_value() {
+            Quantity::none(n, st)
+        } else {
+            Quantity::new(v, e, n, st)
+        };
         if q.status == Status::Nonfinite {
             q.at = parts.iter().find_map(|(p, _)| p.at.clone());
         }
@@ -525,5 +534,94 @@ pub fn fmt_value(v: f64, e: f64) -> String {
     } else {
         let digits = (mag_v - mag_e).clamp(0, 16) as usize;
         format!("{v:.digits$e} ± {e:.1e}")
+    }
+}
+
+impl Report {
+    /// A report in which nothing could be computed, for the reason `why`: every quantity
+    /// without a value (status `not_converged`, 0 evaluations), every verdict undecided,
+    /// `why` as the explanation of the first (ibp) and as the only note. Used when a bound is hit
+    /// before any integral (the mass cannot be resolved in doubles).
+    #[allow(clippy::too_many_arguments)]
+    pub fn undecided(
+        case: &str,
+        vars: &[String],
+        params: &BTreeMap<String, f64>,
+        domain: &[(f64, f64)],
+        tolerance: f64,
+        modes: Vec<Vec<f64>>,
+        weight: Option<&str>,
+        why: &str,
+    ) -> Report {
+        let none = || Quantity::none(0, Status::NotConverged);
+        let components: Vec<Component> = (0..domain.len())
+            .map(|i| Component {
+                var: vars
+                    .get(i)
+                    .cloned()
+                    .unwrap_or_else(|| format!("x{}", i + 1)),
+                lhs: none(),
+                rhs: none(),
+                boundary: none(),
+                faces: ["lower", "upper"]
+                    .iter()
+                    .zip([domain[i].0, domain[i].1])
+                    .map(|(end, at)| Face {
+                        end: end.to_string(),
+                        at: at.is_finite().then_some(at),
+                        value: none(),
+                    })
+                    .collect(),
+            })
+            .collect();
+        let cross = || Cross {
+            lhs: none(),
+            rhs: none(),
+            boundary: none(),
+        };
+        let objective = || Objective {
+            esm: none(),
+            ism: none(),
+            constant: none(),
+            gap: none(),
+        };
+        let verdict = || Verdict {
+            ibp: Ibp::Undecided,
+            boundary: Boundary::Undecided,
+            objective: ObjectiveVerdict::Undecided,
+        };
+        let explanations = vec![why.to_string(), String::new(), String::new()];
+        Report {
+            case: case.to_string(),
+            vars: vars.to_vec(),
+            params: params.clone(),
+            normalizer: none(),
+            // Not computed: the mass cannot be resolved (NaN and ∞ are null in the JSON).
+            log_normalizer: f64::NAN,
+            log_normalizer_error: f64::INFINITY,
+            components: components.clone(),
+            cross: cross(),
+            objective: objective(),
+            verdict: verdict(),
+            domain: domain
+                .iter()
+                .map(|&(a, b)| [a.is_finite().then_some(a), b.is_finite().then_some(b)])
+                .collect(),
+            tolerance,
+            modes,
+            flux: vec![],
+            explanations: explanations.clone(),
+            notes: vec![why.to_string()],
+            half_s2: none(),
+            weighted: weight.map(|w| Weighted {
+                weight: w.to_string(),
+                half_s2: none(),
+                components,
+                cross: cross(),
+                objective: objective(),
+                verdict: verdict(),
+                explanations,
+            }),
+        }
     }
 }

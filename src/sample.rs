@@ -22,6 +22,11 @@
 //! Every random number comes from a PCG-64 generator seeded by mixing `(seed, stream,
 //! index)` ([`rng_for`]): each chain, and each block of [`BLOCK`] inverse-CDF draws, has its
 //! own generator, so the numbers do not depend on how the work is scheduled.
+//!
+//! Bounds (issue 17): at most [`MAX_DRAWS`] draws, [`MAX_CHAINS`] chains and
+//! [`MAX_MALA_STEPS`] MALA steps (options beyond are bad input); the CDF table has 2048
+//! cells per piece (at most `locate::MAX_PIECES_1D` pieces); a quantile takes at most 100
+//! Newton or bisection steps; the autocorrelation sum at most [`MAX_LAG`] lags.
 
 use crate::locate::{Located, locate};
 use crate::model::{Density, MAX_DIM, log_density_hessian};
@@ -48,6 +53,17 @@ pub enum Sampler {
     /// MALA (any dimension).
     Mala,
 }
+
+/// The most draws [`sample`] keeps (`--n`): each is up to 4 coordinates and, in `estimate`, a
+/// few numbers per estimator, about 100 bytes in all, so 4 million stay below 400 MB.
+pub const MAX_DRAWS: usize = 4_000_000;
+
+/// The most MALA chains (`--chains`).
+pub const MAX_CHAINS: usize = 256;
+
+/// The most MALA steps of a run, burn-in included (`chains · burn_in + n`): at about 1 µs a
+/// step in 4-D, 100 million take a few minutes.
+pub const MAX_MALA_STEPS: usize = 100_000_000;
 
 /// Options of [`sample`].
 #[derive(Clone, Debug)]
@@ -188,6 +204,28 @@ pub fn sample<P: Density>(
     if opts.n == 0 {
         return Err(SampleError::Options("--n must be at least 1".into()));
     }
+    if opts.n > MAX_DRAWS {
+        return Err(SampleError::Options(format!(
+            "--n must be at most {MAX_DRAWS}, got {}",
+            opts.n
+        )));
+    }
+    if opts.chains > MAX_CHAINS {
+        return Err(SampleError::Options(format!(
+            "--chains must be at most {MAX_CHAINS}, got {}",
+            opts.chains
+        )));
+    }
+    let steps = opts
+        .chains
+        .max(1)
+        .saturating_mul(opts.burn_in)
+        .saturating_add(opts.n);
+    if steps > MAX_MALA_STEPS {
+        return Err(SampleError::Options(format!(
+            "--chains × --burn-in + --n must be at most {MAX_MALA_STEPS} MALA steps, got {steps}"
+        )));
+    }
     let located = locate(p, domain).map_err(|e| SampleError::Locate(format!("{e:?}")))?;
     let method = match (opts.sampler, d) {
         (Sampler::Auto, 1) | (Sampler::InverseCdf, 1) => Sampler::InverseCdf,
@@ -249,6 +287,7 @@ fn exact_draws(
     mut draw: impl FnMut(&mut Pcg64, &mut [f64; MAX_DIM]),
 ) -> Vec<[f64; MAX_DIM]> {
     let mut draws = Vec::with_capacity(opts.n);
+    // Bound: n ≤ MAX_DRAWS draws (checked in `sample`), each at most 100 Newton steps.
     for b in 0..opts.n.div_ceil(BLOCK) {
         let mut rng = rng_for(opts.seed, stream::INVERSE_CDF, b as u64);
         for _ in 0..BLOCK.min(opts.n - b * BLOCK) {
@@ -512,6 +551,7 @@ fn mala<P: Density>(
         // Start from the typical width: a step of about 1.6·d^(−1/6) preconditioned widths.
         let mut log_h = (1.6 * (d as f64).powf(-1.0 / 6.0)).ln();
         let mut draws = Vec::with_capacity(per);
+        // Bound: chains·(burn_in + per) ≤ MAX_MALA_STEPS steps in all (checked in `sample`).
         for t in 0..opts.burn_in + per {
             let h = log_h.exp();
             let mut y = [0.0; MAX_DIM];
@@ -698,6 +738,7 @@ pub fn ess_geyer(x: &[f64]) -> f64 {
     // ESS of at most n/MAX_LAG, far below any useful threshold, and is reported so (the
     // partial sum alone would understate τ and overstate the ESS).
     let mut ended = false;
+    // Bound: MAX_LAG / 2 pairs of lags.
     while lag + 1 < n.min(MAX_LAG) {
         let gamma = (acov(lag) + acov(lag + 1)) / g0;
         if gamma <= 0.0 {

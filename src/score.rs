@@ -59,6 +59,10 @@
 //! assert_eq!(bad.check, "s_x");
 //! assert_eq!(bad.sample.a, -bad.sample.b); // s = x against ∂ log p = −x
 //! ```
+//!
+//! Bounds (issue 17): at most [`MAX_POINTS`] points (`--points`; more is bad input), each
+//! evaluated a fixed number of times (the field, the exact derivatives, a few
+//! finite-difference steps); `locate` bounds the rest.
 
 use crate::check::CaseInfo;
 use crate::locate::{LocateError, Located, locate};
@@ -169,12 +173,22 @@ impl std::fmt::Display for ScoreError {
 
 impl std::error::Error for ScoreError {}
 
+/// The most points `score` checks (`--points`): each is a few hundred bytes and a few dual
+/// evaluations, so a million take under a second and 300 MB at most.
+pub const MAX_POINTS: usize = 1_000_000;
+
 impl ScoreOptions {
     /// Check the options; the error names the flag-like field that is wrong.
     pub fn validate(&self) -> Result<(), ScoreError> {
         let bad = |m: String| Err(ScoreError::BadOption(m));
         if self.points == 0 {
             return bad("points must be at least 1".into());
+        }
+        if self.points > MAX_POINTS {
+            return bad(format!(
+                "points must be at most {MAX_POINTS}, got {}",
+                self.points
+            ));
         }
         for (name, v) in [("rtol", self.rtol), ("atol", self.atol)] {
             if !(v.is_finite() && v >= 0.0) {
@@ -666,6 +680,7 @@ fn radical_inverse(mut k: u64, base: u64) -> f64 {
     let inv = 1.0 / base as f64;
     let mut f = inv;
     let mut r = 0.0;
+    // Bound: one pass per digit of k in base `base` (≤ 64).
     while k > 0 {
         r += f * (k % base) as f64;
         k /= base;
@@ -718,6 +733,7 @@ fn point_set(loc: &Located, domain: &[(f64, f64)], n: usize, vars: &[String]) ->
             format!("mode {}", k + 1),
         ));
     }
+    // Bound: n ≤ MAX_POINTS (ScoreOptions::validate).
     for k in 0..n {
         let m = &loc.modes[k % nm];
         let idx = (k / nm + 1) as u64;

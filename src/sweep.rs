@@ -25,6 +25,9 @@
 //! let ParamArg::Grid(g) = parse_param_arg("mu=-1:2:4").unwrap() else { panic!() };
 //! assert_eq!(g.values, [-1.0, 0.0, 1.0, 2.0]);
 //! ```
+//!
+//! Bounds (issue 17): at most [`MAX_POINTS`] grid points (more is bad input), each one
+//! `check` with its own bounds (see [`crate::check`]).
 
 use crate::case::{CaseError, CaseSpec, parse_number, parse_param};
 use crate::check::CheckOptions;
@@ -169,6 +172,7 @@ pub fn product(grids: &[Grid]) -> Result<Vec<Vec<f64>>, SweepError> {
             ))
         })?;
     let mut out = Vec::with_capacity(total);
+    // Bound: total ≤ MAX_POINTS (checked above).
     for k in 0..total {
         let mut rem = k;
         let mut pt = vec![0.0; grids.len()];
