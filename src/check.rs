@@ -438,6 +438,7 @@ pub fn check_weighted<P: Density, S: ScoreField, W: ScalarFunction>(
     let mut loc = locate(p, domain).map_err(|e| match e {
         LocateError::NowhereFinite => CheckError::DensityNowhere,
         LocateError::Undefined(at) => CheckError::DensityUndefined { at },
+        LocateError::NoDecay => CheckError::NotIntegrable,
     })?;
     if let Some(why) = &loc.unresolved {
         // Bound: doubles cannot resolve the mass, so no integral is attempted (issue 17).

@@ -425,6 +425,9 @@ pub enum LocateError {
     NowhereFinite,
     /// `log p̃` is NaN (a negative or undefined density) at this point of the domain.
     Undefined(Vec<f64>),
+    /// `log p̃` is finite, but from its highest point found it does not fall by ½ towards an
+    /// infinite end: the density does not decay, so it is not integrable.
+    NoDecay,
 }
 
 /// Find the modes of `p` on the box `domain` and cut each axis into pieces.
@@ -546,7 +549,8 @@ pub fn locate<P: Density>(p: &P, domain: &[(f64, f64)]) -> Result<Located, Locat
         }
     }
     if modes.is_empty() {
-        return Err(LocateError::NowhereFinite);
+        // log_max is finite here: the density is finite somewhere but nowhere has a width.
+        return Err(LocateError::NoDecay);
     }
     modes.sort_by(|a, b| b.logp.total_cmp(&a.logp));
     let unresolved = resolution(&mut modes, log_max);

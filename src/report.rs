@@ -336,7 +336,10 @@ impl Report {
             &self.domain,
             &self.params,
         );
-        if self.normalizer.value.is_some() || !self.normalizer.status.has_value() {
+        if self.normalizer.value.is_some()
+            || !self.normalizer.status.has_value()
+            || !self.log_normalizer.is_finite()
+        {
             let _ = writeln!(o, "normalizer Z = {}", fmt_q(&self.normalizer));
         } else {
             let _ = writeln!(

@@ -124,6 +124,8 @@ pub enum ScoreError {
     DensityNowhere,
     /// The density is negative or undefined (NaN) at a point of the domain.
     DensityUndefined { at: Vec<f64> },
+    /// The density does not decay towards an infinite end (∫ p̃ = ∞).
+    NotIntegrable,
     /// Neither a field nor a divergence was given: nothing hand-written to check.
     NothingToCheck,
     /// A divergence was given with neither a field nor a log-model to take `∇·s` of.
@@ -141,6 +143,10 @@ pub enum ScoreError {
 impl std::fmt::Display for ScoreError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            ScoreError::NotIntegrable => write!(
+                f,
+                "the density is not integrable on the domain (Z = ∫ p = ∞); restrict the domain or fix the density"
+            ),
             ScoreError::DensityNowhere => write!(
                 f,
                 "the density is zero or undefined everywhere it was evaluated; check the [density] expression and the domain"
@@ -1068,6 +1074,7 @@ fn run_checks<P: Density, S: ScoreField, M: Density, V: ScalarFunction>(
     let loc = locate(p, domain).map_err(|e| match e {
         LocateError::NowhereFinite => ScoreError::DensityNowhere,
         LocateError::Undefined(at) => ScoreError::DensityUndefined { at },
+        LocateError::NoDecay => ScoreError::NotIntegrable,
     })?;
     let mut pts = point_set(&loc, domain, opts.points, &vars);
     let mut counts = PointCounts::default();

@@ -370,16 +370,18 @@ fn convergence_figure_with_an_infinite_error_is_drawn() {
     assert!(dir.join("out.svg").exists());
 }
 
-/// Found by the fuzz (seed 9, case 1038: `plot --kind identity` ran until killed): a density
-/// that grows in both tails (`exp(+(x − e)²/6.9e50)`) put values near ±1.8e308 on the score
-/// axis; its range overflowed to ±∞ and plotters looked for tick marks forever. Every axis
-/// is now finite (`plot::axis`), and the figure is written.
+/// Found by the fuzz (seed 9, case 1038: `plot --kind identity` ran until killed): values near
+/// ±1.8e308 on the score axis made its range overflow to ±∞, and plotters looked for tick
+/// marks forever. Every axis is now finite (`plot::axis`), and the figure is written. The
+/// fuzz's case was a density growing in both tails (`exp(+(x − e)²/6.9e50)`), which the
+/// log-space evaluation of a pdf now refuses as not integrable; the field `1e308*sinh(x)` on a
+/// Gaussian reaches the same values (main before the fix: killed by a 15 s timeout).
 #[test]
 fn identity_figure_with_huge_values_is_drawn() {
     let dir = tmp("identity-huge");
     std::fs::write(
         dir.join("case.toml"),
-        "vars = [\"x\"]\nparams = { mu = 1.4619671410970085e0 }\n[density]\npdf = \"exp(-(x - e)^2/(2*(-3.445e50)) + 1.760e-86*tanh(mu))\"\n[score]\nfield = [\"((0.5 - (2.32 ^ x)) + round(sinh(x)))\"]\n",
+        "vars = [\"x\"]\n[density]\nlog = \"-x^2/2\"\n[score]\nfield = [\"1e308*sinh(x)\"]\n",
     )
     .unwrap();
     let _ = std::fs::remove_file(dir.join("out.svg"));
@@ -396,4 +398,31 @@ fn identity_figure_with_huge_values_is_drawn() {
         0,
     );
     assert!(dir.join("out.svg").exists());
+}
+
+/// A density that does not decay towards an infinite end is bad input with the reason, for
+/// check and score alike: e^{x²/100} and e^{(x−1)²/6.9e50} on the line have no width to fall
+/// by ½ in (they said "zero or undefined everywhere it was evaluated").
+#[test]
+fn a_density_that_does_not_decay_is_not_integrable() {
+    let dir = tmp("no-decay");
+    for log in ["x^2/100", "(x-1)^2/6.9e50"] {
+        for cmd in ["check", "score"] {
+            let o = ends_with(
+                &dir,
+                &[
+                    cmd,
+                    "--log-density",
+                    log,
+                    "--score",
+                    "-x",
+                    "--log-model",
+                    "-x^2/2",
+                ],
+                2,
+            );
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert!(err.contains("not integrable"), "{cmd} {log}: {err}");
+        }
+    }
 }

@@ -49,7 +49,7 @@ pub const PREFIXES: &[&str] = &["np.", "numpy.", "math.", "torch.", "jnp."];
 fn language_function_names() -> Vec<String> {
     scorecheck::expr::FUNCTIONS
         .iter()
-        .map(|f| f.to_string())
+        .map(|(name, _)| name.to_string())
         .collect()
 }
 
@@ -475,6 +475,7 @@ pub fn check_from_bytes(lang: &Language, data: &[u8], max_evals: u64) {
     let opts = scorecheck::check::CheckOptions {
         tol: None,
         max_evals,
+        ..Default::default()
     };
     if let Ok(report) = scorecheck::check_case(&case, &opts) {
         let _ = report.to_text();
