@@ -10,7 +10,7 @@
 //!
 //! Bounds (issue 17): at most 1 + 16·d + 4 starting points; each ascent at most 300 steps
 //! of at most 80 step halvings; each half width at most 200 halvings or doublings; the
-//! modes at most the starting points; at most [`MAX_GEOMETRIC_CUTS`] geometric cuts per side
+//! modes at most the starting points; at most `MAX_GEOMETRIC_CUTS` geometric cuts per side
 //! of a mode; at most [`MAX_CELLS`] cells ([`MAX_PIECES_1D`] pieces in 1-D). A mass doubles
 //! cannot resolve (see `resolution`) is reported in [`Located::unresolved`].
 
@@ -40,7 +40,7 @@ pub struct Located {
     /// Per axis, breakpoints the pieces are also cut at.
     pub breaks: Vec<Vec<f64>>,
     /// Why the mass cannot be resolved in double precision, when it cannot (see
-    /// [`resolution`]): a check must then be undecided. The modes and pieces are still
+    /// `resolution`): a check must then be undecided. The modes and pieces are still
     /// usable for evaluating at points (widths are kept at the resolution floor).
     pub unresolved: Option<String>,
     /// How the axes were cut (kept so `pieces_with_spread` cuts them the same way).
