@@ -426,3 +426,16 @@ fn a_density_that_does_not_decay_is_not_integrable() {
         }
     }
 }
+
+/// Found by the fuzz on the merged tree (seed 1796172553, case 1846: `explain` killed after
+/// 60 s of CPU): the weight's `1.5 % y` switches at every y = 1.5/n, and its 256 breakpoints
+/// on one axis of a 4-D case multiplied the cells past the cell bound. The breakpoints now
+/// thin out to keep the cells within `MAX_CELLS` (3 s, exit 3 at this budget).
+#[test]
+fn many_breakpoints_in_4d_stay_within_the_cell_bound() {
+    let dir = tmp("many-breaks-4d");
+    std::fs::write(dir.join("case.toml"), "name = \"fuzz\"\nvars = [\"x\", \"y\", \"z\", \"w\"]\ndomain = [[2e0, 1.2183930305477076e25], [0, inf], [0, inf], [-2.4247644671850878e-133, 3.659396180165132e128]]\nparams = { mu = 7.113089076513349e-1, s = 1.1351396402097025e0 }\nweight = \"softplus((1.5 % y))\"\n\n[density]\nlog = \"-x^4 + -y^4 + -z^2/2 + -(w - 8.035e-68)^2/(2*pi) + e*tanh(e)\"\n\n[score]\nfield = [\"(arcsin((4 ** y)) ^ (log10(x) ^ y))\", \"-(y - 2.906e-14)/(-3.395e-231)\", \"y\", \"(signum(mu) ** z)\"]\n").unwrap();
+    for cmd in ["check", "explain"] {
+        ends_with(&dir, &[cmd, "case.toml", "--max-evals=2000"], 3);
+    }
+}
