@@ -322,6 +322,71 @@ pub fn integrate_1d_vec(
     pieces: &[Piece],
     k: usize,
 ) -> (Vec<Estimate>, Vec<bool>) {
+    integrate_1d_vec_at(f, pieces, k, true)
+}
+
+/// Distance, relative to `|x|`, at which [`integrate_1d_vec`] cuts a singular finite end `x`
+/// that the doubles cannot approach (`x ≠ 0`): `2^−30`, about `2^23` ulps. The sliver
+/// between the cut and the end is integrated from a power-law model ([`power_tail`]); the
+/// rule over the rest meets the cut as a regular end at scale `δ0`, where a node rounded by
+/// an ulp moves `f` by a relative `ulp/δ0 ≈ 1e-7` and what lies within an ulp of the cut
+/// (`ulp·f(cut)`) is `2^−23` of the sliver's mass.
+const TAIL_CUT: f64 = 1.0 / (1u64 << 30) as f64;
+
+/// Probes of the power-law model of a sliver: at `δ0·2^i`, `i = 0..TAIL_PROBES`.
+const TAIL_PROBES: usize = 5;
+
+/// The integral over `(0, d[0]]` of `f(t)` (at distance `t` from an end), from a power-law
+/// model `f ≈ c·t^β` fitted on each pair of neighbouring probes `(d[i], v[i])`: the pair `i`
+/// gives `β_i = ln(v[i+1]/v[i]) / ln(d[i+1]/d[i])` and the tail
+/// `T_i = c_i·d0^{β_i+1}/(β_i+1) = v[i]·(d0/d[i])^{β_i}·d0/(β_i+1)`. The value is `T_0`;
+/// its error is 4 times the largest `|T_i − T_0|`. (For `f = c·t^β(1 + κt)`, to first order
+/// in `κ·d0`, `T_0` is off by `κd0·(1/((β+1)ln 2) − 1/(β+2))` of the tail and
+/// `T_1 − T_0` is `−κd0·(1 + 1/((β+1)ln 2))`: the error covers the real one with room.)
+/// Infinite error when the probes change sign, are not finite, or their local exponents do
+/// not settle (spread over 0.05) or reach −1 (not integrable: the end's probes decide
+/// "diverges").
+pub fn power_tail(d: &[f64], v: &[f64]) -> (f64, f64) {
+    let n = d.len().min(v.len());
+    if n < 3 || v[..n].iter().any(|x| !x.is_finite()) {
+        return (0.0, f64::INFINITY);
+    }
+    if v[..n].iter().all(|&x| x == 0.0) {
+        return (0.0, 0.0);
+    }
+    let sign = v[0].signum();
+    if v[..n].iter().any(|&x| x == 0.0 || x.signum() != sign) {
+        return (0.0, f64::INFINITY);
+    }
+    let d0 = d[0];
+    let mut tails = Vec::with_capacity(n - 1);
+    let mut betas = Vec::with_capacity(n - 1);
+    for i in 0..n - 1 {
+        let beta = (v[i + 1] / v[i]).ln() / (d[i + 1] / d[i]).ln();
+        if !beta.is_finite() || beta <= -0.98 {
+            return (0.0, f64::INFINITY);
+        }
+        betas.push(beta);
+        tails.push(v[i] * (d0 / d[i]).powf(beta) * d0 / (beta + 1.0));
+    }
+    let spread = betas.iter().map(|b| (b - betas[0]).abs()).fold(0.0, f64::max);
+    if spread > 0.05 {
+        return (0.0, f64::INFINITY);
+    }
+    let t0 = tails[0];
+    let dev = tails.iter().map(|t| (t - t0).abs()).fold(0.0, f64::max);
+    (t0, 4.0 * dev + 64.0 * f64::EPSILON * t0.abs())
+}
+
+/// [`integrate_1d_vec`]; with `tails`, a singular finite end the doubles cannot approach is
+/// cut at [`TAIL_CUT`] and its sliver integrated by [`power_tail`] (the rule over the cut
+/// piece is this function without `tails`).
+fn integrate_1d_vec_at(
+    f: &VectorIntegrand,
+    pieces: &[Piece],
+    k: usize,
+    tails: bool,
+) -> (Vec<Estimate>, Vec<bool>) {
     use rayon::prelude::*;
     // Every point of every piece: the whole rule, the two halves, the end probes.
     struct Part {
@@ -463,6 +528,9 @@ pub fn integrate_1d_vec(
     // rule goes on beyond t = 3 (to t = 4.5) on the whole and the half next to the end, and
     // the bound is taken again where the extended rule stops.
     let total: Vec<f64> = (0..k).map(|j| sums.iter().map(|s| s.2[j]).sum()).collect();
+    // Per piece, the ends whose sliver beyond the last representable probes is to be cut off
+    // and modelled (see [`TAIL_CUT`]).
+    let mut cut = vec![[false, false]; pieces.len()];
     for (pi, piece) in pieces.iter().enumerate() {
         for e in 0..2 {
             let (lo, hi) = piece.x_range();
@@ -497,6 +565,12 @@ pub fn integrate_1d_vec(
             let rule_n = ex.len();
 
             let deep = deep_probe_points(piece, e == 1);
+            // The probes stop short of the extended rule's reach: the doubles cannot get
+            // closer to this end (it is not 0), and the last ~2√ulp of a p ~ r^−½ is missed.
+            let short = tails
+                && parts[pi].probes[e].len() + deep.len() < DEEP_EDGE + 2
+                && x_end != 0.0
+                && 16.0 * TAIL_CUT * x_end.abs() < piece.scale().abs() / 64.0;
             ex.extend(deep.iter().map(|p| p.1));
             let mut ev = vec![0.0; ex.len() * k];
             for (out, x) in ev.chunks_mut(CHUNK * k).zip(ex.chunks(CHUNK)) {
@@ -532,13 +606,88 @@ pub fn integrate_1d_vec(
                         .map(|(q, p)| p.0 * ev[(rule_n + q) * k + j].abs()),
                 );
                 match end_from_probes_at(&m, DEEP_EDGE) {
-                    EndBehaviour::Finite { bound } => sums[pi].3[e][j] = bound,
+                    EndBehaviour::Finite { bound } => {
+                        sums[pi].3[e][j] = bound;
+                        // Still more than 1e-12 of the total beyond the last probe: the end
+                        // is singular (a regular one leaves ulp·f there) and the sliver is
+                        // worth its model.
+                        // A regular end far out (x = 1000 at σ = 0.01) can leave that much
+                        // too; only m = r·|f| falling slower than r^0.9 over the last three
+                        // decades (f ~ r^β with β < −0.1) is a singular end.
+                        let n = m.len();
+                        let rate = if n >= 4 {
+                            (m[n - 4] / m[n - 1]).log10() / 3.0
+                        } else {
+                            f64::NAN
+                        };
+                        if short && bound > 1e-12 * total[j] && rate < 0.9 {
+                            cut[pi][e] = true;
+                        }
+                    }
                     EndBehaviour::Diverges => div[j] = true,
                 }
             }
         }
     }
-    for (whole, split, mass, bound) in &sums {
+    // Pieces with a cut end: the rule over the piece without the sliver, plus the sliver's
+    // model, replace the piece's sums.
+    for (pi, piece) in pieces.iter().enumerate() {
+        if !cut[pi].iter().any(|&c| c) {
+            continue;
+        }
+        let (lo, hi) = piece.x_range();
+        let delta = |x: f64| TAIL_CUT * x.abs();
+        let inner = match *piece {
+            Piece::Finite { lo, hi } => Piece::Finite {
+                lo: if cut[pi][0] { lo + delta(lo) } else { lo },
+                hi: if cut[pi][1] { hi - delta(hi) } else { hi },
+            },
+            Piece::Upper { start, scale } => Piece::Upper {
+                start: start + delta(start),
+                scale,
+            },
+            Piece::Lower { end, scale } => Piece::Lower {
+                end: end - delta(end),
+                scale,
+            },
+        };
+        let (ie, idiv) = integrate_1d_vec_at(f, &[inner], k, false);
+        let mut tail = vec![(0.0, 0.0); k];
+        let mut tail_evals = 0;
+        for e in 0..2 {
+            if !cut[pi][e] {
+                continue;
+            }
+            let x_end = if e == 1 { hi } else { lo };
+            // The probes from the cut outwards, at their exact distances from the end.
+            let (mut px, mut pd) = (vec![], vec![]);
+            for i in 0..TAIL_PROBES {
+                let r = delta(x_end) * (1u64 << i) as f64;
+                let x = if e == 1 { x_end - r } else { x_end + r };
+                px.push(x);
+                pd.push((x - x_end).abs());
+            }
+            let mut pv = vec![0.0; px.len() * k];
+            f(&px, px.len(), &mut pv);
+            tail_evals += px.len() as u64;
+            for (j, t) in tail.iter_mut().enumerate() {
+                let v: Vec<f64> = (0..px.len()).map(|i| pv[i * k + j]).collect();
+                let (tv, te) = power_tail(&pd, &v);
+                t.0 += tv;
+                t.1 += te;
+            }
+        }
+        for j in 0..k {
+            div[j] |= idiv[j];
+            est[j].evals += ie[j].evals + tail_evals;
+            est[j].value += ie[j].value + tail[j].0;
+            est[j].error += ie[j].error + tail[j].1;
+        }
+    }
+    for (pi, (whole, split, mass, bound)) in sums.iter().enumerate() {
+        if cut[pi].iter().any(|&c| c) {
+            continue;
+        }
         for j in 0..k {
             let err = 2.0 * (whole[j] - split[j]).abs()
                 + 16.0 * f64::EPSILON * mass[j]
