@@ -132,6 +132,12 @@ pub fn end_behaviour(f: &dyn Fn(f64) -> f64, piece: &Piece, upper_end: bool) -> 
 /// finite end (infinite end) or from the end itself (finite end). They depend only on the
 /// piece.
 pub fn probe_points(piece: &Piece, upper_end: bool) -> Vec<(f64, f64)> {
+    probe_points_at(piece, upper_end, false)
+}
+
+/// [`probe_points`]; with `keep_end`, probes that round onto the end are kept there (at a
+/// cut end, where `f` is finite and flat at the scale of an ulp).
+fn probe_points_at(piece: &Piece, upper_end: bool, keep_end: bool) -> Vec<(f64, f64)> {
     let (lo, hi) = piece.x_range();
     let end = if upper_end { hi } else { lo };
     let sigma = piece.scale().abs().max(f64::MIN_POSITIVE);
@@ -147,7 +153,7 @@ pub fn probe_points(piece: &Piece, upper_end: bool) -> Vec<(f64, f64)> {
             let r = sigma * if k == 0 { 0.5 } else { 10f64.powi(-k) };
             (r, if upper_end { end - r } else { end + r })
         };
-        if x == end || !x.is_finite() {
+        if (x == end && !keep_end) || !x.is_finite() {
             break;
         }
         out.push((r, x));
@@ -255,7 +261,7 @@ const DEEP_EDGE: usize = 101;
 
 /// Probes at a finite end of a piece at decades 31 to 110 of distance from it, for the
 /// extended rule's bound; they stop where the point can no longer be told from the end.
-fn deep_probe_points(piece: &Piece, upper_end: bool) -> Vec<(f64, f64)> {
+fn deep_probe_points(piece: &Piece, upper_end: bool, keep_end: bool) -> Vec<(f64, f64)> {
     let (lo, hi) = piece.x_range();
     let end = if upper_end { hi } else { lo };
     let sigma = piece.scale().abs().max(f64::MIN_POSITIVE);
@@ -266,7 +272,7 @@ fn deep_probe_points(piece: &Piece, upper_end: bool) -> Vec<(f64, f64)> {
     for k in 31..=110 {
         let r = sigma * 10f64.powi(-k);
         let x = if upper_end { end - r } else { end + r };
-        if x == end || r == 0.0 {
+        if (x == end && !keep_end) || r == 0.0 {
             break;
         }
         out.push((r, x));
@@ -322,33 +328,36 @@ pub fn integrate_1d_vec(
     pieces: &[Piece],
     k: usize,
 ) -> (Vec<Estimate>, Vec<bool>) {
-    integrate_1d_vec_at(f, pieces, k, true)
+    integrate_1d_vec_at(f, pieces, k, None, [f64::NAN; 2])
 }
 
 /// Distance, relative to `|x|`, at which [`integrate_1d_vec`] cuts a singular finite end `x`
-/// that the doubles cannot approach (`x ≠ 0`): `2^−30`, about `2^23` ulps. The sliver
-/// between the cut and the end is integrated from a power-law model ([`power_tail`]); the
-/// rule over the rest meets the cut as a regular end at scale `δ0`, where a node rounded by
-/// an ulp moves `f` by a relative `ulp/δ0 ≈ 1e-7` and what lies within an ulp of the cut
-/// (`ulp·f(cut)`) is `2^−23` of the sliver's mass.
-const TAIL_CUT: f64 = 1.0 / (1u64 << 30) as f64;
+/// that the doubles cannot approach (`x ≠ 0`): `2^−26`, about `2^27` ulps. The sliver
+/// between the cut and the end is integrated from a power-law model ([`power_tail`]), whose
+/// neglected second-order terms `(κδ0)²` are then ~1e-14; the rule over the rest meets the
+/// cut as a regular end at scale `δ0`: a node rounded by an ulp moves `f` by a relative
+/// `ulp/δ0 ≈ 1e-8`, and nodes and probes that round onto the cut are evaluated there (`f` is
+/// finite and flat there at the scale of an ulp), so no `ulp·f(cut)` is left out.
+/// (Leaving those out and bounding them, at `2^−30`, cost 1e-9 of a Beta(4, 1.5)'s `E[p′]`;
+/// a first-order fit at `2^−20` cost as much through the fitted exponent.)
+const TAIL_CUT: f64 = 1.0 / (1u64 << 26) as f64;
 
 /// Probes of the power-law model of a sliver: at `δ0·2^i`, `i = 0..TAIL_PROBES`.
 const TAIL_PROBES: usize = 5;
 
-/// The integral over `(0, d[0]]` of `f(t)` (at distance `t` from an end), from a power-law
-/// model `f ≈ c·t^β` fitted on each pair of neighbouring probes `(d[i], v[i])`: the pair `i`
-/// gives `β_i = ln(v[i+1]/v[i]) / ln(d[i+1]/d[i])` and the tail
-/// `T_i = c_i·d0^{β_i+1}/(β_i+1) = v[i]·(d0/d[i])^{β_i}·d0/(β_i+1)`. The value is `T_0`;
-/// its error is 4 times the largest `|T_i − T_0|`. (For `f = c·t^β(1 + κt)`, to first order
-/// in `κ·d0`, `T_0` is off by `κd0·(1/((β+1)ln 2) − 1/(β+2))` of the tail and
-/// `T_1 − T_0` is `−κd0·(1 + 1/((β+1)ln 2))`: the error covers the real one with room.)
-/// Infinite error when the probes change sign, are not finite, or their local exponents do
-/// not settle (spread over 0.05) or reach −1 (not integrable: the end's probes decide
+/// The integral over `(0, d[0]]` of `f(t)` (at distance `t` from an end), from the model
+/// `f ≈ c·t^β·e^{κt}` (a power law times a smooth factor, to first order), fitted on each
+/// three neighbouring probes `(d[i], v[i])`: `ln|v| = ln c + β ln d + κ d` is linear in the
+/// unknowns. The triple `i` gives the tail
+/// `T_i = c·d0^{β+1}·(1/(β+1) + κd0/(β+2) + (κd0)²/(2(β+3)))`. The value is `T_0`; its error
+/// is 4 times the largest `|T_i − T_0|`: the model's neglected terms grow at least as `d`
+/// from triple to triple (doubling), so `T_0`'s own error is below `|T_1 − T_0|`.
+/// Infinite error when the probes change sign, are not finite, or the fitted exponents do
+/// not settle (spread over 0.05) or reach −1 (not integrable: the end's own probes decide
 /// "diverges").
 pub fn power_tail(d: &[f64], v: &[f64]) -> (f64, f64) {
     let n = d.len().min(v.len());
-    if n < 3 || v[..n].iter().any(|x| !x.is_finite()) {
+    if n < 4 || v[..n].iter().any(|x| !x.is_finite()) {
         return (0.0, f64::INFINITY);
     }
     if v[..n].iter().all(|&x| x == 0.0) {
@@ -359,17 +368,31 @@ pub fn power_tail(d: &[f64], v: &[f64]) -> (f64, f64) {
         return (0.0, f64::INFINITY);
     }
     let d0 = d[0];
-    let mut tails = Vec::with_capacity(n - 1);
-    let mut betas = Vec::with_capacity(n - 1);
-    for i in 0..n - 1 {
-        let beta = (v[i + 1] / v[i]).ln() / (d[i + 1] / d[i]).ln();
-        if !beta.is_finite() || beta <= -0.98 {
+    let mut tails = Vec::with_capacity(n - 2);
+    let mut betas = Vec::with_capacity(n - 2);
+    for i in 0..n - 2 {
+        // Differences eliminate ln c: two equations in β and κ, by Cramer's rule.
+        let (l0, l1, l2) = (v[i].abs().ln(), v[i + 1].abs().ln(), v[i + 2].abs().ln());
+        let (a1, b1, r1) = ((d[i + 1] / d[i]).ln(), d[i + 1] - d[i], l1 - l0);
+        let (a2, b2, r2) = ((d[i + 2] / d[i + 1]).ln(), d[i + 2] - d[i + 1], l2 - l1);
+        let det = a1 * b2 - a2 * b1;
+        let beta = (r1 * b2 - r2 * b1) / det;
+        let kappa = (a1 * r2 - a2 * r1) / det;
+        if !beta.is_finite() || !kappa.is_finite() || beta <= -0.98 {
             return (0.0, f64::INFINITY);
         }
+        // c·d0^β from the probe i: v_i = c d_i^β e^{κ d_i}.
+        let c_d0 = v[i] * (d0 / d[i]).powf(beta) * (-kappa * d[i]).exp();
+        let kd = kappa * d0;
         betas.push(beta);
-        tails.push(v[i] * (d0 / d[i]).powf(beta) * d0 / (beta + 1.0));
+        tails.push(
+            c_d0 * d0 * (1.0 / (beta + 1.0) + kd / (beta + 2.0) + kd * kd / (2.0 * (beta + 3.0))),
+        );
     }
-    let spread = betas.iter().map(|b| (b - betas[0]).abs()).fold(0.0, f64::max);
+    let spread = betas
+        .iter()
+        .map(|b| (b - betas[0]).abs())
+        .fold(0.0, f64::max);
     if spread > 0.05 {
         return (0.0, f64::INFINITY);
     }
@@ -385,8 +408,31 @@ fn integrate_1d_vec_at(
     f: &VectorIntegrand,
     pieces: &[Piece],
     k: usize,
-    tails: bool,
+    cut_ends: Option<[bool; 2]>,
+    singular_at: [f64; 2],
 ) -> (Vec<Estimate>, Vec<bool>) {
+    // With `cut_ends` (the rule over a piece already cut), no further cuts, and points that
+    // round onto a cut end are evaluated there.
+    let tails = cut_ends.is_none();
+    let keep = cut_ends.unwrap_or([false, false]);
+    // Next to a cut, f ~ t^β at distance t from the singular end `singular_at[e]`, and a
+    // node rounded by up to ulp/2 moves f by |β|·ulp/(2t): bounded by 4·ε|x|/t·|w f| for
+    // |β| ≤ 8, summed over the reported (split) rule's nodes.
+    let round_share = |x: f64| -> f64 {
+        let mut r: f64 = 0.0;
+        for e in 0..2 {
+            if keep[e] {
+                let t = (x - singular_at[e]).abs();
+                r = r.max(if t > 0.0 {
+                    4.0 * f64::EPSILON * x.abs() / t
+                } else {
+                    f64::INFINITY
+                });
+            }
+        }
+        r
+    };
+    let mut rounding = vec![0.0; k];
     use rayon::prelude::*;
     // Every point of every piece: the whole rule, the two halves, the end probes.
     struct Part {
@@ -425,7 +471,7 @@ fn integrate_1d_vec_at(
         let mut probes = [0..0, 0..0];
         for (e, upper) in [false, true].into_iter().enumerate() {
             let start = xs.len();
-            for (r, x) in probe_points(piece, upper) {
+            for (r, x) in probe_points_at(piece, upper, keep[e]) {
                 xs.push(x);
                 wts.push(0.0);
                 jacs.push(0.0);
@@ -510,6 +556,18 @@ fn integrate_1d_vec_at(
     for part in &parts {
         let (whole, mass) = rule(part.whole.clone(), true);
         let (split, _) = rule(part.halves.clone(), false);
+        if !tails {
+            for i in part.halves.clone() {
+                let sh = round_share(xs[i]);
+                let jw = (jacs[i] * wts[i]).abs();
+                for j in 0..k {
+                    let t = jw * vals[i * k + j].abs();
+                    if t > 0.0 {
+                        rounding[j] += sh * t;
+                    }
+                }
+            }
+        }
         let mut bound = [vec![0.0; k], vec![0.0; k]];
         for (e, pr) in part.probes.iter().enumerate() {
             for j in 0..k {
@@ -555,7 +613,7 @@ fn integrate_1d_vec_at(
                 for (c, whole) in [(cw, true), (ch, false)] {
                     let u = if u_lower { ua + c * om } else { ub - c * om };
                     let (x, jac) = piece.map(u);
-                    if x == x_end || !x.is_finite() || !jac.is_finite() {
+                    if (x == x_end && !keep[e]) || !x.is_finite() || !jac.is_finite() {
                         continue;
                     }
                     ex.push(x);
@@ -564,7 +622,7 @@ fn integrate_1d_vec_at(
             }
             let rule_n = ex.len();
 
-            let deep = deep_probe_points(piece, e == 1);
+            let deep = deep_probe_points(piece, e == 1, keep[e]);
             // The probes stop short of the extended rule's reach: the doubles cannot get
             // closer to this end (it is not 0), and the last ~2√ulp of a p ~ r^−½ is missed.
             let short = tails
@@ -589,6 +647,9 @@ fn integrate_1d_vec_at(
                         two_sum_add(&mut aw, &mut cwh, t);
                     } else {
                         two_sum_add(&mut asp, &mut csp, t);
+                        if !tails && t != 0.0 {
+                            rounding[j] += round_share(ex[l]) * t.abs();
+                        }
                     }
                     sums[pi].2[j] += t.abs();
                 }
@@ -651,7 +712,7 @@ fn integrate_1d_vec_at(
                 scale,
             },
         };
-        let (ie, idiv) = integrate_1d_vec_at(f, &[inner], k, false);
+        let (ie, idiv) = integrate_1d_vec_at(f, &[inner], k, Some(cut[pi]), [lo, hi]);
         let mut tail = vec![(0.0, 0.0); k];
         let mut tail_evals = 0;
         for e in 0..2 {
@@ -696,6 +757,9 @@ fn integrate_1d_vec_at(
             est[j].value += split[j];
             est[j].error += err;
         }
+    }
+    for (e, r) in est.iter_mut().zip(&rounding) {
+        e.error += r;
     }
     VALS.with(|b| b.set(vals));
     (est, div)
