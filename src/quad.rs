@@ -1917,6 +1917,44 @@ fn finish_region(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn power_tail_of_a_power_law_times_a_smooth_factor() {
+        use super::power_tail;
+        // f(t) = t^{−1/2}(1 + 3t) + 0 on (0, d0]: ∫ = 2√d0 + 2·d0^{3/2} (3·(2/3)).
+        let d0 = 1e-8;
+        let d: Vec<f64> = (0..5).map(|i| d0 * (1u32 << i) as f64).collect();
+        let f = |t: f64| t.powf(-0.5) * (1.0 + 3.0 * t);
+        let v: Vec<f64> = d.iter().map(|&t| f(t)).collect();
+        let (t, e) = power_tail(&d, &v);
+        let exact = 2.0 * d0.sqrt() + 2.0 * d0.powf(1.5);
+        assert!(
+            (t - exact).abs() <= e && e < 1e-12 * exact,
+            "{t} ± {e} vs {exact}"
+        );
+        // Negative values: the same with the sign.
+        let w: Vec<f64> = v.iter().map(|x| -x).collect();
+        let (tn, en) = power_tail(&d, &w);
+        assert!((tn + exact).abs() <= en, "{tn} ± {en}");
+        // t^{−1.2} is not integrable: no finite error.
+        let u: Vec<f64> = d.iter().map(|&t| t.powf(-1.2)).collect();
+        assert_eq!(power_tail(&d, &u).1, f64::INFINITY);
+        // A sign change among the probes: no finite error.
+        let mut x = v.clone();
+        x[2] = -x[2];
+        assert_eq!(power_tail(&d, &x).1, f64::INFINITY);
+        // A law that is not a power law, t^{−1/2}(2 + sin(5 ln t)): exponents that
+        // wander give an error that still covers, or none.
+        let g = |t: f64| t.powf(-0.5) * (2.0 + (5.0 * t.ln()).sin());
+        let y: Vec<f64> = d.iter().map(|&t| g(t)).collect();
+        let (ty, ey) = power_tail(&d, &y);
+        // ∫_0^{d0} t^{−1/2}(2 + sin(5 ln t)) dt = 4√d0 + √d0·(0.5 sin(5L) − 5 cos(5L))/(0.25 + 25)
+        // with L = ln d0 (substituting t = e^s: ∫ e^{s/2}(2 + sin 5s) ds).
+        let l = d0.ln();
+        let exact_g =
+            4.0 * d0.sqrt() + d0.sqrt() * (0.5 * (5.0 * l).sin() - 5.0 * (5.0 * l).cos()) / 25.25;
+        assert!((ty - exact_g).abs() <= ey, "{ty} ± {ey} vs {exact_g}");
+    }
+
     use super::*;
 
     #[test]
