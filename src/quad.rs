@@ -715,8 +715,8 @@ fn integrate_1d_vec_at(
         let (ie, idiv) = integrate_1d_vec_at(f, &[inner], k, Some(cut[pi]), [lo, hi]);
         let mut tail = vec![(0.0, 0.0); k];
         let mut tail_evals = 0;
-        for e in 0..2 {
-            if !cut[pi][e] {
+        for (e, &is_cut) in cut[pi].iter().enumerate() {
+            if !is_cut {
                 continue;
             }
             let x_end = if e == 1 { hi } else { lo };
