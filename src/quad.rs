@@ -132,6 +132,12 @@ pub fn end_behaviour(f: &dyn Fn(f64) -> f64, piece: &Piece, upper_end: bool) -> 
 /// finite end (infinite end) or from the end itself (finite end). They depend only on the
 /// piece.
 pub fn probe_points(piece: &Piece, upper_end: bool) -> Vec<(f64, f64)> {
+    probe_points_at(piece, upper_end, false)
+}
+
+/// [`probe_points`]; with `keep_end`, probes that round onto the end are kept there (at a
+/// cut end, where `f` is finite and flat at the scale of an ulp).
+fn probe_points_at(piece: &Piece, upper_end: bool, keep_end: bool) -> Vec<(f64, f64)> {
     let (lo, hi) = piece.x_range();
     let end = if upper_end { hi } else { lo };
     let sigma = piece.scale().abs().max(f64::MIN_POSITIVE);
@@ -147,7 +153,7 @@ pub fn probe_points(piece: &Piece, upper_end: bool) -> Vec<(f64, f64)> {
             let r = sigma * if k == 0 { 0.5 } else { 10f64.powi(-k) };
             (r, if upper_end { end - r } else { end + r })
         };
-        if x == end || !x.is_finite() {
+        if (x == end && !keep_end) || !x.is_finite() {
             break;
         }
         out.push((r, x));
@@ -255,7 +261,7 @@ const DEEP_EDGE: usize = 101;
 
 /// Probes at a finite end of a piece at decades 31 to 110 of distance from it, for the
 /// extended rule's bound; they stop where the point can no longer be told from the end.
-fn deep_probe_points(piece: &Piece, upper_end: bool) -> Vec<(f64, f64)> {
+fn deep_probe_points(piece: &Piece, upper_end: bool, keep_end: bool) -> Vec<(f64, f64)> {
     let (lo, hi) = piece.x_range();
     let end = if upper_end { hi } else { lo };
     let sigma = piece.scale().abs().max(f64::MIN_POSITIVE);
@@ -266,7 +272,7 @@ fn deep_probe_points(piece: &Piece, upper_end: bool) -> Vec<(f64, f64)> {
     for k in 31..=110 {
         let r = sigma * 10f64.powi(-k);
         let x = if upper_end { end - r } else { end + r };
-        if x == end || r == 0.0 {
+        if (x == end && !keep_end) || r == 0.0 {
             break;
         }
         out.push((r, x));
@@ -322,6 +328,111 @@ pub fn integrate_1d_vec(
     pieces: &[Piece],
     k: usize,
 ) -> (Vec<Estimate>, Vec<bool>) {
+    integrate_1d_vec_at(f, pieces, k, None, [f64::NAN; 2])
+}
+
+/// Distance, relative to `|x|`, at which [`integrate_1d_vec`] cuts a singular finite end `x`
+/// that the doubles cannot approach (`x ≠ 0`): `2^−26`, about `2^27` ulps. The sliver
+/// between the cut and the end is integrated from a power-law model ([`power_tail`]), whose
+/// neglected second-order terms `(κδ0)²` are then ~1e-14; the rule over the rest meets the
+/// cut as a regular end at scale `δ0`: a node rounded by an ulp moves `f` by a relative
+/// `ulp/δ0 ≈ 1e-8`, and nodes and probes that round onto the cut are evaluated there (`f` is
+/// finite and flat there at the scale of an ulp), so no `ulp·f(cut)` is left out.
+/// (Leaving those out and bounding them, at `2^−30`, cost 1e-9 of a Beta(4, 1.5)'s `E[p′]`;
+/// a first-order fit at `2^−20` cost as much through the fitted exponent.)
+const TAIL_CUT: f64 = 1.0 / (1u64 << 26) as f64;
+
+/// Probes of the power-law model of a sliver: at `δ0·2^i`, `i = 0..TAIL_PROBES`.
+const TAIL_PROBES: usize = 5;
+
+/// The integral over `(0, d[0]]` of `f(t)` (at distance `t` from an end), from the model
+/// `f ≈ c·t^β·e^{κt}` (a power law times a smooth factor, to first order), fitted on each
+/// three neighbouring probes `(d[i], v[i])`: `ln|v| = ln c + β ln d + κ d` is linear in the
+/// unknowns. The triple `i` gives the tail
+/// `T_i = c·d0^{β+1}·(1/(β+1) + κd0/(β+2) + (κd0)²/(2(β+3)))`. The value is `T_0`; its error
+/// is 4 times the largest `|T_i − T_0|`: the model's neglected terms grow at least as `d`
+/// from triple to triple (doubling), so `T_0`'s own error is below `|T_1 − T_0|`.
+/// Infinite error when the probes change sign, are not finite, or the fitted exponents do
+/// not settle (spread over 0.05) or reach −1 (not integrable: the end's own probes decide
+/// "diverges").
+pub fn power_tail(d: &[f64], v: &[f64]) -> (f64, f64) {
+    let n = d.len().min(v.len());
+    if n < 4 || v[..n].iter().any(|x| !x.is_finite()) {
+        return (0.0, f64::INFINITY);
+    }
+    if v[..n].iter().all(|&x| x == 0.0) {
+        return (0.0, 0.0);
+    }
+    let sign = v[0].signum();
+    if v[..n].iter().any(|&x| x == 0.0 || x.signum() != sign) {
+        return (0.0, f64::INFINITY);
+    }
+    let d0 = d[0];
+    let mut tails = Vec::with_capacity(n - 2);
+    let mut betas = Vec::with_capacity(n - 2);
+    for i in 0..n - 2 {
+        // Differences eliminate ln c: two equations in β and κ, by Cramer's rule.
+        let (l0, l1, l2) = (v[i].abs().ln(), v[i + 1].abs().ln(), v[i + 2].abs().ln());
+        let (a1, b1, r1) = ((d[i + 1] / d[i]).ln(), d[i + 1] - d[i], l1 - l0);
+        let (a2, b2, r2) = ((d[i + 2] / d[i + 1]).ln(), d[i + 2] - d[i + 1], l2 - l1);
+        let det = a1 * b2 - a2 * b1;
+        let beta = (r1 * b2 - r2 * b1) / det;
+        let kappa = (a1 * r2 - a2 * r1) / det;
+        if !beta.is_finite() || !kappa.is_finite() || beta <= -0.98 {
+            return (0.0, f64::INFINITY);
+        }
+        // c·d0^β from the probe i: v_i = c d_i^β e^{κ d_i}.
+        let c_d0 = v[i] * (d0 / d[i]).powf(beta) * (-kappa * d[i]).exp();
+        let kd = kappa * d0;
+        betas.push(beta);
+        tails.push(
+            c_d0 * d0 * (1.0 / (beta + 1.0) + kd / (beta + 2.0) + kd * kd / (2.0 * (beta + 3.0))),
+        );
+    }
+    let spread = betas
+        .iter()
+        .map(|b| (b - betas[0]).abs())
+        .fold(0.0, f64::max);
+    if spread > 0.05 {
+        return (0.0, f64::INFINITY);
+    }
+    let t0 = tails[0];
+    let dev = tails.iter().map(|t| (t - t0).abs()).fold(0.0, f64::max);
+    (t0, 4.0 * dev + 64.0 * f64::EPSILON * t0.abs())
+}
+
+/// [`integrate_1d_vec`]; with `tails`, a singular finite end the doubles cannot approach is
+/// cut at [`TAIL_CUT`] and its sliver integrated by [`power_tail`] (the rule over the cut
+/// piece is this function without `tails`).
+fn integrate_1d_vec_at(
+    f: &VectorIntegrand,
+    pieces: &[Piece],
+    k: usize,
+    cut_ends: Option<[bool; 2]>,
+    singular_at: [f64; 2],
+) -> (Vec<Estimate>, Vec<bool>) {
+    // With `cut_ends` (the rule over a piece already cut), no further cuts, and points that
+    // round onto a cut end are evaluated there.
+    let tails = cut_ends.is_none();
+    let keep = cut_ends.unwrap_or([false, false]);
+    // Next to a cut, f ~ t^β at distance t from the singular end `singular_at[e]`, and a
+    // node rounded by up to ulp/2 moves f by |β|·ulp/(2t): bounded by 4·ε|x|/t·|w f| for
+    // |β| ≤ 8, summed over the reported (split) rule's nodes.
+    let round_share = |x: f64| -> f64 {
+        let mut r: f64 = 0.0;
+        for e in 0..2 {
+            if keep[e] {
+                let t = (x - singular_at[e]).abs();
+                r = r.max(if t > 0.0 {
+                    4.0 * f64::EPSILON * x.abs() / t
+                } else {
+                    f64::INFINITY
+                });
+            }
+        }
+        r
+    };
+    let mut rounding = vec![0.0; k];
     use rayon::prelude::*;
     // Every point of every piece: the whole rule, the two halves, the end probes.
     struct Part {
@@ -360,7 +471,7 @@ pub fn integrate_1d_vec(
         let mut probes = [0..0, 0..0];
         for (e, upper) in [false, true].into_iter().enumerate() {
             let start = xs.len();
-            for (r, x) in probe_points(piece, upper) {
+            for (r, x) in probe_points_at(piece, upper, keep[e]) {
                 xs.push(x);
                 wts.push(0.0);
                 jacs.push(0.0);
@@ -445,6 +556,18 @@ pub fn integrate_1d_vec(
     for part in &parts {
         let (whole, mass) = rule(part.whole.clone(), true);
         let (split, _) = rule(part.halves.clone(), false);
+        if !tails {
+            for i in part.halves.clone() {
+                let sh = round_share(xs[i]);
+                let jw = (jacs[i] * wts[i]).abs();
+                for j in 0..k {
+                    let t = jw * vals[i * k + j].abs();
+                    if t > 0.0 {
+                        rounding[j] += sh * t;
+                    }
+                }
+            }
+        }
         let mut bound = [vec![0.0; k], vec![0.0; k]];
         for (e, pr) in part.probes.iter().enumerate() {
             for j in 0..k {
@@ -463,6 +586,9 @@ pub fn integrate_1d_vec(
     // rule goes on beyond t = 3 (to t = 4.5) on the whole and the half next to the end, and
     // the bound is taken again where the extended rule stops.
     let total: Vec<f64> = (0..k).map(|j| sums.iter().map(|s| s.2[j]).sum()).collect();
+    // Per piece, the ends whose sliver beyond the last representable probes is to be cut off
+    // and modelled (see [`TAIL_CUT`]).
+    let mut cut = vec![[false, false]; pieces.len()];
     for (pi, piece) in pieces.iter().enumerate() {
         for e in 0..2 {
             let (lo, hi) = piece.x_range();
@@ -487,7 +613,7 @@ pub fn integrate_1d_vec(
                 for (c, whole) in [(cw, true), (ch, false)] {
                     let u = if u_lower { ua + c * om } else { ub - c * om };
                     let (x, jac) = piece.map(u);
-                    if x == x_end || !x.is_finite() || !jac.is_finite() {
+                    if (x == x_end && !keep[e]) || !x.is_finite() || !jac.is_finite() {
                         continue;
                     }
                     ex.push(x);
@@ -496,7 +622,13 @@ pub fn integrate_1d_vec(
             }
             let rule_n = ex.len();
 
-            let deep = deep_probe_points(piece, e == 1);
+            let deep = deep_probe_points(piece, e == 1, keep[e]);
+            // The probes stop short of the extended rule's reach: the doubles cannot get
+            // closer to this end (it is not 0), and the last ~2√ulp of a p ~ r^−½ is missed.
+            let short = tails
+                && parts[pi].probes[e].len() + deep.len() < DEEP_EDGE + 2
+                && x_end != 0.0
+                && 16.0 * TAIL_CUT * x_end.abs() < piece.scale().abs() / 64.0;
             ex.extend(deep.iter().map(|p| p.1));
             let mut ev = vec![0.0; ex.len() * k];
             for (out, x) in ev.chunks_mut(CHUNK * k).zip(ex.chunks(CHUNK)) {
@@ -515,6 +647,9 @@ pub fn integrate_1d_vec(
                         two_sum_add(&mut aw, &mut cwh, t);
                     } else {
                         two_sum_add(&mut asp, &mut csp, t);
+                        if !tails && t != 0.0 {
+                            rounding[j] += round_share(ex[l]) * t.abs();
+                        }
                     }
                     sums[pi].2[j] += t.abs();
                 }
@@ -532,13 +667,88 @@ pub fn integrate_1d_vec(
                         .map(|(q, p)| p.0 * ev[(rule_n + q) * k + j].abs()),
                 );
                 match end_from_probes_at(&m, DEEP_EDGE) {
-                    EndBehaviour::Finite { bound } => sums[pi].3[e][j] = bound,
+                    EndBehaviour::Finite { bound } => {
+                        sums[pi].3[e][j] = bound;
+                        // Still more than 1e-12 of the total beyond the last probe: the end
+                        // is singular (a regular one leaves ulp·f there) and the sliver is
+                        // worth its model.
+                        // A regular end far out (x = 1000 at σ = 0.01) can leave that much
+                        // too; only m = r·|f| falling slower than r^0.9 over the last three
+                        // decades (f ~ r^β with β < −0.1) is a singular end.
+                        let n = m.len();
+                        let rate = if n >= 4 {
+                            (m[n - 4] / m[n - 1]).log10() / 3.0
+                        } else {
+                            f64::NAN
+                        };
+                        if short && bound > 1e-12 * total[j] && rate < 0.9 {
+                            cut[pi][e] = true;
+                        }
+                    }
                     EndBehaviour::Diverges => div[j] = true,
                 }
             }
         }
     }
-    for (whole, split, mass, bound) in &sums {
+    // Pieces with a cut end: the rule over the piece without the sliver, plus the sliver's
+    // model, replace the piece's sums.
+    for (pi, piece) in pieces.iter().enumerate() {
+        if !cut[pi].iter().any(|&c| c) {
+            continue;
+        }
+        let (lo, hi) = piece.x_range();
+        let delta = |x: f64| TAIL_CUT * x.abs();
+        let inner = match *piece {
+            Piece::Finite { lo, hi } => Piece::Finite {
+                lo: if cut[pi][0] { lo + delta(lo) } else { lo },
+                hi: if cut[pi][1] { hi - delta(hi) } else { hi },
+            },
+            Piece::Upper { start, scale } => Piece::Upper {
+                start: start + delta(start),
+                scale,
+            },
+            Piece::Lower { end, scale } => Piece::Lower {
+                end: end - delta(end),
+                scale,
+            },
+        };
+        let (ie, idiv) = integrate_1d_vec_at(f, &[inner], k, Some(cut[pi]), [lo, hi]);
+        let mut tail = vec![(0.0, 0.0); k];
+        let mut tail_evals = 0;
+        for (e, &is_cut) in cut[pi].iter().enumerate() {
+            if !is_cut {
+                continue;
+            }
+            let x_end = if e == 1 { hi } else { lo };
+            // The probes from the cut outwards, at their exact distances from the end.
+            let (mut px, mut pd) = (vec![], vec![]);
+            for i in 0..TAIL_PROBES {
+                let r = delta(x_end) * (1u64 << i) as f64;
+                let x = if e == 1 { x_end - r } else { x_end + r };
+                px.push(x);
+                pd.push((x - x_end).abs());
+            }
+            let mut pv = vec![0.0; px.len() * k];
+            f(&px, px.len(), &mut pv);
+            tail_evals += px.len() as u64;
+            for (j, t) in tail.iter_mut().enumerate() {
+                let v: Vec<f64> = (0..px.len()).map(|i| pv[i * k + j]).collect();
+                let (tv, te) = power_tail(&pd, &v);
+                t.0 += tv;
+                t.1 += te;
+            }
+        }
+        for j in 0..k {
+            div[j] |= idiv[j];
+            est[j].evals += ie[j].evals + tail_evals;
+            est[j].value += ie[j].value + tail[j].0;
+            est[j].error += ie[j].error + tail[j].1;
+        }
+    }
+    for (pi, (whole, split, mass, bound)) in sums.iter().enumerate() {
+        if cut[pi].iter().any(|&c| c) {
+            continue;
+        }
         for j in 0..k {
             let err = 2.0 * (whole[j] - split[j]).abs()
                 + 16.0 * f64::EPSILON * mass[j]
@@ -547,6 +757,9 @@ pub fn integrate_1d_vec(
             est[j].value += split[j];
             est[j].error += err;
         }
+    }
+    for (e, r) in est.iter_mut().zip(&rounding) {
+        e.error += r;
     }
     VALS.with(|b| b.set(vals));
     (est, div)
@@ -1704,6 +1917,44 @@ fn finish_region(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn power_tail_of_a_power_law_times_a_smooth_factor() {
+        use super::power_tail;
+        // f(t) = t^{−1/2}(1 + 3t) + 0 on (0, d0]: ∫ = 2√d0 + 2·d0^{3/2} (3·(2/3)).
+        let d0 = 1e-8;
+        let d: Vec<f64> = (0..5).map(|i| d0 * (1u32 << i) as f64).collect();
+        let f = |t: f64| t.powf(-0.5) * (1.0 + 3.0 * t);
+        let v: Vec<f64> = d.iter().map(|&t| f(t)).collect();
+        let (t, e) = power_tail(&d, &v);
+        let exact = 2.0 * d0.sqrt() + 2.0 * d0.powf(1.5);
+        assert!(
+            (t - exact).abs() <= e && e < 1e-12 * exact,
+            "{t} ± {e} vs {exact}"
+        );
+        // Negative values: the same with the sign.
+        let w: Vec<f64> = v.iter().map(|x| -x).collect();
+        let (tn, en) = power_tail(&d, &w);
+        assert!((tn + exact).abs() <= en, "{tn} ± {en}");
+        // t^{−1.2} is not integrable: no finite error.
+        let u: Vec<f64> = d.iter().map(|&t| t.powf(-1.2)).collect();
+        assert_eq!(power_tail(&d, &u).1, f64::INFINITY);
+        // A sign change among the probes: no finite error.
+        let mut x = v.clone();
+        x[2] = -x[2];
+        assert_eq!(power_tail(&d, &x).1, f64::INFINITY);
+        // A law that is not a power law, t^{−1/2}(2 + sin(5 ln t)): exponents that
+        // wander give an error that still covers, or none.
+        let g = |t: f64| t.powf(-0.5) * (2.0 + (5.0 * t.ln()).sin());
+        let y: Vec<f64> = d.iter().map(|&t| g(t)).collect();
+        let (ty, ey) = power_tail(&d, &y);
+        // ∫_0^{d0} t^{−1/2}(2 + sin(5 ln t)) dt = 4√d0 + √d0·(0.5 sin(5L) − 5 cos(5L))/(0.25 + 25)
+        // with L = ln d0 (substituting t = e^s: ∫ e^{s/2}(2 + sin 5s) ds).
+        let l = d0.ln();
+        let exact_g =
+            4.0 * d0.sqrt() + d0.sqrt() * (0.5 * (5.0 * l).sin() - 5.0 * (5.0 * l).cos()) / 25.25;
+        assert!((ty - exact_g).abs() <= ey, "{ty} ± {ey} vs {exact_g}");
+    }
+
     use super::*;
 
     #[test]

@@ -130,6 +130,86 @@ fn beta_half_three_singular_at_zero() {
     assert_eq!(r.verdict.ibp, Ibp::Holds);
 }
 
+/// E[x^m (1−x)^n] under Beta(a, b): B(a+m, b+n)/B(a, b) = (a)_m (b)_n / (a+b)_{m+n} with
+/// the rising factorial (y)_n = y(y+1)…(y+n−1) (Γ(y+n) = (y)_n Γ(y)).
+fn beta_moment(a: f64, b: f64, m: u32, n: u32) -> f64 {
+    let rising = |y: f64, n: u32| (0..n).map(|i| y + i as f64).product::<f64>();
+    rising(a, m) * rising(b, n) / rising(a + b, m + n)
+}
+
+#[test]
+fn beta_two_half_singular_at_one() {
+    // p ∝ x(1 − x)^{−1/2} (a = 2, b = 1/2): singular at x = 1, where the doubles stop an ulp
+    // (1.1e-16) short of the end and miss ~2√ulp = 2e-8 of the mass. Z = B(2, 1/2) = 4/3.
+    // s = x(1 − x)²: p·s ∝ x²(1 − x)^{3/2} → 0 at both ends, boundary 0.
+    // g = 1/x − (b−1)/(1 − x) = 1/x + 1/(2(1 − x)): s g = (1 − x)² + ½x(1 − x), so
+    // lhs = E(1−x)² + ½E x(1−x); s′ = (1 − x)² − 2x(1 − x), rhs = −E(1−x)² + 2E x(1−x).
+    // With E(1−x)² = (1/2)(3/2)/((5/2)(7/2)) = 3/35 and E x(1−x) = 2·(1/2)/((5/2)(7/2)) = 4/35:
+    // lhs = 3/35 + 2/35 = 1/7 = rhs. ism = ½E[x²(1−x)⁴] + E s′ = ½E x²(1−x)⁴ − 1/7.
+    // const = ½E g² holds E(1−x)^{−2} = ∞ (−2 < −b).
+    let (a, b) = (2.0, 0.5);
+    let r = run(
+        "params = { a = 2.0, b = 0.5 }\ndomain = [[0, 1]]\n[density]\nlog = \"(a-1)*ln(x) + (b-1)*ln(1-x)\"\n[score]\nfield = [\"x*(1-x)^2\"]\n",
+    );
+    let (e02, e11) = (beta_moment(a, b, 0, 2), beta_moment(a, b, 1, 1));
+    assert!((e02 - 3.0 / 35.0).abs() < 1e-15 && (e11 - 4.0 / 35.0).abs() < 1e-15);
+    covers(&r.normalizer, 4.0 / 3.0, true, "beta(2,1/2) Z");
+    covers(&r.components[0].lhs, 1.0 / 7.0, true, "beta(2,1/2) lhs");
+    covers(&r.components[0].rhs, 1.0 / 7.0, true, "beta(2,1/2) rhs");
+    covers(&r.components[0].boundary, 0.0, true, "beta(2,1/2) boundary");
+    let ism = 0.5 * beta_moment(a, b, 2, 4) - 1.0 / 7.0;
+    covers(&r.objective.ism, ism, true, "beta(2,1/2) ism");
+    diverges(&r.objective.constant, "beta(2,1/2) const");
+    assert_eq!(r.verdict.ibp, Ibp::Holds);
+    assert_eq!(r.verdict.boundary, Boundary::Vanishes);
+}
+
+#[test]
+fn arcsine_law_singular_at_both_ends() {
+    // Beta(1/2, 1/2), p = 1/(π√(x(1 − x))): Z = B(1/2, 1/2) = π. s = x³(1 − x)²:
+    // p·s ∝ x^{5/2}(1 − x)^{3/2} → 0 at both ends, boundary 0.
+    // g = −1/(2x) + 1/(2(1 − x)): s g = −½x²(1−x)² + ½x³(1−x);
+    // s′ = 3x²(1−x)² − 2x³(1−x). With E x²(1−x)² = (1/2)(3/2)(1/2)(3/2)/(1·2·3·4) = 3/128 and
+    // E x³(1−x) = (1/2)(3/2)(5/2)(1/2)/24 = 5/128: lhs = −3/256 + 5/256 = 1/128 and
+    // rhs = −9/128 + 10/128 = 1/128. ism = ½E x⁶(1−x)⁴ + 1/128 ... − wait, E s′ = −rhs:
+    // ism = ½E x⁶(1−x)⁴ − 1/128. const = ½E g² holds E x^{−2} = ∞.
+    let (a, b) = (0.5, 0.5);
+    let r = run(
+        "domain = [[0, 1]]\n[density]\nlog = \"-0.5*ln(x) - 0.5*ln(1-x)\"\n[score]\nfield = [\"x^3*(1-x)^2\"]\n",
+    );
+    let (e22, e31) = (beta_moment(a, b, 2, 2), beta_moment(a, b, 3, 1));
+    assert!((e22 - 3.0 / 128.0).abs() < 1e-16 && (e31 - 5.0 / 128.0).abs() < 1e-16);
+    covers(&r.normalizer, std::f64::consts::PI, true, "arcsine Z");
+    covers(&r.components[0].lhs, 1.0 / 128.0, true, "arcsine lhs");
+    covers(&r.components[0].rhs, 1.0 / 128.0, true, "arcsine rhs");
+    covers(&r.components[0].boundary, 0.0, true, "arcsine boundary");
+    let ism = 0.5 * beta_moment(a, b, 6, 4) - 1.0 / 128.0;
+    covers(&r.objective.ism, ism, true, "arcsine ism");
+    diverges(&r.objective.constant, "arcsine const");
+    assert_eq!(r.verdict.ibp, Ibp::Holds);
+}
+
+#[test]
+fn shifted_gamma_half_singular_at_one() {
+    // p ∝ (x − 1)^{−1/2} e^{−x} on [1, ∞) (Gamma(1/2) shifted to 1, a half-infinite piece
+    // whose finite end the doubles approach only to an ulp): Z = Γ(1/2)e^{−1} = √π/e.
+    // s = (x − 1)²: p·s → 0 at both ends. g = −1/(2(x−1)) − 1, s g = −½(x−1) − (x−1)²;
+    // with y = x − 1 ~ Gamma(1/2): E y = 1/2, E y² = 3/4, lhs = −1/4 − 3/4 = −1 and
+    // rhs = −E[2y] = −1.
+    let r = run(
+        "domain = [[1, inf]]\n[density]\nlog = \"-0.5*ln(x-1) - x\"\n[score]\nfield = [\"(x-1)^2\"]\n",
+    );
+    covers(
+        &r.normalizer,
+        std::f64::consts::PI.sqrt() / std::f64::consts::E,
+        true,
+        "shifted gamma(1/2) Z",
+    );
+    covers(&r.components[0].lhs, -1.0, true, "shifted gamma(1/2) lhs");
+    covers(&r.components[0].rhs, -1.0, true, "shifted gamma(1/2) rhs");
+    assert_eq!(r.verdict.ibp, Ibp::Holds);
+}
+
 #[test]
 fn nan_only_at_the_end_is_not_bad_input() {
     // (k−1)·ln x with k = 1 is 0·(−∞) = NaN at x = 0 only: p = e^{−x}, s = −1, p·s → −1 at 0,
