@@ -1042,6 +1042,8 @@ pub struct Field2d {
     pub esm: Quantity,
     pub boundary: Quantity,
     pub verdict: String,
+    /// esm and the boundary term are the weighted identity's (the case has a weight).
+    pub weighted: bool,
 }
 
 /// Contour levels, as fractions of p_max.
@@ -1198,6 +1200,7 @@ pub fn field_2d(case: &Case, report: &Report) -> Result<Field2d, PlotError> {
             report.verdict.ibp, report.verdict.boundary
         )
         .to_lowercase(),
+        weighted: case.weight.is_some(),
     })
 }
 
@@ -1376,8 +1379,16 @@ impl Field2d {
                     fmt_num(s2)
                 ),
                 format!("largest |s − ∇log p| drawn: {}", fmt_num(dmax)),
-                format!("esm = E ½|s − ∇log p|² = {}", fmt_q(&self.esm)),
-                format!("boundary term ∮ p s·n = {}", fmt_q(&self.boundary)),
+                if self.weighted {
+                    format!("esm = E ½h|s − ∇log p|² = {}", fmt_q(&self.esm))
+                } else {
+                    format!("esm = E ½|s − ∇log p|² = {}", fmt_q(&self.esm))
+                },
+                if self.weighted {
+                    format!("boundary term ∮ h p s·n = {}", fmt_q(&self.boundary))
+                } else {
+                    format!("boundary term ∮ p s·n = {}", fmt_q(&self.boundary))
+                },
                 format!("verdict: {}", self.verdict),
             ],
         )?;
@@ -1400,6 +1411,8 @@ pub struct BoundaryFlux {
     pub total: Vec<f64>,
     pub has_fixed: bool,
     pub boundary: Quantity,
+    /// The flux is the weighted identity's h·p·s (the case has a weight).
+    pub weighted: bool,
 }
 
 /// `∫ f` over `[lo, hi]` of axis `j`, cut at the located pieces.
@@ -1486,7 +1499,8 @@ pub fn boundary_flux(case: &Case, report: &Report) -> Result<BoundaryFlux, PlotE
                     if at.p == 0.0 {
                         0.0
                     } else {
-                        sign * at.p * at.s[0]
+                        // With a weight h, the weighted identity's flux h·p·s (h = 1 without).
+                        sign * at.h * at.p * at.s[0]
                     }
                 } else {
                     let j = 1 - i;
@@ -1497,7 +1511,11 @@ pub fn boundary_flux(case: &Case, report: &Report) -> Result<BoundaryFlux, PlotE
                         x[i] = end;
                         x[j] = t;
                         let at = ev.at(&x);
-                        if at.p == 0.0 { 0.0 } else { at.p * at.s[i] }
+                        if at.p == 0.0 {
+                            0.0
+                        } else {
+                            at.h * at.p * at.s[i]
+                        }
                     };
                     sign * face_integral(&f, &ev.loc, j, lo, hi)
                 };
@@ -1522,6 +1540,7 @@ pub fn boundary_flux(case: &Case, report: &Report) -> Result<BoundaryFlux, PlotE
             .iter()
             .any(|&(a, b)| a.is_finite() || b.is_finite()),
         boundary: report.cross.boundary.clone(),
+        weighted: case.weight.is_some(),
     };
     // Out by decades (25 points each) until a decade after the moving flux underflows, at
     // least to 100 widths beyond the mass and at most to 1e8 widths.
@@ -1559,8 +1578,9 @@ impl BoundaryFlux {
         let body = title(
             root,
             &format!(
-                "{}: flux of p·s through the faces of [−R, R]{} ∩ D",
+                "{}: flux of {}p·s through the faces of [−R, R]{} ∩ D",
                 self.case,
+                if self.weighted { "h·" } else { "" },
                 if self.dim == 2 { "²" } else { "" }
             ),
         )?;
@@ -1748,10 +1768,12 @@ pub fn convergence(
                     if a.p == 0.0 {
                         return 0.0;
                     }
+                    // With a weight h, the weighted identity's integrands h·s·p′ and
+                    // −p·(h s)′ (h = 1, h′ = 0 without), as the report's final values are.
                     let v = if side == 0 {
-                        a.s[0] * a.p * a.dlogp[0]
+                        a.h * a.s[0] * a.p * a.dlogp[0]
                     } else {
-                        -a.p * a.ds[0]
+                        -a.p * (a.h * a.ds[0] + a.dh[0] * a.s[0])
                     };
                     v * j
                 };

@@ -423,3 +423,29 @@ fn estimate_bad_plot_path_exits_2_before_any_work() {
     exit_code(&o, 2);
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
 }
+
+/// With a weight, the boundary figure draws the weighted identity's flux h·p·s: for Exp(1) on
+/// [0, ∞) with s = −1, the plain flux through the fixed face x = 0 is −[p s](0) = p(0) = 1
+/// (p = e^{−x}), while with h = x it is −h(0)·p(0)·s(0) = 0. The moving face at R carries
+/// ±e^{−R}(·R) in both, which vanishes as R grows.
+#[test]
+fn weighted_boundary_figure_draws_h_p_s() {
+    use scorecheck::case::parse_case;
+    let flux_at_zero = |weight: &str| {
+        let text = format!(
+            "domain = [[0, inf]]\n{weight}\n[density]\nlog = \"-x\"\n[score]\nfield = [\"-1\"]\n"
+        );
+        let case = parse_case(&text, "w.toml", "w")
+            .unwrap()
+            .compile(&[], false)
+            .unwrap();
+        let report = scorecheck::check_case(&case, &Default::default()).unwrap();
+        let f = scorecheck::plot::boundary_flux(&case, &report.deciding()).unwrap();
+        assert_eq!(f.weighted, !weight.is_empty());
+        f.fixed[0]
+    };
+    let plain = flux_at_zero("");
+    let weighted = flux_at_zero("weight = \"x\"");
+    assert!((plain - 1.0).abs() < 1e-12, "plain flux at 0: {plain}");
+    assert!(weighted.abs() < 1e-12, "weighted flux at 0: {weighted}");
+}
