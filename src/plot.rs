@@ -1799,7 +1799,10 @@ pub fn convergence(
                 max_evals: b.round() as u64,
                 ..opts.clone()
             };
-            let rep = crate::check_case(case, &o).map_err(|e| err(e.to_string()))?;
+            // The identity that decides (the weighted one with a weight), as the final values.
+            let rep = crate::check_case(case, &o)
+                .map_err(|e| err(e.to_string()))?
+                .deciding();
             if let (Some(l), Some(r)) = (rep.cross.lhs.value, rep.cross.rhs.value) {
                 out.lhs.push((rep.cross.lhs.evals as f64, (l - lf).abs()));
                 out.rhs.push((rep.cross.rhs.evals as f64, (r - rf).abs()));
