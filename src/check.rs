@@ -1361,6 +1361,21 @@ fn end_limit(
     let mut evals = 0;
     let mut best: Option<(f64, f64)> = None;
     let mut delta = delta0.max(f64::MIN_POSITIVE);
+    // A candidate (value, error): the limit when it meets the target, else kept if best.
+    let offer = |cand: (f64, f64), evals: u64, best: &mut Option<(f64, f64)>| {
+        if cand.1 <= target {
+            return Some(Limit::Value {
+                value: cand.0,
+                error: cand.1,
+                evals,
+                settled: true,
+            });
+        }
+        if best.is_none_or(|b| cand.1 < b.1) {
+            *best = Some(cand);
+        }
+        None
+    };
     for _ in 0..80 {
         let t = end + inward * delta;
         delta *= 1.0 / 16.0;
@@ -1388,23 +1403,15 @@ fn end_limit(
                 .map(|j| d(j).abs() + noise(j))
                 .fold(0.0, f64::max);
             let cand = (vals[n - 1].0, err);
-            if cand.1 <= target {
-                return Limit::Value {
-                    value: cand.0,
-                    error: cand.1,
-                    evals,
-                    settled: true,
-                };
-            }
-            if best.is_none_or(|b| cand.1 < b.1) {
-                best = Some(cand);
+            if let Some(done) = offer(cand, evals, &mut best) {
+                return done;
             }
             continue;
         }
         if n < 5 {
             continue;
         }
-        // Geometric convergence: consistent ratios below 0.8.
+        // Geometric convergence: consistent ratios in (0, 0.95).
         let q: Vec<f64> = (n - 2..n).map(|j| d(j) / d(j - 1)).collect();
         let q0 = d(n - 3) / d(n - 4);
         let geometric = q.iter().chain([&q0]).all(|&r| r > 0.0 && r < 0.95)
@@ -1415,16 +1422,8 @@ fn end_limit(
             let rest = d(n - 1) * q[1] / (1.0 - q[1]);
             let err = 2.0 * (d(n - 1).abs() * qq / (1.0 - qq)) + d(n - 1).abs() + noise(n - 1);
             let cand = (vals[n - 1].0 + rest, err);
-            if cand.1 <= target {
-                return Limit::Value {
-                    value: cand.0,
-                    error: cand.1,
-                    evals,
-                    settled: true,
-                };
-            }
-            if best.is_none_or(|b| cand.1 < b.1) {
-                best = Some(cand);
+            if let Some(done) = offer(cand, evals, &mut best) {
+                return done;
             }
             continue;
         }
