@@ -35,8 +35,8 @@ use crate::quad::{
     integrate_1d_vec,
 };
 use crate::report::{
-    Boundary, Component, Cross, Face, Flux, Ibp, Objective, ObjectiveVerdict, Quantity, Report,
-    Status, Verdict, Weighted, fmt_point,
+    Boundary, Component, Cross, Explanations, Face, Flux, Ibp, Objective, ObjectiveVerdict,
+    Quantity, Report, Status, Verdict, Weighted, fmt_point,
 };
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
@@ -84,47 +84,34 @@ pub fn default_tol(d: usize) -> f64 {
 }
 
 /// Why a check could not be run: the input is unusable.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum CheckError {
     /// log p̃ is −∞ or undefined at every point tried.
+    #[error(
+        "the density is zero or undefined everywhere it was evaluated; check the [density] expression and the domain"
+    )]
     DensityNowhere,
     /// The density is negative or undefined (NaN) at a point of the domain.
+    #[error(
+        "the density is negative or undefined (NaN) at x = {}; a density must be defined and >= 0 on the whole domain",
+        fmt_point(at)
+    )]
     DensityUndefined { at: Vec<f64> },
     /// ∫ p̃ is infinite.
+    #[error(
+        "the density is not integrable on the domain (Z = ∫ p = ∞); restrict the domain or fix the density"
+    )]
     NotIntegrable,
     /// ∫ p̃ is zero.
+    #[error("the density integrates to 0 on the domain")]
     ZeroMass,
     /// The weight is negative where p has mass.
+    #[error(
+        "the weight is negative at x = {}; a weight must be >= 0 on the domain",
+        fmt_point(at)
+    )]
     NegativeWeight { at: Vec<f64> },
 }
-
-impl std::fmt::Display for CheckError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            CheckError::DensityNowhere => write!(
-                f,
-                "the density is zero or undefined everywhere it was evaluated; check the [density] expression and the domain"
-            ),
-            CheckError::DensityUndefined { at } => write!(
-                f,
-                "the density is negative or undefined (NaN) at x = {}; a density must be defined and >= 0 on the whole domain",
-                fmt_point(at)
-            ),
-            CheckError::NotIntegrable => write!(
-                f,
-                "the density is not integrable on the domain (Z = ∫ p = ∞); restrict the domain or fix the density"
-            ),
-            CheckError::ZeroMass => write!(f, "the density integrates to 0 on the domain"),
-            CheckError::NegativeWeight { at } => write!(
-                f,
-                "the weight is negative at x = {}; a weight must be >= 0 on the domain",
-                fmt_point(at)
-            ),
-        }
-    }
-}
-
-impl std::error::Error for CheckError {}
 
 /// Identification of a case for the report.
 #[derive(Clone, Debug, Default)]
@@ -723,7 +710,7 @@ pub fn check_weighted<P: Density, S: ScoreField, W: ScalarFunction>(
         );
         if let Some(why) = unconfirmed(&components, &alt, Layout { d, weighted: false }) {
             verdict.ibp = Ibp::Undecided;
-            explanations[0] = why;
+            explanations.ibp = why;
         }
     }
     let weighted = weighted_part.map(|(components, cross, objective)| {
@@ -1475,7 +1462,7 @@ fn verdicts(
     ob: &Objective,
     weighted: bool,
     tol: f64,
-) -> (Verdict, Vec<String>) {
+) -> (Verdict, Explanations) {
     let ps = if weighted { "h·p·s" } else { "p·s" };
     // IBP per component.
     let mut ibp = Ibp::Holds;
@@ -1644,6 +1631,10 @@ fn verdicts(
             boundary,
             objective,
         },
-        vec![ibp_why, b_why, o_why],
+        Explanations {
+            ibp: ibp_why,
+            boundary: b_why,
+            objective: o_why,
+        },
     )
 }
