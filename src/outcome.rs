@@ -71,31 +71,34 @@ impl std::fmt::Display for Outcome {
     }
 }
 
+/// Whether two computations of one quantity agree: within the tolerance or the errors
+/// (`agrees`), beyond them (`disagrees`), or not comparable (`undecided`: no point could be
+/// compared, an estimate is not trusted, …). One enum for `score` and `estimate` (and the
+/// reports built on them: `dsm`, `fisher`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Agreement {
+    /// Equal within the tolerance (or the errors) everywhere it was compared.
+    Agrees,
+    /// Different beyond the tolerance (or the errors) somewhere.
+    Disagrees,
+    /// Nothing could be compared.
+    Undecided,
+}
+
 // ---------------------------------------------------------------------------------------------
 // The outcome of the reports whose modules are being reorganised (score, estimate, dsm, fisher,
 // sweep). They are inherent methods, written here so that every report answers with an
-// `Outcome` now; at the merge they move beside their reports, the reports' `exit_code`
-// methods go, and `score::Agreement` and `estimate::Agreement` become one `Agreement`.
+// `Outcome` now; at the merge they move beside their reports and the reports' `exit_code`
+// methods (and `Agreement::exit_code` in estimate.rs) go.
 // ---------------------------------------------------------------------------------------------
 
-impl From<crate::score::Agreement> for Outcome {
-    fn from(a: crate::score::Agreement) -> Outcome {
-        use crate::score::Agreement as A;
+impl From<Agreement> for Outcome {
+    fn from(a: Agreement) -> Outcome {
         match a {
-            A::Agrees => Outcome::Holds,
-            A::Disagrees => Outcome::Violated,
-            A::Undecided => Outcome::Undecided,
-        }
-    }
-}
-
-impl From<crate::estimate::Agreement> for Outcome {
-    fn from(a: crate::estimate::Agreement) -> Outcome {
-        use crate::estimate::Agreement as A;
-        match a {
-            A::Agrees => Outcome::Holds,
-            A::Disagrees => Outcome::Violated,
-            A::Undecided => Outcome::Undecided,
+            Agreement::Agrees => Outcome::Holds,
+            Agreement::Disagrees => Outcome::Violated,
+            Agreement::Undecided => Outcome::Undecided,
         }
     }
 }
@@ -143,7 +146,7 @@ impl crate::fisher::FisherReport {
     /// Holds when integration by parts holds, the boundary term vanishes and esm = ism +
     /// const; when the first two hold, the last decides; otherwise the worst of the three.
     pub fn outcome(&self) -> Outcome {
-        use crate::estimate::Agreement as A;
+        use Agreement as A;
         let v = &self.verdict;
         if v.ibp == A::Agrees && v.boundary_vanishes == A::Agrees {
             return v.tractable.into();
