@@ -12,14 +12,7 @@ pub(crate) fn run(a: SweepArgs) -> Result<Done, CliError> {
     if a.threads == Some(0) {
         return Err(CliError::BadInput("--threads must be at least 1".into()));
     }
-    let mut grids = vec![];
-    let mut fixed = vec![];
-    for p in &a.case.params.list {
-        match parse_param_arg(p).map_err(bad)? {
-            ParamArg::Grid(g) => grids.push(g),
-            ParamArg::Fixed(k, v) => fixed.push((k, v)),
-        }
-    }
+    let (grids, fixed) = grids_of(&a.case.params.list)?;
     if a.plot.is_some() && grids.len() != 1 {
         return Err(CliError::BadInput(
             "--plot draws the objectives against one parameter; give exactly one grid --param NAME=LO:HI:N (fix the others with --param NAME=VALUE)".into(),
@@ -46,18 +39,7 @@ pub(crate) fn run(a: SweepArgs) -> Result<Done, CliError> {
     let n: usize = scorecheck::sweep::product(&grids)
         .map(|p| p.len())
         .unwrap_or(0);
-    let bar = if a.output.json || !std::io::stderr().is_terminal() {
-        indicatif::ProgressBar::hidden()
-    } else {
-        let b = indicatif::ProgressBar::new(n as u64);
-        if let Ok(style) = indicatif::ProgressStyle::with_template(
-            "{prefix} {pos}/{len} points [{wide_bar}] {elapsed}, about {eta} left",
-        ) {
-            b.set_style(style.progress_chars("=> "));
-        }
-        b.set_prefix("sweep");
-        b
-    };
+    let bar = progress(n as u64, a.output.json || !std::io::stderr().is_terminal());
     let done = || bar.inc(1);
     let work = || scorecheck::sweep::run(&spec, &grids, &fixed, &opts, &done);
     let sweep = match a.threads {
@@ -71,18 +53,14 @@ pub(crate) fn run(a: SweepArgs) -> Result<Done, CliError> {
     bar.finish_and_clear();
     let sweep = sweep.map_err(bad)?;
     if let Some((format, pending)) = figure {
+        // The figure's domain text is the case's at the first grid point.
         let overrides: Vec<(String, f64)> = fixed
             .iter()
             .cloned()
             .chain(std::iter::once((grids[0].name.clone(), grids[0].values[0])))
             .collect();
         let case = spec.compile(&overrides, false).map_err(case_error)?;
-        let fig = sweep
-            .figure(scorecheck::plot::domain_text(&case))
-            .map_err(bad)?;
-        let bytes = scorecheck::plot::render(&scorecheck::plot::Figure::Sweep(fig), format, size)
-            .map_err(bad)?;
-        pending.commit_bytes(&bytes).map_err(bad)?;
+        draw(&sweep, &case, format, size, pending)?;
     }
     let text = if a.output.json {
         format!("{}\n", sweep.to_json())
@@ -90,4 +68,49 @@ pub(crate) fn run(a: SweepArgs) -> Result<Done, CliError> {
         sweep.to_text()
     };
     Ok(Done::new(sweep.outcome(), text, out))
+}
+
+/// The progress bar on stderr (hidden under `--json` or off a terminal).
+fn progress(n: u64, hidden: bool) -> indicatif::ProgressBar {
+    if hidden {
+        return indicatif::ProgressBar::hidden();
+    }
+    let b = indicatif::ProgressBar::new(n);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{prefix} {pos}/{len} points [{wide_bar}] {elapsed}, about {eta} left",
+    ) {
+        b.set_style(style.progress_chars("=> "));
+    }
+    b.set_prefix("sweep");
+    b
+}
+
+/// Draw esm and ism + const against the grid parameter into the pending figure.
+fn draw(
+    sweep: &scorecheck::sweep::Sweep,
+    case: &scorecheck::case::Case,
+    format: scorecheck::plot::Format,
+    size: Option<(u32, u32)>,
+    pending: scorecheck::output::Pending,
+) -> Result<(), CliError> {
+    let fig = sweep
+        .figure(scorecheck::plot::domain_text(case))
+        .map_err(bad)?;
+    let bytes = scorecheck::plot::render(&scorecheck::plot::Figure::Sweep(fig), format, size)
+        .map_err(bad)?;
+    pending.commit_bytes(&bytes).map_err(bad)
+}
+
+/// `--param` as grids (`NAME=LO:HI:N`) and fixed values (`NAME=VALUE`), in order.
+type Grids = (Vec<scorecheck::sweep::Grid>, Vec<(String, f64)>);
+fn grids_of(params: &[String]) -> Result<Grids, CliError> {
+    let mut grids = vec![];
+    let mut fixed = vec![];
+    for p in params {
+        match parse_param_arg(p).map_err(bad)? {
+            ParamArg::Grid(g) => grids.push(g),
+            ParamArg::Fixed(k, v) => fixed.push((k, v)),
+        }
+    }
+    Ok((grids, fixed))
 }
