@@ -211,7 +211,7 @@ pub struct CaseError {
     pub message: String,
     /// The expression error, for a bad expression (rendered with its caret).
     #[source]
-    pub expr: Option<ExprError>,
+    pub expr: Option<Box<ExprError>>,
 }
 
 impl CaseError {
@@ -754,7 +754,7 @@ fn expr_err(src: &Src, e: ExprError) -> CaseError {
         field: field_of_origin(&src.origin),
         origin: src.origin.clone(),
         message: e.message.clone(),
-        expr: Some(e),
+        expr: Some(Box::new(e)),
     }
 }
 
