@@ -1,6 +1,7 @@
 //! The report of a check: one serializable structure (the JSON contract of DESIGN.md, here
-//! in `mod.rs`), rendered as text ([`text`]), as JSON (serde), and, for explanations, as
-//! Markdown tables ([`markdown`]); every number becomes text in one module ([`format`]).
+//! in `report/mod.rs`), rendered as text (`report/text.rs`), as JSON (serde), and, for
+//! explanations, as Markdown tables (`report/markdown.rs`); every number becomes text in one
+//! module (`report/format.rs`).
 //!
 //! JSON schema (`scorecheck check CASE --json`): every quantity `Q` is
 //! `{"value": f64|null, "error": f64|null, "evals": u64, "status": S}` with `S` one of
@@ -26,7 +27,9 @@ pub(crate) mod format;
 pub(crate) mod markdown;
 mod text;
 
-pub(crate) use format::{fmt_point, fmt_q, fmt_value};
+pub(crate) use format::{fmt_point, fmt_q};
+// Public while `plot`'s public docs link to it (crate-internal at the merge of issue 15).
+pub use format::fmt_value;
 pub(crate) use text::header;
 
 use crate::outcome::Outcome;
