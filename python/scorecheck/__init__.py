@@ -543,6 +543,8 @@ def check(
     evaluations allowed per cubature. Returns a :class:`Report`; ``report.to_dict()``
     equals the command line's JSON. Raises :class:`BadInput` on bad input.
     """
+    if case is None and _has_callables(kw):
+        return _check_callables(kw, tol, max_evals, explain=False)
     c, overrides = _resolve(case, kw)
     return Report(*_native.check(c._spec, overrides, tol, int(max_evals)))
 
@@ -556,6 +558,8 @@ def explain(
 ) -> Explanation:
     """Walk the score-matching derivation step by step for a case, with numbers
     (``scorecheck explain``); notebooks show the Markdown table. Arguments as :func:`check`."""
+    if case is None and _has_callables(kw):
+        return _check_callables(kw, tol, max_evals, explain=True)
     c, overrides = _resolve(case, kw)
     return Explanation(*_native.explain(c._spec, overrides, tol, int(max_evals)))
 
@@ -571,6 +575,7 @@ def score(
     """Check a hand-written ``field`` (and ``divergence``) against the exact derivatives of
     ``log_model`` over where p has its mass (``scorecheck score --json``): a and b agree
     when ``|a − b| <= atol + rtol·max(|a|, |b|)``; ``points`` low-discrepancy points."""
+    _no_callables(kw, "score")
     c, overrides = _resolve(case, kw)
     return ScoreReport(*_native.score(c._spec, overrides, int(points), float(rtol), float(atol)))
 
@@ -588,6 +593,7 @@ def sweep(
     product, the first outermost) and a number fixes a parameter, e.g.
     ``params={"mu": np.linspace(-1, 2, 61), "s": 1.0}``. Returns a :class:`Sweep` whose
     columns are numpy arrays (``sw.column("esm")``)."""
+    _no_callables(kw, "sweep")
     params = dict(kw.pop("params", None) or {})
     grids: List[Tuple[str, List[float]]] = []
     fixed: List[Tuple[str, float]] = []
@@ -628,6 +634,7 @@ def estimate(
     """Estimate ism = E_p[½|s|² + ∇·s] from samples of p (exact trace and sliced
     estimators) and compare with quadrature (``scorecheck estimate --json``); ``seed``
     makes every number reproducible."""
+    _no_callables(kw, "estimate")
     c, overrides = _resolve(case, kw)
     return EstimateReport(
         *_native.estimate(
@@ -659,5 +666,197 @@ def plot(
     (1-D integrands and running integrals; 2-D fields), ``"boundary"`` (the flux through
     [−R, R]^d against R) or ``"convergence"``. Returns a :class:`Figure` (SVG in notebooks,
     ``.save("x.png")``). Raises :class:`Undecided` when nothing could be integrated."""
+    _no_callables(kw, "plot")
     c, overrides = _resolve(case, kw)
     return Figure(_native.plot(c._spec, overrides, str(kind), tol, int(max_evals)))
+
+
+# ---------------------------------------------------------------------------------------
+# Python functions as the model.
+
+_DEFAULT_VARS = {1: ["x"], 2: ["x", "y"], 3: ["x", "y", "z"], 4: ["x1", "x2", "x3", "x4"]}
+
+
+def _has_callables(kw: Mapping[str, Any]) -> bool:
+    return callable(kw.get("log_density")) or callable(kw.get("field"))
+
+
+def _no_callables(kw: Mapping[str, Any], what: str) -> None:
+    for k in ("log_density", "field", "grad_log_density"):
+        if callable(kw.get(k)):
+            raise BadInput(
+                f"{what} takes expressions only; Python functions as the model (here {k}=) work with check and explain"
+            )
+    if callable(kw.get("divergence")):
+        raise BadInput(f"{what} takes expressions only; divergence= is a function")
+
+
+def _wrap_fn(f: Any, name: str, d: int, kind: str) -> Any:
+    """``f`` as the native side calls it: bytes of an (n, d) array in, bytes out, the shape
+    checked (``kind``: "n" one value per point, "nd" d values, "div" (n,) in 1-D or the
+    Jacobian's diagonal (n, d))."""
+    import numpy as np
+
+    def call(buf: bytes, n: int) -> bytes:
+        x = np.frombuffer(buf, dtype=np.float64).reshape(n, d)
+        with np.errstate(all="ignore"):
+            y = f(x)
+        try:
+            y = np.asarray(y, dtype=np.float64)
+        except (TypeError, ValueError) as e:
+            raise BadInput(f"{name} must return a float array, got {type(y).__name__}: {e}") from e
+        if kind == "n":
+            if y.shape != (n,):
+                raise BadInput(
+                    f"{name} returned an array of shape {y.shape} for {n} points; it must return shape ({n},): one value per point (the points come as an ({n}, {d}) array)"
+                )
+        elif kind == "nd":
+            if y.shape != (n, d):
+                raise BadInput(
+                    f"{name} returned an array of shape {y.shape} for {n} points; it must return shape ({n}, {d}): one row of {d} values per point"
+                )
+        else:
+            if d == 1 and y.shape == (n,):
+                y = y.reshape(n, 1)
+            elif y.shape == (n,) :
+                raise BadInput(
+                    f"{name} returned shape ({n},) (the divergence) in {d} dimensions; the per-variable identity needs each ∂_i s_i: return the Jacobian's diagonal, shape ({n}, {d}) (its rows sum to ∇·s)"
+                )
+            elif y.shape != (n, d):
+                raise BadInput(
+                    f"{name} returned an array of shape {y.shape} for {n} points; it must return shape ({n}, {d}), the diagonal ∂_i s_i of the Jacobian (or ({n},) in 1-D)"
+                )
+        return np.ascontiguousarray(y).tobytes()
+
+    return call
+
+
+class _Calls:
+    """How the Python functions were called in a check: ``calls`` and ``points``."""
+
+    def __init__(self, calls: int, points: int):
+        self.calls, self.points = calls, points
+
+    def __repr__(self) -> str:
+        return f"calls={self.calls}, points={self.points}"
+
+
+def _check_callables(kw: Dict[str, Any], tol: Optional[float], max_evals: int, explain: bool) -> Any:
+    kw = dict(kw)
+    ld, field = kw.pop("log_density", None), kw.pop("field", None)
+    grad = kw.pop("grad_log_density", None)
+    div = kw.pop("divergence", None)
+    pdf = kw.pop("pdf", None)
+    log_model = kw.pop("log_model", None)
+    vars_ = kw.pop("vars", None)
+    domain = kw.pop("domain", None)
+    params = kw.pop("params", None) or {}
+    weight = kw.pop("weight", None)
+    breaks = kw.pop("breaks", None)
+    name = kw.pop("name", None)
+    if kw:
+        raise TypeError(f"unexpected keyword argument(s): {', '.join(sorted(kw))}")
+    dom = None
+    if domain is not None:
+        items = list(domain)
+        if len(items) == 2 and not any(isinstance(v, (list, tuple)) for v in items):
+            items = [tuple(items)]
+        dom = [(_end(a), _end(b)) for a, b in items]
+    if vars_ is None:
+        if dom is None:
+            raise BadInput(
+                "with Python functions as the model, give vars=[...] or domain=[...] so the number of variables is known"
+            )
+        vars_ = _DEFAULT_VARS.get(len(dom), [f"x{i + 1}" for i in range(len(dom))])
+    d = len(vars_)
+    if callable(ld) and not callable(grad):
+        raise BadInput("log_density is a function: give grad_log_density=, a function returning the (n, d) gradient")
+    if callable(field) and not callable(div):
+        raise BadInput(
+            "field is a function: give divergence=, a function returning ∇·s as (n,) in 1-D, or the Jacobian's diagonal ∂_i s_i as (n, d)"
+        )
+    if grad is not None and not callable(ld):
+        raise BadInput("grad_log_density= goes with a log_density that is a function")
+    if callable(div) and not callable(field):
+        raise BadInput("divergence= is a function but field= is not; give both as functions")
+    if isinstance(field, str):
+        field = [field]
+    args = dict(
+        vars=[str(v) for v in vars_],
+        domain=dom,
+        params=[(str(k), float(v)) for k, v in params.items()],
+        pdf=pdf,
+        log_model=log_model,
+        weight=weight,
+        breaks=None if breaks is None else [[float(x) for x in b] for b in breaks],
+        name=name,
+        tol=tol,
+        max_evals=int(max_evals),
+        explain=explain,
+    )
+    if callable(ld):
+        args["log_density_fn"] = _wrap_fn(ld, "log_density", d, "n")
+        args["grad_fn"] = _wrap_fn(grad, "grad_log_density", d, "nd")
+    else:
+        args["log_density"] = ld
+    if callable(field):
+        args["field_fn"] = _wrap_fn(field, "field", d, "nd")
+        args["divergence_fn"] = _wrap_fn(div, "divergence", d, "div")
+    else:
+        args["field"] = None if field is None else [str(f) for f in field]
+    try:
+        js, text, md, code, calls, points = _native.check_callables(**args)
+    except BadInput as e:
+        if callable(ld) and "undefined (NaN)" in str(e):
+            raise BadInput(f"log_density (a Python function) returned NaN: {e}") from None
+        raise
+    rep = Explanation(js, md, text, code) if explain else Report(js, text, code)
+    _CALLS[id(rep)] = _Calls(calls, points)
+    if not explain:
+        _name_nonfinite(rep, ld, grad, field, div, d)
+    return rep
+
+
+_CALLS: Dict[int, _Calls] = {}
+
+
+def calls_of(report: Any) -> Optional[_Calls]:
+    """How many times the Python functions were called for ``report``, with how many points
+    in all (None for a report from expressions)."""
+    return _CALLS.get(id(report))
+
+
+def _name_nonfinite(rep: Report, ld: Any, grad: Any, field: Any, div: Any, d: int) -> None:
+    """A quantity that met NaN/inf where p has mass: evaluate the Python functions at that
+    point and raise naming the one that returned it."""
+    import numpy as np
+
+    def walk(v: Any) -> Optional[List[float]]:
+        if isinstance(v, dict):
+            if v.get("status") == "nonfinite" and v.get("at"):
+                return v["at"]
+            for x in v.values():
+                r = walk(x)
+                if r is not None:
+                    return r
+        elif isinstance(v, list):
+            for x in v:
+                r = walk(x)
+                if r is not None:
+                    return r
+        return None
+
+    at = walk(rep._data)
+    if at is None:
+        return
+    x = np.array([at], dtype=float).reshape(1, d)
+    for fn, nm in ((ld, "log_density"), (grad, "grad_log_density"), (field, "field"), (div, "divergence")):
+        if callable(fn):
+            with np.errstate(all="ignore"):
+                y = np.asarray(fn(x), dtype=float)
+            if not np.all(np.isfinite(y)):
+                err = BadInput(
+                    f"{nm} (a Python function) returned NaN/inf at x = {at}, where p has mass: {y.tolist()}"
+                )
+                err.report = rep  # type: ignore[attr-defined]
+                raise err

@@ -17,6 +17,9 @@ use scorecheck::check::CheckOptions;
 use scorecheck::model::DensityKind;
 use std::path::PathBuf;
 
+mod callables;
+use callables::{DensityModel, FieldModel, PyFns};
+
 create_exception!(
     _native,
     BadInput,
@@ -107,9 +110,7 @@ fn spec(
         (Some(l), None) => (DensityKind::Log, src(l, "log_density")),
         (None, Some(p)) => (DensityKind::Pdf, src(p, "pdf")),
         (Some(_), Some(_)) => {
-            return Err(bad(
-                "give the density as log_density= or as pdf=, not both",
-            ));
+            return Err(bad("give the density as log_density= or as pdf=, not both"));
         }
         (None, None) => {
             return Err(bad(
@@ -440,6 +441,191 @@ fn plot(
     Ok(Figure { fig })
 }
 
+/// `check` (or `explain`) with Python functions as the density and/or the field; the rest
+/// as expressions. Returns (JSON, text, Markdown of the explanation or "", exit code,
+/// Python calls, points passed to them).
+#[pyfunction]
+#[pyo3(signature = (*, vars, domain, params, log_density=None, pdf=None, log_density_fn=None,
+    grad_fn=None, field=None, log_model=None, field_fn=None, divergence_fn=None, weight=None,
+    breaks=None, name=None, tol=None, max_evals=20_000_000, explain=false))]
+#[allow(clippy::too_many_arguments)]
+fn check_callables(
+    py: Python<'_>,
+    vars: Vec<String>,
+    domain: Option<Vec<(NumOrText, NumOrText)>>,
+    params: Vec<(String, f64)>,
+    log_density: Option<String>,
+    pdf: Option<String>,
+    log_density_fn: Option<Py<PyAny>>,
+    grad_fn: Option<Py<PyAny>>,
+    field: Option<Vec<String>>,
+    log_model: Option<String>,
+    field_fn: Option<Py<PyAny>>,
+    divergence_fn: Option<Py<PyAny>>,
+    weight: Option<String>,
+    breaks: Option<Vec<Vec<f64>>>,
+    name: Option<String>,
+    tol: Option<f64>,
+    max_evals: u64,
+    explain: bool,
+) -> PyResult<(String, String, String, u8, u64, u64)> {
+    use scorecheck::check::CaseInfo;
+    use scorecheck::model::ExprDensity;
+    let mut opts = check_options(tol, max_evals)?;
+    scorecheck::case::check_flag_vars(&vars)
+        .map_err(|e| bad(e.to_string().replacen("--vars", "vars", 1)))?;
+    let d = vars.len();
+    if d == 0 || d > scorecheck::model::MAX_DIM {
+        return Err(bad(format!(
+            "the case has {d} variables; checks support 1 to {}",
+            scorecheck::model::MAX_DIM
+        )));
+    }
+    let domain: Vec<(f64, f64)> = match domain {
+        None => vec![(f64::NEG_INFINITY, f64::INFINITY); d],
+        Some(dom) => {
+            if dom.len() != d {
+                return Err(bad(format!(
+                    "the domain has {} intervals but there are {d} variables ({})",
+                    dom.len(),
+                    vars.join(", ")
+                )));
+            }
+            let mut out = vec![];
+            for (i, (lo, hi)) in dom.into_iter().enumerate() {
+                let origin = format!("domain[{i}]");
+                let value = |e: NumOrText, which: &str| match e {
+                    NumOrText::Num(v) => Ok(v),
+                    NumOrText::Text(t) => constant_of(
+                        &Src {
+                            text: t,
+                            origin: format!("{origin} {which} end"),
+                        },
+                        &params,
+                        &format!("the {which} end"),
+                    )
+                    .map_err(bad),
+                };
+                let (a, b) = (value(lo, "lower")?, value(hi, "upper")?);
+                out.push(scorecheck::case::check_interval(a, b, &origin).map_err(bad)?);
+            }
+            out
+        }
+    };
+    let fns = PyFns {
+        d,
+        log_density: log_density_fn,
+        grad_log_density: grad_fn,
+        field: field_fn,
+        divergence: divergence_fn,
+        error: std::sync::Mutex::new(None),
+        calls: Default::default(),
+        points: Default::default(),
+    };
+    let density = match (&log_density, &pdf, fns.log_density.is_some()) {
+        (_, _, true) => DensityModel::Py(&fns),
+        (Some(l), None, false) => DensityModel::Expr(ExprDensity {
+            program: callables::compile(l, "log_density", &vars, &params)?,
+            kind: DensityKind::Log,
+            dim: d,
+        }),
+        (None, Some(p), false) => DensityModel::Expr(ExprDensity {
+            program: scorecheck::expr::Program::compile_log(p, &vars, &params)
+                .map_err(|e| bad(format!("pdf: {e}")))?,
+            kind: DensityKind::Log,
+            dim: d,
+        }),
+        _ => return Err(bad("give the density once: log_density= or pdf=")),
+    };
+    let field_model = match (&field, &log_model, fns.field.is_some()) {
+        (_, _, true) => FieldModel::Py(&fns),
+        (Some(f), _, false) => {
+            if f.len() != d {
+                return Err(bad(format!(
+                    "field: the field has {} components but there are {d} variables ({})",
+                    f.len(),
+                    vars.join(", ")
+                )));
+            }
+            FieldModel::Expr(scorecheck::model::ExprField::Components(
+                f.iter()
+                    .enumerate()
+                    .map(|(i, t)| callables::compile(t, &format!("field[{i}]"), &vars, &params))
+                    .collect::<PyResult<_>>()?,
+            ))
+        }
+        (None, Some(m), false) => FieldModel::Expr(scorecheck::model::ExprField::Gradient {
+            log_model: callables::compile(m, "log_model", &vars, &params)?,
+            dim: d,
+        }),
+        (None, None, false) => return Err(bad("give the score: field= or log_model=")),
+    };
+    let weight = weight
+        .as_ref()
+        .map(|w| callables::compile(w, "weight", &vars, &params))
+        .transpose()?;
+    if let Some(b) = breaks {
+        if b.len() != d {
+            return Err(bad(format!(
+                "`breaks` has {} lists but there are {d} variables; give one list per variable",
+                b.len()
+            )));
+        }
+        opts.breaks = b;
+    }
+    let info = CaseInfo {
+        name: name.unwrap_or_else(|| "python".into()),
+        vars: vars.clone(),
+        params: params.iter().cloned().collect(),
+        weight: weight.as_ref().map(|w| w.source().to_string()),
+    };
+    // The Python functions are called from one thread: the check runs on a pool of one (its
+    // results do not depend on the number of threads), with the GIL released between calls.
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
+    let result = py.detach(|| {
+        pool.install(|| {
+            scorecheck::check::check_weighted(
+                &density,
+                &field_model,
+                weight.as_ref(),
+                &domain,
+                &info,
+                &opts,
+            )
+        })
+    });
+    if let Some(e) = fns.error.lock().ok().and_then(|mut e| e.take()) {
+        return Err(e);
+    }
+    let r = result.map_err(bad)?;
+    let (calls, points) = (
+        fns.calls.load(std::sync::atomic::Ordering::Relaxed),
+        fns.points.load(std::sync::atomic::Ordering::Relaxed),
+    );
+    if explain {
+        let ex = scorecheck::explain::explain(&r);
+        return Ok((
+            ex.to_json(),
+            ex.to_text(),
+            ex.to_markdown(),
+            ex.exit_code(),
+            calls,
+            points,
+        ));
+    }
+    Ok((
+        r.to_json(),
+        r.to_text(),
+        String::new(),
+        r.exit_code(),
+        calls,
+        points,
+    ))
+}
+
 /// The native half of the `scorecheck` Python package.
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -457,6 +643,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
         wrap_pyfunction!(sweep, m)?,
         wrap_pyfunction!(estimate, m)?,
         wrap_pyfunction!(plot, m)?,
+        wrap_pyfunction!(check_callables, m)?,
     ] {
         m.add_function(f)?;
     }
