@@ -58,6 +58,21 @@ pub trait Density: Sync {
     /// whole batch. The default runs [`Density::log_density_batch`] on dual numbers, one
     /// direction at a time; a model that supplies values and gradients by itself (a Python
     /// function with its gradient) overrides it to take the batch at once.
+    /// Whether the model supplies values and derivatives by itself (overriding the batch
+    /// and Hessian methods) rather than through dual numbers; wrappers such as
+    /// [`crate::frame::InFrame`] then pass derivatives through by the chain rule.
+    fn supplies_derivatives(&self) -> bool {
+        false
+    }
+    /// `log p̃`, its gradient and Hessian at `x` (for locating the modes). The default uses
+    /// hyper-dual numbers through [`Density::log_density`]; a model that supplies gradients
+    /// by itself overrides it (a Python density takes central differences of its gradient).
+    fn log_density_hessian(&self, x: &[f64]) -> (f64, [f64; MAX_DIM], [[f64; MAX_DIM]; MAX_DIM])
+    where
+        Self: Sized,
+    {
+        hessian_by_duals(self, x)
+    }
     fn log_density_points(&self, xs: &[f64], n: usize, out: &mut [Point])
     where
         Self: Sized,
@@ -317,6 +332,14 @@ pub fn eval_points<P: Density, S: ScoreField>(
 
 /// `log p̃`, its gradient and Hessian at `x` (for locating the modes).
 pub fn log_density_hessian<P: Density>(
+    p: &P,
+    x: &[f64],
+) -> (f64, [f64; MAX_DIM], [[f64; MAX_DIM]; MAX_DIM]) {
+    p.log_density_hessian(x)
+}
+
+/// [`Density::log_density_hessian`] by hyper-dual numbers (exact).
+pub fn hessian_by_duals<P: Density>(
     p: &P,
     x: &[f64],
 ) -> (f64, [f64; MAX_DIM], [[f64; MAX_DIM]; MAX_DIM]) {

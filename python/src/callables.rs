@@ -165,6 +165,46 @@ fn fd_hessians(fns: &PyFns, x0: &[f64], n: usize) -> Vec<[[f64; MAX_DIM]; MAX_DI
     out
 }
 
+/// The gradient and the central-difference Hessian at one point `x`, from one call of the
+/// gradient at `x` and `x ± h e_j`.
+fn fd_hessians_with_grad(fns: &PyFns, x: &[f64]) -> ([f64; MAX_DIM], [[f64; MAX_DIM]; MAX_DIM]) {
+    let d = fns.d;
+    let m = 1 + 2 * d;
+    let mut xs = vec![0.0; d * m];
+    let mut steps = [0.0; MAX_DIM];
+    for v in 0..d {
+        xs[v * m] = x[v];
+    }
+    for j in 0..d {
+        let h = f64::EPSILON.cbrt() * x[j].abs().max(1.0);
+        steps[j] = h;
+        for (s, sign) in [(0, 1.0), (1, -1.0)] {
+            let p = 1 + 2 * j + s;
+            for v in 0..d {
+                xs[v * m + p] = x[v] + if v == j { sign * h } else { 0.0 };
+            }
+        }
+    }
+    let g = fns.call(fns.grad_log_density.as_ref().expect("a gradient"), &xs, m, d);
+    let mut grad = [0.0; MAX_DIM];
+    grad[..d].copy_from_slice(&g[..d]);
+    let mut hm = [[0.0; MAX_DIM]; MAX_DIM];
+    for j in 0..d {
+        let (up, dn) = (1 + 2 * j, 2 + 2 * j);
+        for k in 0..d {
+            hm[j][k] = (g[up * d + k] - g[dn * d + k]) / (2.0 * steps[j]);
+        }
+    }
+    for j in 0..d {
+        for k in 0..j {
+            let s = 0.5 * (hm[j][k] + hm[k][j]);
+            hm[j][k] = s;
+            hm[k][j] = s;
+        }
+    }
+    (grad, hm)
+}
+
 impl Density for DensityModel<'_> {
     fn dim(&self) -> usize {
         match self {
@@ -225,6 +265,19 @@ impl Density for DensityModel<'_> {
             }
             out[l] = r;
         }
+    }
+    fn supplies_derivatives(&self) -> bool {
+        matches!(self, DensityModel::Py(_))
+    }
+    fn log_density_hessian(&self, x: &[f64]) -> (f64, [f64; MAX_DIM], [[f64; MAX_DIM]; MAX_DIM]) {
+        let fns = match self {
+            DensityModel::Expr(e) => return e.log_density_hessian(x),
+            DensityModel::Py(f) => f,
+        };
+        // One value call and one gradient call at x and x ± h e_j.
+        let (v, _) = fns.density(x, 1, false);
+        let h = fd_hessians_with_grad(fns, x);
+        (v[0], h.0, h.1)
     }
     fn log_density_points(&self, xs: &[f64], n: usize, out: &mut [Point]) {
         let fns = match self {

@@ -585,16 +585,22 @@ fn check_callables(
         .num_threads(1)
         .build()
         .map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
+    // The worker attaches once and detaches for the check, so each call of a function only
+    // takes the GIL back on a thread state that already exists.
     let result = py.detach(|| {
         pool.install(|| {
-            scorecheck::check::check_weighted(
-                &density,
-                &field_model,
-                weight.as_ref(),
-                &domain,
-                &info,
-                &opts,
-            )
+            Python::attach(|py| {
+                py.detach(|| {
+                    scorecheck::check::check_weighted(
+                        &density,
+                        &field_model,
+                        weight.as_ref(),
+                        &domain,
+                        &info,
+                        &opts,
+                    )
+                })
+            })
         })
     });
     if let Some(e) = fns.error.lock().ok().and_then(|mut e| e.take()) {
