@@ -77,7 +77,7 @@ pub trait Density: Sync {
     where
         Self: Sized,
     {
-        let d = if n == 0 { 0 } else { xs.len() / n };
+        let d = xs.len().checked_div(n).unwrap_or(0);
         for i in 0..d {
             let mut eval =
                 |dx: &[Dual64], m: usize, res: &mut [Dual64]| self.log_density_batch(dx, m, res);
@@ -112,7 +112,7 @@ pub trait ScoreField: Sync {
     where
         Self: Sized,
     {
-        let d = if n == 0 { 0 } else { xs.len() / n };
+        let d = xs.len().checked_div(n).unwrap_or(0);
         for i in 0..d {
             // Only direction i is needed for component i: ∂_i s_i.
             let mut one =

@@ -18,6 +18,9 @@
 //! function otherwise. The first exception is kept, later calls return NaN without calling
 //! Python, and the check's caller re-raises it with its traceback.
 
+// Index loops over the small d×d matrices read as the formulas (H_jk, symmetrised).
+#![allow(clippy::needless_range_loop)]
+
 use num_dual::DualNum;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
@@ -185,7 +188,12 @@ fn fd_hessians_with_grad(fns: &PyFns, x: &[f64]) -> ([f64; MAX_DIM], [[f64; MAX_
             }
         }
     }
-    let g = fns.call(fns.grad_log_density.as_ref().expect("a gradient"), &xs, m, d);
+    let g = fns.call(
+        fns.grad_log_density.as_ref().expect("a gradient"),
+        &xs,
+        m,
+        d,
+    );
     let mut grad = [0.0; MAX_DIM];
     grad[..d].copy_from_slice(&g[..d]);
     let mut hm = [[0.0; MAX_DIM]; MAX_DIM];
