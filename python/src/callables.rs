@@ -26,6 +26,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use scorecheck::expr::Program;
 use scorecheck::model::{Density, ExprDensity, ExprField, MAX_DIM, Point, ScoreField};
+use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -42,7 +43,14 @@ pub struct PyFns {
     /// Calls made into Python, and points passed.
     pub calls: AtomicU64,
     pub points: AtomicU64,
+    /// `log p̃` at single points already asked for: locating the modes asks again for many
+    /// (a Newton ascent's point, then its Hessian there; ascents that meet). At most
+    /// [`CACHE_MAX`] entries.
+    pub cache: Mutex<HashMap<[u64; MAX_DIM], f64>>,
 }
+
+/// The most single-point values kept.
+const CACHE_MAX: usize = 1 << 16;
 
 impl PyFns {
     /// Call `f` on the `n` points `xs` (coordinate-major, `xs[v * n + l]`); `width` values per
@@ -97,7 +105,27 @@ impl PyFns {
         let (Some(f), Some(g)) = (&self.log_density, &self.grad_log_density) else {
             unreachable!("a Python density has both functions")
         };
-        let v = self.call(f, xs, n, 1);
+        let key = (n == 1).then(|| {
+            let mut k = [0u64; MAX_DIM];
+            for (kv, x) in k.iter_mut().zip(xs) {
+                *kv = x.to_bits();
+            }
+            k
+        });
+        let cached = key.and_then(|k| self.cache.lock().ok()?.get(&k).copied());
+        let v = match cached {
+            Some(v) => vec![v],
+            None => {
+                let v = self.call(f, xs, n, 1);
+                if let (Some(k), Ok(mut c)) = (key, self.cache.lock())
+                    && c.len() < CACHE_MAX
+                    && self.error.lock().map(|e| e.is_none()).unwrap_or(false)
+                {
+                    c.insert(k, v[0]);
+                }
+                v
+            }
+        };
         let gr = if grad {
             self.call(g, xs, n, self.d)
         } else {

@@ -521,6 +521,7 @@ fn check_callables(
         error: std::sync::Mutex::new(None),
         calls: Default::default(),
         points: Default::default(),
+        cache: Default::default(),
     };
     let density = match (&log_density, &pdf, fns.log_density.is_some()) {
         (_, _, true) => DensityModel::Py(&fns),
