@@ -47,6 +47,7 @@ __all__ = [
     "sweep",
     "estimate",
     "plot",
+    "calls_of",
 ]
 
 __version__ = _native.__version__

@@ -302,6 +302,24 @@ def test_mixed_expression_density_callable_field():
     assert_same_report(a, b)
 
 
+def test_weighted_callables_match_expressions():
+    # Uniform p on (0, 1) with s = x and the weight h = x(1 − x): the same report either way.
+    kw = dict(domain=[(0, 1)], weight="x*(1-x)")
+    a = scorecheck.check(log_density="0*x", field=["x"], **kw)
+    b = scorecheck.check(
+        log_density=lambda X: np.zeros(len(X)),
+        grad_log_density=lambda X: np.zeros_like(X),
+        field=lambda X: X.copy(),
+        divergence=lambda X: np.ones(len(X)),
+        vars=["x"],
+        **kw,
+    )
+    assert_same_report(a, b)
+    # Plain boundary term p(1)s(1) − p(0)s(0) = 1; the weighted one vanishes (h = 0 at both ends).
+    within(b.cross.boundary, 1.0)
+    within(b.weighted.cross.boundary, 0.0)
+
+
 def test_explain_with_callables():
     e = scorecheck.explain(log_density="-x^2/2", field=lambda X: -X, divergence=lambda X: -np.ones(len(X)), vars=["x"])
     assert e.outcome == "holds" and "derivation" in e._repr_markdown_()
