@@ -383,3 +383,25 @@ def test_example_script_catches_the_planted_bug():
     assert p.returncode == 0, p.stdout + p.stderr
     assert "correct score: holds" in p.stdout
     assert "planted bug caught" in p.stdout
+
+
+def test_expression_check_releases_the_gil():
+    # While a 2-D expression check runs in another thread, this thread keeps running Python:
+    # with the GIL held for the whole check, it would stall for the check's whole duration T.
+    import threading
+    import time
+
+    lse = "logsumexp(-((x+1)^2 + y^2)/2, -((x-1.5)^2 + (y-0.5)^2)/2)"
+    run = lambda: scorecheck.check(log_density=lse, log_model=lse, tol=1e-10)  # noqa: E731
+    t0 = time.perf_counter()
+    run()
+    T = time.perf_counter() - t0
+    done = threading.Event()
+    th = threading.Thread(target=lambda: (run(), done.set()))
+    stamps = [time.perf_counter()]
+    th.start()
+    while not done.is_set():
+        stamps.append(time.perf_counter())
+    th.join()
+    gap = max(b - a for a, b in zip(stamps, stamps[1:]))
+    assert gap < 0.5 * T, (gap, T)
