@@ -23,7 +23,6 @@
 //! cells are at most `locate::MAX_CELLS`, the stored regions at most `quad::max_regions`. A
 //! mass that doubles cannot resolve ends the check before any integral, undecided.
 
-use crate::expr::LANES;
 use crate::expr::Program;
 use crate::frame::{Frame, InFrame, hessian_frame, principal_frame};
 use crate::locate::{LocateError, Located, locate};
@@ -232,25 +231,17 @@ impl<P: Density, S: ScoreField, W: ScalarFunction> Integrand<'_, P, S, W> {
         mut each: impl FnMut(usize, Option<&[f64]>, &Point),
     ) {
         let d = self.d;
-        let mut pts = [Point::default(); LANES];
-        let mut chunk = [0.0; MAX_DIM * LANES];
-        let mut base = 0;
-        // Bound: n / LANES batches (each takes min(LANES, rest) ≥ 1 points).
-        while base < n {
-            let m = (n - base).min(LANES);
-            for v in 0..d {
-                chunk[v * m..(v + 1) * m].copy_from_slice(&xs[v * n + base..v * n + base + m]);
+        // The whole batch goes to the models at once (a model backed by Python functions
+        // takes one call per batch; the expression models work LANES points at a time).
+        let mut pts = vec![Point::default(); n];
+        eval_points(self.p, self.s, &xs[..d * n], n, &mut pts);
+        for (l, pt) in pts.iter().enumerate() {
+            let mut x = [0.0; MAX_DIM];
+            for (v, xv) in x.iter_mut().enumerate().take(d) {
+                *xv = xs[v * n + l];
             }
-            eval_points(self.p, self.s, &chunk[..d * m], m, &mut pts[..m]);
-            for (l, pt) in pts[..m].iter().enumerate() {
-                let mut x = [0.0; MAX_DIM];
-                for (v, xv) in x.iter_mut().enumerate().take(d) {
-                    *xv = chunk[v * m + l];
-                }
-                let finite = x[..d].iter().all(|v| v.is_finite());
-                each(base + l, finite.then_some(&x[..d]), pt);
-            }
-            base += m;
+            let finite = x[..d].iter().all(|v| v.is_finite());
+            each(l, finite.then_some(&x[..d]), pt);
         }
     }
 
