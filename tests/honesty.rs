@@ -964,7 +964,6 @@ fn bananas_shifted_and_rotated() {
 }
 
 #[test]
-#[ignore]
 fn rosenbrock_type_ridges() {
     let r = run_family((rosenbrock(), linear()), |(b, f)| {
         check_exact_2d(&b.log(), f, &b.exact(f))
