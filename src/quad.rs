@@ -1704,7 +1704,7 @@ fn eval_batch_of_regions(
     // (on top of the rule's error; kept with the rounding floor, so a split region's children
     // carry their own).
     // Per region, its highest confirmed candidate: (log(p̃·J), J, the integrand values).
-    let mut top: Vec<Option<(f64, f64, Vec<f64>, usize)>> = vec![None; cands.len()];
+    let mut top: Vec<Option<(f64, f64, Vec<f64>, usize, f64)>> = vec![None; cands.len()];
     let mut pending: Vec<(usize, Probe)> = cands
         .iter()
         .enumerate()
@@ -1740,7 +1740,31 @@ fn eval_batch_of_regions(
                 && jac[l].is_finite()
                 && top[*c].as_ref().is_none_or(|t| lw > t.0)
             {
-                top[*c] = Some((lw, jac[l], o[..k].to_vec(), pr.axis));
+                // The probe sits on the ridge's crest where this line crosses it; along the
+                // other axes the crest may rise towards the region's edge (a banana's ridge
+                // across a region long in u₂ was e^-180 where the line met it and e^-16 at
+                // the region's lower edge). Its tangent, followed to the edge, bounds a
+                // concave crest from above: log p̃ + Σ|∂ᵢ log p̃|·(distance to the edge
+                // uphill), capped at log p̃_max.
+                let reg = &regions[cands[*c].0];
+                let pieces = &cells[reg.cell].pieces;
+                let mut rise = 0.0;
+                for i in (0..d).filter(|&i| i != pr.axis) {
+                    let gi = o[k + 1 + i];
+                    let ue = reg.center()[i] + gi.signum() * reg.half()[i];
+                    let xe = if ue >= 1.0 && !matches!(pieces[i], Piece::Finite { .. }) {
+                        f64::INFINITY
+                    } else {
+                        (pieces[i].map(ue).0 - xs[i * m + l]).abs()
+                    };
+                    rise += if gi == 0.0 { 0.0 } else { gi.abs() * xe };
+                }
+                let lift = if rise.is_nan() {
+                    0.0
+                } else {
+                    rise.min(-o[k]).max(0.0)
+                };
+                top[*c] = Some((lw, jac[l], o[..k].to_vec(), pr.axis, lift.exp()));
             }
             let g = o[k + 1 + pr.axis];
             let pieces = &cells[regions[cands[*c].0].cell].pieces;
@@ -1824,7 +1848,9 @@ fn eval_batch_of_regions(
         pending = next;
     }
     for (c, t) in top.iter().enumerate() {
-        let Some((_, jac, o, axis)) = t else { continue };
+        let Some((_, jac, o, axis, lift)) = t else {
+            continue;
+        };
         let region = &mut regions[cands[c].0];
         // The region is split across the peak: along the line its points missed it on. Split
         // along the axis of the largest fourth difference instead, a region 1e-5 wide in u₁
@@ -1834,7 +1860,7 @@ fn eval_batch_of_regions(
         let vol: f64 = region.half().iter().map(|h| 2.0 * h).product();
         let (fo, eo) = (2 * d + 3 * k, 2 * d + k);
         for (j, oj) in o.iter().enumerate() {
-            let h = vol * jac * oj.abs();
+            let h = vol * jac * oj.abs() * lift;
             if h.is_finite() {
                 region.data[fo + j] += h;
                 region.data[eo + j] += h;
