@@ -1536,7 +1536,19 @@ fn hidden_peak(
             if ga > 0.0 && gb < 0.0 {
                 // The parabola in x with slopes ga at x_a and gb at x_b: curvature −c.
                 let c = (ga - gb) / (xat(b) - xat(a));
-                let v = (la + ga * ga / (2.0 * c)).max(lb + gb * gb / (2.0 * c));
+                // The parabola's top, or, higher, where the two tangents meet: a bound on a
+                // concave log p̃ between the points, which the parabola is not on a quartic
+                // (its slopes grow as the cube of the distance and fake a curvature far
+                // above the ridge's own).
+                let xm = (lb - la + ga * xat(a) - gb * xat(b)) / (ga - gb);
+                let tangents = la + ga * (xm - xat(a));
+                let v = (la + ga * ga / (2.0 * c))
+                    .max(lb + gb * gb / (2.0 * c))
+                    .max(if tangents.is_nan() {
+                        f64::NEG_INFINITY
+                    } else {
+                        tangents
+                    });
                 // The Jacobian between two points of a line lies between theirs.
                 if v.min(0.0) + jacs[a].max(jacs[b]).ln() <= best + HIDDEN_PEAK_LOG {
                     continue;
@@ -1574,8 +1586,12 @@ fn hidden_peak(
             } else {
                 o * pieces[i].map(u_edge).0
             };
-            let t = (ge / c).min(dir * (edge - xe));
-            let v = le + ge * t - 0.5 * c * t * t;
+            let reach = dir * (edge - xe);
+            let t = (ge / c).min(reach);
+            // The tangent at the outermost point, followed to the edge, bounds a concave
+            // log p̃ there; the parabola through two far slopes does not (a rotated banana's
+            // ridge 0.6 beyond the last point, e^-22 above the points, was predicted 30 below).
+            let v = (le + ge * t - 0.5 * c * t * t).max(le + ge * reach);
             // Towards smaller u the Jacobian does not grow.
             let grows = dir > 0.0 && !matches!(pieces[i], Piece::Finite { .. });
             if !grows && v.min(0.0) + jacs[end].ln() <= best + HIDDEN_PEAK_LOG {
