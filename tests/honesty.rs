@@ -157,15 +157,17 @@ fn expect(p: &Poly, m: &[f64]) -> f64 {
     p.iter().zip(m).map(|(c, mk)| c * mk).sum()
 }
 
-/// A quantity either carries a value whose error covers the truth, or says it has none.
+/// A finite quantity carries a value whose error covers the truth. A missing value fails: a
+/// caller skips a quantity only where it is legitimately left open, and says so at the call.
 fn covers(q: &Quantity, exact: f64, what: &str, case: &str) {
-    if let (Some(v), Some(e)) = (q.value, q.error) {
-        assert!(
-            (v - exact).abs() <= e,
-            "{what}: value {v} exact {exact}: error {:.3e} > estimate {e:.3e}\n{case}",
-            (v - exact).abs()
-        );
-    }
+    let (Some(v), Some(e)) = (q.value, q.error) else {
+        panic!("{what}: exact {exact} but no value reported ({q:?})\n{case}");
+    };
+    assert!(
+        (v - exact).abs() <= e,
+        "{what}: value {v} exact {exact}: error {:.3e} > estimate {e:.3e}\n{case}",
+        (v - exact).abs()
+    );
 }
 
 /// `s` is given in `t = x − centre`, the form the case writes it in: the test measures the
@@ -307,15 +309,23 @@ proptest! {
     }
 }
 
-proptest! {
-    // 2-D cases cost 10–1000× a 1-D one; a cubature budget of 2e6 evaluations keeps the run
-    // short, and a case it cannot settle must then say "undecided" rather than guess.
-    #![proptest_config(config(12))]
-
-    #[test]
-    fn products_in_two_dimensions(a in law(), b in law(), s in poly(), t in poly()) {
-        check_product(vec![(a, s), (b, t)]);
-    }
+/// 2-D products: every error covers and most cases are decided. 2-D cases cost 10–1000× a
+/// 1-D one; a cubature budget of 2e6 evaluations keeps the run short, and a case it cannot
+/// settle must then say "undecided" rather than guess.
+#[test]
+fn products_in_two_dimensions() {
+    let mut runner = proptest::test_runner::TestRunner::new(config(12));
+    let (decided, total) = (std::cell::Cell::new(0u32), std::cell::Cell::new(0u32));
+    runner
+        .run(&(law(), law(), poly(), poly()), |(a, b, s, t)| {
+            total.set(total.get() + 1);
+            if check_product(vec![(a, s), (b, t)]) {
+                decided.set(decided.get() + 1);
+            }
+            Ok(())
+        })
+        .unwrap();
+    assert_decided("2-D products", (decided.get(), total.get()), 75);
 }
 
 /// Undecided is honest, but a tool that decided nothing would be useless: on well-posed
@@ -499,6 +509,12 @@ fn check_end_law(law: EndLaw, s: Poly) -> (bool, bool) {
         (&r.objective.constant, cst, "const"),
     ] {
         match exact {
+            // Skipped explicitly: a finite integral whose integrand falls like x^-0.96 at an
+            // end is reported as diverging (left open: over the decades the 1-D end probe
+            // follows, x^-0.96 and x^-1 do not differ enough). Counted, not hidden.
+            Some(_) if q.value.is_none() && q.status == scorecheck::report::Status::Diverges => {
+                eprintln!("{what}: finite but reported diverging: {case}");
+            }
             Some(v) => covers(q, v, what, &case),
             None => assert!(
                 q.status != scorecheck::report::Status::Ok,
@@ -684,15 +700,7 @@ fn check_exact_2d(log: &str, field: &Linear, ex: &Exact2) -> bool {
         ..CheckOptions::default()
     };
     let r: Report = scorecheck::check_case(&compiled, &opts).unwrap();
-    let zq = &r.normalizer;
-    if let (Some(v), Some(e)) = (zq.value, zq.error) {
-        assert!(
-            (v - ex.z).abs() <= e,
-            "Z: value {v} exact {}: error {:.3e} > estimate {e:.3e}\n{case}",
-            ex.z,
-            (v - ex.z).abs()
-        );
-    }
+    covers(&r.normalizer, ex.z, "Z", &case);
     for i in 0..2 {
         let c = &r.components[i];
         covers(&c.lhs, ex.lhs[i], "lhs", &case);
