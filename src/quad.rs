@@ -1719,8 +1719,10 @@ fn eval_batch_of_regions(
     // peak above what the region's points saw, the region may hold its volume at that height
     // (on top of the rule's error; kept with the rounding floor, so a split region's children
     // carry their own).
-    // Per region, its highest confirmed candidate: (log(p̃·J), J, the integrand values).
-    let mut top: Vec<Option<(f64, f64, Vec<f64>, usize, f64)>> = vec![None; cands.len()];
+    // Per region, its highest confirmed candidate: (log(p̃·J), J, the integrand values, the
+    // probe's axis, the factor by which the crest may rise above p̃ there).
+    type Top = Option<(f64, f64, Vec<f64>, usize, f64)>;
+    let mut top: Vec<Top> = vec![None; cands.len()];
     let mut pending: Vec<(usize, Probe)> = cands
         .iter()
         .enumerate()
