@@ -689,10 +689,34 @@ struct Exact2 {
 
 /// Run a 2-D case and check it against `ex`; returns whether every verdict was decided.
 fn check_exact_2d(log: &str, field: &Linear, ex: &Exact2) -> bool {
+    check_exact_nd(log, field, ex, 0)
+}
+
+/// [`check_exact_2d`] with `extra` standard Gaussian coordinates z, w appended: the density
+/// gains −z²/2 (−w²/2) and the field −z (−w), the exact score of those coordinates. Z gains
+/// a factor √(2π) each; for each, lhs = rhs = −∂_z(−z) = 1, ½E z² + ∂_z(−z) = ½ − 1 adds −½
+/// to ism, ½E z² = ½ to const, and esm (s − ∇log p = 0 there) is unchanged.
+fn check_exact_nd(log: &str, field: &Linear, ex: &Exact2, extra: usize) -> bool {
     let [f0, f1] = field.exprs();
-    let case = format!(
-        "vars = [\"x\", \"y\"]\n[density]\nlog = \"{log}\"\n[score]\nfield = [\"{f0}\", \"{f1}\"]\n"
-    );
+    let names = ["z", "w"];
+    let mut vars = "\"x\", \"y\"".to_string();
+    let mut log = log.to_string();
+    let mut fields = format!("\"{f0}\", \"{f1}\"");
+    for v in &names[..extra] {
+        vars += &format!(", \"{v}\"");
+        log += &format!(" - {v}^2/2");
+        fields += &format!(", \"-{v}\"");
+    }
+    let g = extra as f64;
+    let ex = &Exact2 {
+        z: ex.z * (2.0 * std::f64::consts::PI).powf(0.5 * g),
+        lhs: ex.lhs,
+        esm: ex.esm,
+        ism: ex.ism - 0.5 * g,
+        cst: ex.cst + 0.5 * g,
+    };
+    let case =
+        format!("vars = [{vars}]\n[density]\nlog = \"{log}\"\n[score]\nfield = [{fields}]\n");
     let spec = parse_case(&case, "family.toml", "family").unwrap();
     let compiled = spec.compile(&[], false).unwrap();
     let opts = CheckOptions {
@@ -701,10 +725,10 @@ fn check_exact_2d(log: &str, field: &Linear, ex: &Exact2) -> bool {
     };
     let r: Report = scorecheck::check_case(&compiled, &opts).unwrap();
     covers(&r.normalizer, ex.z, "Z", &case);
-    for i in 0..2 {
-        let c = &r.components[i];
-        covers(&c.lhs, ex.lhs[i], "lhs", &case);
-        covers(&c.rhs, ex.lhs[i], "rhs", &case);
+    for (i, c) in r.components.iter().enumerate() {
+        let lhs = if i < 2 { ex.lhs[i] } else { 1.0 };
+        covers(&c.lhs, lhs, "lhs", &case);
+        covers(&c.rhs, lhs, "rhs", &case);
         covers(&c.boundary, 0.0, "boundary", &case);
     }
     covers(&r.objective.esm, ex.esm, "esm", &case);
@@ -1007,5 +1031,62 @@ impl std::fmt::Debug for Linear {
 impl std::fmt::Debug for Placement {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "θ = {}, m = {:?}", self.theta, self.m)
+    }
+}
+
+/// Runs `n` cases of a strategy (fixed seed); returns (decided, total).
+fn run_n<S: Strategy>(n: u32, strategy: S, run: impl Fn(&S::Value) -> bool) -> (u32, u32)
+where
+    S::Value: std::fmt::Debug,
+{
+    let mut runner = proptest::test_runner::TestRunner::new(config(n));
+    let (decided, total) = (std::cell::Cell::new(0u32), std::cell::Cell::new(0u32));
+    runner
+        .run(&strategy, |c| {
+            total.set(total.get() + 1);
+            if run(&c) {
+                decided.set(decided.get() + 1);
+            }
+            Ok(())
+        })
+        .unwrap();
+    (decided.get(), total.get())
+}
+
+/// 3-D and 4-D: the banana and rotated-heavy-tail families extended by standard Gaussian
+/// coordinates. Decided or honestly undecided, never a miss beyond the reported error (the
+/// decided share is printed, not asserted: a 4e6-evaluation budget in 4-D often ends first).
+/// `SCORECHECK_HONESTY_ND=N` runs N cases per family and dimension (default 2).
+//
+// Known to fail (issue 13, left open): with steep ridges (b ≈ 1.9, v = 0.1) the 3-D and 4-D
+// bananas end the 4e6 budget not converged with errors that do not cover (4-D ism 3.2e-3 off
+// against a reported 6.2e-4; 3-D ism 4.6e-2 against 4.5e-2, esm 0.12 against 0.10). The
+// rotated heavy tails pass (3-D: 2 of 2 decided). Run with `--ignored --nocapture`.
+#[test]
+#[ignore]
+fn families_in_three_and_four_dimensions() {
+    let n = std::env::var("SCORECHECK_HONESTY_ND")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2);
+    for extra in [1usize, 2] {
+        let r = run_n(n, (banana(), linear()), |(b, f)| {
+            check_exact_nd(&b.log(), f, &b.exact(f), extra)
+        });
+        eprintln!("{}-D banana: decided {} of {}", 2 + extra, r.0, r.1);
+        let r = run_n(
+            n,
+            (tail(), tail(), placement(), linear()),
+            |(t1, t2, pl, f)| {
+                let (log, ex) = rotated_product(*t1, *t2, pl, f);
+                check_exact_nd(&log, f, &ex, extra)
+            },
+        );
+        eprintln!(
+            "{}-D rotated heavy tails: decided {} of {}",
+            2 + extra,
+            r.0,
+            r.1
+        );
     }
 }
