@@ -1507,11 +1507,13 @@ fn hidden_peak(
     // The candidates above the points: (height, through point l, at x on axis i).
     // With, between two points, the bracket (x_lo, slope there > 0, x_hi, slope < 0).
     type Bracket = Option<(f64, f64, f64, f64)>;
-    let mut found: Vec<(f64, usize, usize, f64, Bracket)> = vec![];
-    let mut note = |v: f64, l: usize, i: usize, x: f64, br: Bracket, peak: &mut f64| {
+    // Or, beyond the outermost point, that point and its slope and the region's edge in x.
+    type Edge = Option<(f64, f64, f64)>;
+    let mut found: Vec<(f64, usize, usize, f64, Bracket, Edge)> = vec![];
+    let mut note = |v: f64, l: usize, i: usize, x: f64, br: Bracket, ed: Edge, peak: &mut f64| {
         *peak = peak.max(v);
         if v > best + HIDDEN_PEAK_LOG {
-            found.push((v, l, i, x, br));
+            found.push((v, l, i, x, br, ed));
         }
     };
     for (axis, line) in &geom.lines {
@@ -1536,7 +1538,19 @@ fn hidden_peak(
             if ga > 0.0 && gb < 0.0 {
                 // The parabola in x with slopes ga at x_a and gb at x_b: curvature −c.
                 let c = (ga - gb) / (xat(b) - xat(a));
-                let v = (la + ga * ga / (2.0 * c)).max(lb + gb * gb / (2.0 * c));
+                // The parabola's top, or, higher, where the two tangents meet: a bound on a
+                // concave log p̃ between the points, which the parabola is not on a quartic
+                // (its slopes grow as the cube of the distance and fake a curvature far
+                // above the ridge's own).
+                let xm = (lb - la + ga * xat(a) - gb * xat(b)) / (ga - gb);
+                let tangents = la + ga * (xm - xat(a));
+                let v = (la + ga * ga / (2.0 * c))
+                    .max(lb + gb * gb / (2.0 * c))
+                    .max(if tangents.is_nan() {
+                        f64::NEG_INFINITY
+                    } else {
+                        tangents
+                    });
                 // The Jacobian between two points of a line lies between theirs.
                 if v.min(0.0) + jacs[a].max(jacs[b]).ln() <= best + HIDDEN_PEAK_LOG {
                     continue;
@@ -1551,7 +1565,7 @@ fn hidden_peak(
                 } else {
                     (xb, rb, xa, ra)
                 };
-                note(wv, a, i, x, Some(br), &mut peak);
+                note(wv, a, i, x, Some(br), None, &mut peak);
             }
         }
         // Beyond the outermost points, up to the region's edge, where log p̃ is concave.
@@ -1574,15 +1588,20 @@ fn hidden_peak(
             } else {
                 o * pieces[i].map(u_edge).0
             };
-            let t = (ge / c).min(dir * (edge - xe));
-            let v = le + ge * t - 0.5 * c * t * t;
+            let reach = dir * (edge - xe);
+            let t = (ge / c).min(reach);
+            // The tangent at the outermost point, followed to the edge, bounds a concave
+            // log p̃ there; the parabola through two far slopes does not (a rotated banana's
+            // ridge 0.6 beyond the last point, e^-22 above the points, was predicted 30 below).
+            let v = (le + ge * t - 0.5 * c * t * t).max(le + ge * reach);
             // Towards smaller u the Jacobian does not grow.
             let grows = dir > 0.0 && !matches!(pieces[i], Piece::Finite { .. });
             if !grows && v.min(0.0) + jacs[end].ln() <= best + HIDDEN_PEAK_LOG {
                 continue;
             }
             let x = o * (xe + dir * t);
-            note(weigh(end, i, x, v), end, i, x, None, &mut peak);
+            let ed = Some((o * xe, o * dir * ge, o * edge));
+            note(weigh(end, i, x, v), end, i, x, None, ed, &mut peak);
         }
     }
     if !(peak > best + HIDDEN_PEAK_LOG) {
@@ -1593,7 +1612,7 @@ fn hidden_peak(
     found.truncate(MAX_CANDIDATES);
     let at = found
         .iter()
-        .map(|&(_, l, i, x, bracket)| {
+        .map(|&(_, l, i, x, bracket, edge)| {
             let mut u = [0.0; MAX_CUBATURE_DIM];
             for (v, uv) in u.iter_mut().enumerate().take(d) {
                 *uv = center[v] + geom.offsets[l][v] * half[v];
@@ -1605,6 +1624,8 @@ fn hidden_peak(
                 axis: i,
                 x,
                 bracket,
+                edge,
+                side: 0,
                 lo,
                 hi,
             }
@@ -1621,6 +1642,10 @@ struct Probe {
     axis: usize,
     x: f64,
     bracket: Option<(f64, f64, f64, f64)>,
+    /// For a candidate beyond the outermost point: that point's x and slope, and the edge.
+    edge: Option<(f64, f64, f64)>,
+    /// Which end of the bracket the last refinement moved (1 low, −1 high, 0 none yet).
+    side: i8,
     lo: f64,
     hi: f64,
 }
@@ -1629,7 +1654,7 @@ struct Probe {
 /// slope there replaces the bracket's end of its sign and the next point is the parabola's
 /// vertex again (regula falsi on the slope), for ridges whose shape across the line is not
 /// a parabola (the steep flank of a Rosenbrock ridge seen along x).
-const PROBE_ROUNDS: usize = 6;
+const PROBE_ROUNDS: usize = 12;
 
 /// The most candidate peaks of one region that are evaluated.
 const MAX_CANDIDATES: usize = 6;
@@ -1696,8 +1721,10 @@ fn eval_batch_of_regions(
     // peak above what the region's points saw, the region may hold its volume at that height
     // (on top of the rule's error; kept with the rounding floor, so a split region's children
     // carry their own).
-    // Per region, its highest confirmed candidate: (log(p̃·J), J, the integrand values).
-    let mut top: Vec<Option<(f64, f64, Vec<f64>)>> = vec![None; cands.len()];
+    // Per region, its highest confirmed candidate: (log(p̃·J), J, the integrand values, the
+    // probe's axis, the factor by which the crest may rise above p̃ there).
+    type Top = Option<(f64, f64, Vec<f64>, usize, f64)>;
+    let mut top: Vec<Top> = vec![None; cands.len()];
     let mut pending: Vec<(usize, Probe)> = cands
         .iter()
         .enumerate()
@@ -1725,42 +1752,115 @@ fn eval_batch_of_regions(
         for (l, (c, pr)) in pending.iter().enumerate() {
             let o = &out[l * ks..(l + 1) * ks];
             let lw = o[k] + jac[l].ln();
-            if lw > cands[*c].1.best + HIDDEN_PEAK_LOG && jac[l].is_finite() {
-                if top[*c].as_ref().is_none_or(|t| lw > t.0) {
-                    top[*c] = Some((lw, jac[l], o[..k].to_vec()));
+            // A probe above what the points saw confirms a peak; its height there is only a
+            // lower bound on the peak's, so a bracketed probe is refined on towards the top
+            // either way (a confirmation on the flank, e^-245 where the top was e^-20, left a
+            // banana's far ridge with 4e-8 of E|x|² and an error of 1e-104).
+            if lw > cands[*c].1.best + HIDDEN_PEAK_LOG
+                && jac[l].is_finite()
+                && top[*c].as_ref().is_none_or(|t| lw > t.0)
+            {
+                // The probe sits on the ridge's crest where this line crosses it; along the
+                // other axes the crest may rise towards the region's edge (a banana's ridge
+                // across a region long in u₂ was e^-180 where the line met it and e^-16 at
+                // the region's lower edge). Its tangent, followed to the edge, bounds a
+                // concave crest from above: log p̃ + Σ|∂ᵢ log p̃|·(distance to the edge
+                // uphill), capped at log p̃_max.
+                let reg = &regions[cands[*c].0];
+                let pieces = &cells[reg.cell].pieces;
+                let mut rise = 0.0;
+                for i in (0..d).filter(|&i| i != pr.axis) {
+                    let gi = o[k + 1 + i];
+                    let ue = reg.center()[i] + gi.signum() * reg.half()[i];
+                    let xe = if ue >= 1.0 && !matches!(pieces[i], Piece::Finite { .. }) {
+                        f64::INFINITY
+                    } else {
+                        (pieces[i].map(ue).0 - xs[i * m + l]).abs()
+                    };
+                    rise += if gi == 0.0 { 0.0 } else { gi.abs() * xe };
                 }
-                continue;
+                let lift = if rise.is_nan() {
+                    0.0
+                } else {
+                    rise.min(-o[k]).max(0.0)
+                };
+                top[*c] = Some((lw, jac[l], o[..k].to_vec(), pr.axis, lift.exp()));
             }
-            if top[*c].is_some() {
+            let g = o[k + 1 + pr.axis];
+            let pieces = &cells[regions[cands[*c].0].cell].pieces;
+            let at_x = |x: f64, pr: &Probe| {
+                let mut u = pr.u;
+                u[pr.axis] = pieces[pr.axis]
+                    .inverse(x)
+                    .clamp(pr.lo, pr.hi - 1e-9 * (pr.hi - pr.lo));
+                u
+            };
+            if let (None, Some((xe, ge, edge))) = (pr.bracket, pr.edge) {
+                // Beyond the outermost point: a slope of the other sign brackets the peak
+                // between the two; the same sign moves on towards the edge.
+                if !g.is_finite() || !ge.is_finite() || pr.x == xe {
+                    continue;
+                }
+                let ((xa, ga), (xb, gb)) = if xe < pr.x {
+                    ((xe, ge), (pr.x, g))
+                } else {
+                    ((pr.x, g), (xe, ge))
+                };
+                let probe = if ga > 0.0 && gb < 0.0 {
+                    let x = xa + ga * (xb - xa) / (ga - gb);
+                    Probe {
+                        u: at_x(x, pr),
+                        x,
+                        bracket: Some((xa, ga, xb, gb)),
+                        edge: None,
+                        ..*pr
+                    }
+                } else if (g > 0.0) == (ge > 0.0) && pr.x != edge {
+                    let x = if edge.is_finite() {
+                        edge
+                    } else {
+                        pr.x + 4.0 * (pr.x - xe)
+                    };
+                    Probe {
+                        u: at_x(x, pr),
+                        x,
+                        edge: Some((pr.x, g, edge)),
+                        ..*pr
+                    }
+                } else {
+                    continue;
+                };
+                next.push((*c, probe));
                 continue;
             }
             let Some((xl, gl, xh, gh)) = pr.bracket else {
                 continue;
             };
-            let g = o[k + 1 + pr.axis];
             if !g.is_finite() || pr.x <= xl || pr.x >= xh {
                 continue;
             }
-            let (xl, gl, xh, gh) = if g > 0.0 {
-                (pr.x, g, xh, gh)
+            // Illinois: when the same end of the bracket moves twice running, the slope kept
+            // at the other end is halved, so the steep side of a non-parabolic ridge (a
+            // quartic's slopes of 4e8 against 50) does not pin the secant to one end.
+            let (xl, gl, xh, gh, side) = if g > 0.0 {
+                let gh = if pr.side > 0 { 0.5 * gh } else { gh };
+                (pr.x, g, xh, gh, 1)
             } else {
-                (xl, gl, pr.x, g)
+                let gl = if pr.side < 0 { 0.5 * gl } else { gl };
+                (xl, gl, pr.x, g, -1)
             };
             let x = xl + gl * (xh - xl) / (gl - gh);
-            if !(xl < x && x < xh) {
+            if !(xl < x && x < xh) || (xh - xl) <= 1e-12 * x.abs().max(1e-300) {
                 continue;
             }
-            let pieces = &cells[regions[cands[*c].0].cell].pieces;
-            let mut u = pr.u;
-            u[pr.axis] = pieces[pr.axis]
-                .inverse(x)
-                .clamp(pr.lo, pr.hi - 1e-9 * (pr.hi - pr.lo));
+            let u = at_x(x, pr);
             next.push((
                 *c,
                 Probe {
                     u,
                     x,
                     bracket: Some((xl, gl, xh, gh)),
+                    side,
                     ..*pr
                 },
             ));
@@ -1768,12 +1868,19 @@ fn eval_batch_of_regions(
         pending = next;
     }
     for (c, t) in top.iter().enumerate() {
-        let Some((_, jac, o)) = t else { continue };
+        let Some((_, jac, o, axis, lift)) = t else {
+            continue;
+        };
         let region = &mut regions[cands[c].0];
+        // The region is split across the peak: along the line its points missed it on. Split
+        // along the axis of the largest fourth difference instead, a region 1e-5 wide in u₁
+        // and 0.03 long in u₂ was halved 16 times across a ridge that ran along u₂ and kept
+        // 4e-6 of E|x|² unseen (errors of 1e-10 added each time, halving with the volume).
+        region.axis = *axis;
         let vol: f64 = region.half().iter().map(|h| 2.0 * h).product();
         let (fo, eo) = (2 * d + 3 * k, 2 * d + k);
         for (j, oj) in o.iter().enumerate() {
-            let h = vol * jac * oj.abs();
+            let h = vol * jac * oj.abs() * lift;
             if h.is_finite() {
                 region.data[fo + j] += h;
                 region.data[eo + j] += h;
