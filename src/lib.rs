@@ -62,7 +62,7 @@ pub mod quad;
 pub mod report;
 pub mod sample;
 pub mod score;
-pub mod special;
+
 pub mod sweep;
 
 use case::Case;

@@ -5,8 +5,8 @@
 //! `Dual2_64` and `Dual3_64`, and first and mixed second derivatives with `HyperDual64`.
 
 use num_dual::{Dual2_64, Dual3_64, Dual64, HyperDual64};
+use scorecheck::expr::special;
 use scorecheck::expr::{FUNCTIONS, Program};
-use scorecheck::special;
 
 const TABLE: &str = include_str!("data/special_values.tsv");
 

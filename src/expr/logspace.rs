@@ -31,7 +31,8 @@
 //! fallback), and building and writing back the tree is iterative, so no input can exhaust
 //! the stack.
 
-use super::{Fun1, Op, exec};
+use super::eval::{Op, exec};
+use super::functions::Fun1;
 
 /// Deepest nesting of rewrite rules; below it, `ln` of the value.
 const MAX_REWRITE_DEPTH: usize = 48;
