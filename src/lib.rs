@@ -47,11 +47,9 @@
 pub mod breaks;
 pub mod case;
 pub mod check;
-pub mod dsm;
-pub mod estimate;
+pub mod estimators;
 pub mod explain;
 pub mod expr;
-pub mod fisher;
 pub mod frame;
 pub mod locate;
 pub mod model;
@@ -60,10 +58,13 @@ pub mod plot;
 pub mod prove;
 pub mod quad;
 pub mod report;
-pub mod sample;
 pub mod score;
+pub mod stats;
 
 pub mod sweep;
+
+// The estimators' old paths, used by the binary.
+pub use estimators::{dsm, estimate, fisher, sample};
 
 use case::Case;
 use check::{CaseInfo, CheckError, CheckOptions};

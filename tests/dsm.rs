@@ -6,7 +6,7 @@ mod common;
 use common::{bad_input, exit_code, run_in, stdout};
 use scorecheck::case::parse_case;
 use scorecheck::dsm::{DsmOptions, DsmReport, dsm, parse_sweep};
-use scorecheck::estimate::Agreement;
+use scorecheck::stats::Agreement;
 
 fn run(toml: &str, sweep: &str, sigma: f64) -> DsmReport {
     let spec = parse_case(toml, "case.toml", "case").unwrap();

@@ -7,11 +7,11 @@ mod common;
 use common::{bad_input, exit_code, run_in, stdout};
 use scorecheck::case::parse_case;
 use scorecheck::estimate::{
-    Agreement, EstimateOptions, EstimateReport, Probe, compare, estimate, probe_variance,
-    rademacher_moments,
+    EstimateOptions, EstimateReport, Probe, estimate, probe_variance, rademacher_moments,
 };
 use scorecheck::model::MAX_DIM;
-use scorecheck::sample::{McMean, SampleOptions, Sampler};
+use scorecheck::sample::{SampleOptions, Sampler};
+use scorecheck::stats::{Agreement, McMean, compare};
 use std::path::Path;
 
 fn run(toml: &str, sampler: Sampler, n: usize, seed: u64) -> EstimateReport {

@@ -19,11 +19,11 @@ use super::style::axis;
 use super::style::side_panel;
 use super::style::side_width;
 use super::style::title;
-use crate::estimate::Agreement;
 use crate::estimate::EstimateReport;
 use crate::estimate::SeriesPoint;
 use crate::report::Quantity;
 use crate::sample::Method;
+use crate::stats::Agreement;
 use plotters::coord::Shift;
 
 use super::style::DrawResult;

@@ -614,171 +614,19 @@ fn mala<P: Density>(
     })
 }
 
-/// A Monte Carlo mean with its standard error.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
-pub struct McMean {
-    pub mean: f64,
-    /// Standard error of the mean (from the effective sample size for chains).
-    pub se: f64,
-    /// Draws used.
-    pub n: usize,
-    /// Effective sample size (`n` for independent draws).
-    pub ess: f64,
-    /// Split-R̂ of the chains (1 for independent draws); above [`RHAT_MAX`] the chains have
-    /// not mixed.
-    pub rhat: f64,
-    /// The largest share of the sum of squared deviations that a single draw carries. A
-    /// finite-variance sample spreads it (about `2 ln n / n`); a single draw holding much of
-    /// it is the mark of a heavy tail, where the standard error cannot be trusted.
-    pub max_share: f64,
-}
+/// Below this MALA acceptance rate (after burn-in) every comparison is undecided.
+pub const MIN_ACCEPTANCE: f64 = 0.05;
 
-/// The largest share of `Σ(v − mean)²` held by one value (0 when all are equal).
-fn max_share(values: &[Vec<f64>], mean: f64) -> f64 {
-    let mut total = 0.0;
-    let mut top = 0.0f64;
-    for v in values.iter().flatten() {
-        let q = (v - mean) * (v - mean);
-        total += q;
-        top = top.max(q);
+/// Why no mean of these draws can be trusted, whatever its standard error says: a MALA chain
+/// that accepted almost nothing after burn-in has barely moved.
+pub fn untrusted(samples: &Samples) -> Option<String> {
+    match samples.method {
+        Method::Mala { acceptance, .. } if acceptance < MIN_ACCEPTANCE => Some(format!(
+            "MALA accepted only {:.1}% of its proposals after burn-in",
+            100.0 * acceptance
+        )),
+        _ => None,
     }
-    if total > 0.0 { top / total } else { 0.0 }
-}
-
-/// Split-R̂ above this: the chains disagree, the sampler has not mixed.
-pub const RHAT_MAX: f64 = 1.05;
-
-/// The mean of values laid out like the draws (`values[c][t]`), with its standard error.
-/// Independent draws: `se = sd/√n`. Chains: each chain's variance of the mean is its
-/// variance over its effective sample size (Geyer's initial positive sequence), and the
-/// chains' equal-weight average has the average of those over the number of chains.
-pub fn mc_mean(values: &[Vec<f64>], independent: bool) -> McMean {
-    let n: usize = values.iter().map(Vec::len).sum();
-    if independent {
-        let all: Vec<f64> = values.iter().flatten().copied().collect();
-        let (m, v) = mean_var(&all);
-        return McMean {
-            mean: m,
-            se: (v / n as f64).sqrt(),
-            n,
-            ess: n as f64,
-            rhat: 1.0,
-            max_share: max_share(values, m),
-        };
-    }
-    let k = values.len() as f64;
-    let mut mean = 0.0;
-    let mut var_of_mean = 0.0;
-    let mut pooled = 0.0;
-    for c in values {
-        let (m, v) = mean_var(c);
-        let ess = ess_geyer(c);
-        mean += m / k;
-        var_of_mean += if v > 0.0 { v / ess } else { 0.0 } / (k * k);
-        pooled += v / k;
-    }
-    let ess = if var_of_mean > 0.0 {
-        (pooled / var_of_mean).min(n as f64)
-    } else {
-        n as f64
-    };
-    McMean {
-        mean,
-        se: var_of_mean.sqrt(),
-        n,
-        ess,
-        rhat: split_rhat(values),
-        max_share: max_share(values, mean),
-    }
-}
-
-fn mean_var(x: &[f64]) -> (f64, f64) {
-    let n = x.len() as f64;
-    if x.is_empty() {
-        return (f64::NAN, f64::NAN);
-    }
-    let m = x.iter().sum::<f64>() / n;
-    let v = if x.len() > 1 {
-        x.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / (n - 1.0)
-    } else {
-        f64::NAN
-    };
-    (m, v)
-}
-
-/// The longest lag summed by [`ess_geyer`].
-pub const MAX_LAG: usize = 20_000;
-
-/// Effective sample size of one chain by Geyer's initial positive (monotone) sequence:
-/// `τ = −1 + 2 Σ_m Γ_m` with `Γ_m = ρ_{2m} + ρ_{2m+1}` summed while positive and made
-/// non-increasing; `ESS = n/τ`.
-pub fn ess_geyer(x: &[f64]) -> f64 {
-    let n = x.len();
-    if n < 4 {
-        return n as f64;
-    }
-    let m = x.iter().sum::<f64>() / n as f64;
-    let c: Vec<f64> = x.iter().map(|v| v - m).collect();
-    let acov = |lag: usize| {
-        c[..n - lag]
-            .iter()
-            .zip(&c[lag..])
-            .map(|(a, b)| a * b)
-            .sum::<f64>()
-            / n as f64
-    };
-    let g0 = acov(0);
-    if g0 <= 0.0 {
-        return n as f64;
-    }
-    let mut tau = -1.0;
-    let mut prev = f64::INFINITY;
-    let mut lag = 0;
-    // The sum stops at MAX_LAG (O(n·lag) work): a chain still correlated that far out has an
-    // ESS of at most n/MAX_LAG, far below any useful threshold, and is reported so (the
-    // partial sum alone would understate τ and overstate the ESS).
-    let mut ended = false;
-    // Bound: MAX_LAG / 2 pairs of lags.
-    while lag + 1 < n.min(MAX_LAG) {
-        let gamma = (acov(lag) + acov(lag + 1)) / g0;
-        if gamma <= 0.0 {
-            ended = true;
-            break;
-        }
-        let gamma = gamma.min(prev);
-        tau += 2.0 * gamma;
-        prev = gamma;
-        lag += 2;
-    }
-    let ess = n as f64 / tau.max(1.0 / n as f64);
-    if ended {
-        ess
-    } else {
-        ess.min(n as f64 / lag.max(1) as f64)
-    }
-}
-
-/// Split-R̂: each chain cut in halves, between-half against within-half variance.
-pub fn split_rhat(values: &[Vec<f64>]) -> f64 {
-    let mut halves: Vec<&[f64]> = vec![];
-    for c in values {
-        let h = c.len() / 2;
-        if h < 2 {
-            return f64::NAN;
-        }
-        halves.push(&c[..h]);
-        halves.push(&c[h..2 * h]);
-    }
-    let m = halves.len() as f64;
-    let len = halves[0].len() as f64;
-    let stats: Vec<(f64, f64)> = halves.iter().map(|h| mean_var(h)).collect();
-    let grand = stats.iter().map(|s| s.0).sum::<f64>() / m;
-    let b = len / (m - 1.0) * stats.iter().map(|s| (s.0 - grand).powi(2)).sum::<f64>();
-    let w = stats.iter().map(|s| s.1).sum::<f64>() / m;
-    if w <= 0.0 {
-        return if b <= 0.0 { 1.0 } else { f64::INFINITY };
-    }
-    (((len - 1.0) / len * w + b / len) / w).sqrt()
 }
 
 #[cfg(test)]
@@ -793,29 +641,6 @@ mod tests {
         fn log_density<D: DualNum<Primitive = f64> + Copy>(&self, x: &[D]) -> D {
             -x[0] * x[0] * 0.5
         }
-    }
-
-    #[test]
-    fn geyer_ess_of_independent_draws_is_about_n() {
-        let mut rng = rng_for(3, 0, 0);
-        let x: Vec<f64> = (0..4000).map(|_| rng.sample(StandardNormal)).collect();
-        let e = ess_geyer(&x);
-        assert!((e / 4000.0 - 1.0).abs() < 0.2, "{e}");
-    }
-
-    #[test]
-    fn geyer_ess_of_ar1_matches_its_closed_form() {
-        // AR(1) with coefficient a: τ = (1 + a)/(1 − a) = 3 for a = 0.5.
-        let mut rng = rng_for(4, 0, 0);
-        let mut v = 0.0;
-        let x: Vec<f64> = (0..40_000)
-            .map(|_| {
-                v = 0.5 * v + rng.sample::<f64, _>(StandardNormal);
-                v
-            })
-            .collect();
-        let tau = x.len() as f64 / ess_geyer(&x);
-        assert!((tau - 3.0).abs() < 0.3, "{tau}");
     }
 
     #[test]

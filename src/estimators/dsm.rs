@@ -51,14 +51,15 @@
 
 use crate::case::{Case, CaseSpec};
 use crate::check::status_for_value;
-use crate::estimate::{Agreement, compare_to, untrusted};
 use crate::locate::Located;
 use crate::locate::locate;
 use crate::model::{Density, MAX_DIM, ScoreField};
 use crate::quad::{Cell, Piece, cubature, integrate_1d, pointwise};
 use crate::report::{Quantity, Status, fmt_q, fmt_value};
-use crate::sample::{BLOCK, McMean, SampleOptions, Sampler, mc_mean, rng_for, sample, stream};
+use crate::sample::{BLOCK, SampleOptions, Sampler, rng_for, sample, stream, untrusted};
 use crate::score::values_and_divergence;
+use crate::stats::{Agreement, compare_to};
+use crate::stats::{McMean, mc_mean};
 use rand_distr::StandardNormal;
 use serde::Serialize;
 use std::collections::HashMap;

@@ -48,12 +48,12 @@
 //! 4 limits per end of θ), each over pieces and cells bounded by `locate`.
 
 use crate::check::{CheckOptions, cross_check_z, status_for_value};
-use crate::estimate::Agreement;
 use crate::expr::Program;
 use crate::locate::locate;
 use crate::model::Density;
 use crate::quad::{Cell, Estimate, cubature, integrate_1d, pointwise};
 use crate::report::{Quantity, Status, fmt_q};
+use crate::stats::Agreement;
 use num_dual::{Dual64, DualNum};
 use serde::Serialize;
 use std::collections::BTreeMap;

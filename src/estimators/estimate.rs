@@ -58,10 +58,10 @@ use crate::check::{CheckError, CheckOptions};
 use crate::model::MAX_DIM;
 use crate::report::{Quantity, Status, fmt_value};
 use crate::sample::{
-    BLOCK, McMean, Method, RHAT_MAX, SampleError, SampleOptions, Samples, mc_mean, rng_for, sample,
-    stream,
+    BLOCK, Method, SampleError, SampleOptions, rng_for, sample, stream, untrusted,
 };
 use crate::score::jacobian;
+use crate::stats::{Agreement, McMean, compare, compare_to, mc_mean};
 use rand::Rng;
 use rand_distr::StandardNormal;
 use serde::Serialize;
@@ -113,130 +113,6 @@ impl Default for EstimateOptions {
     }
 }
 
-/// The outcome of one comparison.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Agreement {
-    Agrees,
-    Disagrees,
-    Undecided,
-}
-
-impl Agreement {
-    /// The worst of several outcomes: any disagreement, else any undecided, else agreement.
-    pub fn all(items: impl IntoIterator<Item = Agreement>) -> Agreement {
-        let mut out = Agreement::Agrees;
-        for a in items {
-            match (out, a) {
-                (_, Agreement::Disagrees) => out = Agreement::Disagrees,
-                (Agreement::Agrees, Agreement::Undecided) => out = Agreement::Undecided,
-                _ => {}
-            }
-        }
-        out
-    }
-    /// Exit code: 0 agrees, 1 disagrees, 3 undecided.
-    pub fn exit_code(self) -> u8 {
-        match self {
-            Agreement::Agrees => 0,
-            Agreement::Disagrees => 1,
-            Agreement::Undecided => 3,
-        }
-    }
-    fn mark(self) -> &'static str {
-        match self {
-            Agreement::Agrees => "agrees",
-            Agreement::Disagrees => "DISAGREES",
-            Agreement::Undecided => "undecided",
-        }
-    }
-}
-
-/// Above this share of the sum of squares in one draw ([`McMean::max_share`]), a standard
-/// error is not trusted. Finite-variance samples of 10 000 seen in the tests stay below 0.3
-/// (chi-square-like tails included); infinite-variance ones (Cauchy, `1/x⁴` moments) reach
-/// 0.6–1.
-pub const MAX_SHARE: f64 = 0.5;
-
-/// Why no mean of these draws can be trusted, whatever its standard error says: a MALA chain
-/// that accepted almost nothing after burn-in has barely moved.
-pub fn untrusted(samples: &Samples) -> Option<String> {
-    match samples.method {
-        Method::Mala { acceptance, .. } if acceptance < MIN_ACCEPTANCE => Some(format!(
-            "MALA accepted only {:.1}% of its proposals after burn-in",
-            100.0 * acceptance
-        )),
-        _ => None,
-    }
-}
-
-/// [`compare`] against a quadrature value. As in `check`, agreement with a reference that
-/// did not reach its tolerance decides nothing (undecided); a mean outside even its larger
-/// error still disagrees.
-pub fn compare_to(mc: &McMean, reference: &Quantity, min_ess: f64) -> (Agreement, String) {
-    let (a, why) = compare(mc, reference.value, reference.error.unwrap_or(0.0), min_ess);
-    if a == Agreement::Agrees && reference.status != Status::Ok {
-        return (
-            Agreement::Undecided,
-            "the quadrature reference did not reach its tolerance".into(),
-        );
-    }
-    (a, why)
-}
-
-/// Compare a Monte Carlo mean with a reference `value ± error`: they agree when
-/// `|mean − value| ≤ 4·se + error` (plus rounding); undecided when the effective sample size is
-/// below `min_ess`, the chains have not mixed, a single draw dominates the spread (a heavy
-/// tail, [`MAX_SHARE`]), or a number is missing. Returns the outcome and,
-/// when undecided, why.
-pub fn compare(mc: &McMean, value: Option<f64>, error: f64, min_ess: f64) -> (Agreement, String) {
-    let Some(v) = value else {
-        return (
-            Agreement::Undecided,
-            "the reference value is missing (infinite or not finite)".into(),
-        );
-    };
-    if !mc.mean.is_finite() || !mc.se.is_finite() {
-        return (Agreement::Undecided, "the sample mean is not finite".into());
-    }
-    if mc.ess < min_ess {
-        return (
-            Agreement::Undecided,
-            format!("effective sample size {:.0} is below {min_ess:.0}", mc.ess),
-        );
-    }
-    if mc.rhat.is_nan() || mc.rhat > RHAT_MAX {
-        return (
-            Agreement::Undecided,
-            format!(
-                "the chains disagree (split-R̂ = {:.3} > {RHAT_MAX}): the sampler has not mixed",
-                mc.rhat
-            ),
-        );
-    }
-    if mc.max_share > MAX_SHARE {
-        return (
-            Agreement::Undecided,
-            format!(
-                "one draw holds {:.0}% of the sample's sum of squares: the variance looks infinite and the standard error cannot be trusted",
-                100.0 * mc.max_share
-            ),
-        );
-    }
-    let slack = 4.0 * mc.se + error + 1e-12 * (1.0 + v.abs());
-    if (mc.mean - v).abs() <= slack {
-        (Agreement::Agrees, String::new())
-    } else {
-        (
-            Agreement::Disagrees,
-            format!(
-                "|mean − reference| = {:.3e} > 4·se + error = {slack:.3e}",
-                (mc.mean - v).abs()
-            ),
-        )
-    }
-}
-
 /// One point of the convergence series.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct SeriesPoint {
@@ -263,8 +139,7 @@ pub struct EstimatorResult {
     pub series: Vec<SeriesPoint>,
 }
 
-/// Below this MALA acceptance rate (after burn-in) every comparison is undecided.
-pub const MIN_ACCEPTANCE: f64 = 0.05;
+pub use crate::sample::MIN_ACCEPTANCE;
 
 /// The relative rounding bound of the exact probe identities.
 pub const IDENTITY_BOUND: f64 = 1e-12;
@@ -824,26 +699,6 @@ fn label(e: &EstimatorResult) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn an_unconverged_reference_decides_nothing() {
-        // A sample mean 1.0 ± 0.01 against a reference 1.0: agrees when the reference reached
-        // its tolerance, undecided when it did not; a clear miss still disagrees.
-        let mc = McMean {
-            mean: 1.0,
-            se: 0.01,
-            n: 10_000,
-            ess: 10_000.0,
-            rhat: 1.0,
-            max_share: 1e-3,
-        };
-        let ok = Quantity::new(1.0, 1e-9, 100, Status::Ok);
-        let loose = Quantity::new(1.0, 1e-2, 100, Status::NotConverged);
-        assert_eq!(compare_to(&mc, &ok, 100.0).0, Agreement::Agrees);
-        assert_eq!(compare_to(&mc, &loose, 100.0).0, Agreement::Undecided);
-        let far = Quantity::new(2.0, 1e-2, 100, Status::NotConverged);
-        assert_eq!(compare_to(&mc, &far, 100.0).0, Agreement::Disagrees);
-    }
 
     #[test]
     fn series_sizes_are_1_3_decades() {
