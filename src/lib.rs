@@ -53,7 +53,9 @@ pub mod expr;
 pub mod frame;
 pub mod locate;
 pub mod model;
+pub mod numbers;
 pub mod output;
+#[cfg(feature = "plot")]
 pub mod plot;
 pub mod prove;
 pub mod quad;

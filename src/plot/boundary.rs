@@ -5,7 +5,6 @@ use super::style::BLUE_;
 use super::style::RED_;
 
 use super::PlotError;
-use super::format::fmt_num;
 use super::format::fmt_q;
 use super::format::pow10;
 use super::numerics::Eval;
@@ -19,6 +18,7 @@ use super::style::side_width;
 use super::style::title;
 use crate::case::Case;
 use crate::locate::Located;
+use crate::numbers::fmt_num;
 use crate::quad::Piece;
 use crate::quad::integrate_1d;
 use crate::report::Quantity;

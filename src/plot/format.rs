@@ -1,6 +1,7 @@
 //! Numbers as figures print them: ticks, quantities, the domain.
 
 use crate::case::Case;
+use crate::numbers::fmt_num;
 use crate::report::Quantity;
 use crate::report::Status;
 
@@ -50,23 +51,6 @@ pub fn fmt_q(q: &Quantity) -> String {
         }
         (Some(v), None) => fmt_num(v),
         _ => format!("{:?}", q.status).to_lowercase(),
-    }
-}
-
-/// A number with 6 significant digits, plain where that reads well.
-pub fn fmt_num(v: f64) -> String {
-    if v == 0.0 {
-        "0".into()
-    } else if (1e-3..1e5).contains(&v.abs()) {
-        let digits = (5 - v.abs().log10().floor() as i32).max(0) as usize;
-        let s = format!("{v:.digits$}");
-        if s.contains('.') {
-            s.trim_end_matches('0').trim_end_matches('.').to_string()
-        } else {
-            s
-        }
-    } else {
-        format!("{v:.4e}")
     }
 }
 

@@ -2,6 +2,7 @@
 //! derivatives at points, grids, running integrals, and clipping to a plotted range.
 
 use super::err;
+use crate::numbers::linspace;
 
 use super::PlotError;
 use crate::case::Case;
@@ -116,21 +117,6 @@ impl<'a> Eval<'a> {
         }
         (lo, hi)
     }
-}
-
-/// `n` evenly spaced values from `a` to `b`, both included exactly (`a` alone when `n` is 1).
-pub(crate) fn linspace(a: f64, b: f64, n: usize) -> Vec<f64> {
-    (0..n)
-        .map(|k| {
-            if k == 0 {
-                a
-            } else if k + 1 == n {
-                b
-            } else {
-                a + (b - a) * k as f64 / (n - 1) as f64
-            }
-        })
-        .collect()
 }
 
 pub(super) fn logspace(a: f64, b: f64, n: usize) -> Vec<f64> {

@@ -3,7 +3,6 @@
 use super::style::BLUE_;
 use super::style::RED_;
 
-use super::format::fmt_num;
 use super::format::tick;
 use super::numerics::inside;
 use super::numerics::y_range;
@@ -14,6 +13,7 @@ use super::style::axis;
 use super::style::side_panel;
 use super::style::side_width;
 use super::style::title;
+use crate::numbers::fmt_num;
 use plotters::coord::Shift;
 use plotters::style::text_anchor::HPos;
 use plotters::style::text_anchor::Pos;
@@ -21,6 +21,9 @@ use plotters::style::text_anchor::VPos;
 
 use super::style::{DrawResult, Rgb};
 use plotters::prelude::*;
+
+use crate::report::Boundary;
+use crate::sweep::{Sweep, SweepError, ism_const};
 
 // The sweep's objectives against the parameter.
 
@@ -168,3 +171,40 @@ impl SweepFigure {
 }
 
 // ---------------------------------------------------------------------------------------
+
+// The figure is built here, from the sweep's report, so that `sweep` (a compute module)
+// does not depend on the drawing code.
+impl Sweep {
+    /// The figure of esm, ism and ism + const against the one grid parameter.
+    pub fn figure(&self, domain: String) -> Result<SweepFigure, SweepError> {
+        let [g] = self.grid.as_slice() else {
+            return Err(SweepError(
+                "--plot draws the objectives against one parameter; give exactly one grid (fix the others with --param NAME=VALUE)".into(),
+            ));
+        };
+        let a = self.argmin.as_ref();
+        Ok(SweepFigure {
+            case: match &self.weight {
+                Some(w) => format!("{} (weighted, h = {w})", self.case),
+                None => self.case.clone(),
+            },
+            param: g.name.clone(),
+            theta: g.values.clone(),
+            esm: self.points.iter().map(|p| p.objective.esm.value).collect(),
+            ism: self.points.iter().map(|p| p.objective.ism.value).collect(),
+            ism_const: self.points.iter().map(ism_const).collect(),
+            argmin_esm: a.and_then(|a| a.esm),
+            argmin_ism: a.and_then(|a| a.ism),
+            max_boundary: self
+                .points
+                .iter()
+                .filter_map(|p| p.cross.boundary.value)
+                .fold(0.0, |m, v| m.max(v.abs())),
+            boundary_vanishes: self
+                .points
+                .iter()
+                .all(|p| p.verdict.boundary == Boundary::Vanishes),
+            domain,
+        })
+    }
+}

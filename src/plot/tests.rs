@@ -1,13 +1,13 @@
 use super::Format;
 use super::field_2d::chain;
 use super::field_2d::contour;
-use super::format::fmt_num;
 use super::format::pow10;
 use super::format::tick;
 use super::numerics::inside;
-use super::numerics::linspace;
 use super::numerics::running;
 use super::style::wrap;
+use crate::numbers::fmt_num;
+use crate::numbers::linspace;
 use std::path::Path;
 #[test]
 fn format_by_extension() {
