@@ -1,8 +1,8 @@
 //! The bad-input catalogue: every entry runs the real binary and must exit 2, print nothing on
 //! standard output, and start its message with exactly the given line.
 
+use crate::common;
 use std::path::{Path, PathBuf};
-mod common;
 
 const OK: &str = "[density]\nlog = \"-x^2/2\"\n[score]\nfield = [\"-x\"]\n";
 

@@ -9,24 +9,16 @@
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
-mod common;
-use common::{bad_input, exit_code, run_in, stderr, stdout};
+use crate::common;
+use common::{bad_input, exit_code, run, stderr, stdout};
 
 /// Run the binary from the crate root (so `examples/cases/...` paths work).
-fn run(args: &[&str]) -> Output {
-    run_in(Path::new(env!("CARGO_MANIFEST_DIR")), args)
-}
 
 /// A directory of its own for the case files one test writes; errors name files relative
 /// to it, so the messages below do not depend on where the target directory is.
 fn scratch(test: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("cli")
-        .join(test);
-    std::fs::create_dir_all(&dir).expect("scratch directory");
-    dir
+    common::scratch("cli", test)
 }
 
 /// Write `text` to `name` in `dir` and check it as bad input.

@@ -26,7 +26,7 @@ fn close(q: &Quantity, exact: f64, d: usize, what: &str) {
     let (v, e) = (q.value.expect(what), q.error.expect(what));
     assert_eq!(q.status, Status::Ok, "{what}: {q:?}");
     let real = (v - exact).abs();
-    // The accuracy table: `cargo test --release --test closed_forms -- --nocapture --test-threads 1`
+    // The accuracy table: `cargo test --release --test it closed_forms -- --nocapture --test-threads 1`
     eprintln!("  {d}-D {what:<12} value {v:>23.15e}  real error {real:.1e}  reported {e:.1e}");
     assert!(
         real <= e,

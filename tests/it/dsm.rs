@@ -1,7 +1,7 @@
 //! Denoising score matching (`scorecheck dsm`): DSM(θ) = ESM(p_σ)(θ) + a constant that is the
 //! same at every θ, against closed forms.
 
-mod common;
+use crate::common;
 
 use common::{bad_input, exit_code, run_in, stdout};
 use scorecheck::case::parse_case;
@@ -165,10 +165,7 @@ fn two_d_dsm_with_a_correlated_density_and_mala() {
 }
 
 fn tmpdir(tag: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("scorecheck-dsm-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::fresh("dsm", tag)
 }
 
 #[test]

@@ -10,14 +10,10 @@
 //! E[x^m (1−x)^n] = B(a+m, b+n)/B(a, b).
 
 use scorecheck::case::parse_case;
-use scorecheck::check::{CheckOptions, default_tol};
-use scorecheck::report::{Boundary, Ibp, ObjectiveVerdict, Quantity, Report, Status};
+use scorecheck::check::default_tol;
+use scorecheck::report::{Boundary, Ibp, ObjectiveVerdict, Quantity, Status};
 
-fn run(toml: &str) -> Report {
-    let spec = parse_case(toml, "edge.toml", "edge").expect("case parses");
-    let case = spec.compile(&[], false).expect("case compiles");
-    scorecheck::check_case(&case, &CheckOptions::default()).expect("check runs")
-}
+use crate::common::check_toml as run;
 
 /// Within its reported error of `exact`; with `converged`, also Ok and within the tolerance.
 #[track_caller]

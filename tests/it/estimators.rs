@@ -2,7 +2,7 @@
 //! against closed forms and quadrature within 4 standard errors on fixed seeds, the exact
 //! probe identities, reproducibility, and bad input.
 
-mod common;
+use crate::common;
 
 use common::{bad_input, exit_code, run_in, stdout};
 use scorecheck::case::parse_case;
@@ -247,10 +247,7 @@ fn write_case(dir: &Path, name: &str, text: &str) {
 }
 
 fn tmpdir(tag: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("scorecheck-est-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::fresh("estimators", tag)
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! Fisher score matching (`scorecheck fisher`, proofs/fisher.md): the integration by parts in
 //! the simulator's parameter, against the closed forms of a Gaussian simulator.
 
-mod common;
+use crate::common;
 
 use common::{bad_input, exit_code, run_in};
 use scorecheck::fisher::{FisherOptions, FisherReport, FisherSpec, fisher};

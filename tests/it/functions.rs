@@ -8,7 +8,7 @@ use num_dual::{Dual2_64, Dual3_64, Dual64, HyperDual64};
 use scorecheck::expr::special;
 use scorecheck::expr::{FUNCTIONS, Program};
 
-const TABLE: &str = include_str!("data/special_values.tsv");
+const TABLE: &str = include_str!("../data/special_values.tsv");
 
 fn prog(src: &str) -> Program {
     Program::compile(src, &["x".to_string()], &[]).unwrap_or_else(|e| panic!("{src}: {e}"))

@@ -1,14 +1,14 @@
-//! Fuzz of the whole path through the real binary: random cases (`tests/common/fuzz_gen.rs`)
+//! Fuzz of the whole path through the real binary: random cases (`tests/it/common/fuzz_gen.rs`)
 //! run by `check`, `explain`, `score` and `plot`, each under an address-space limit and a
 //! time cap. Every run must end with exit 0–3, no "panicked at" on stderr, no signal, within
 //! the time cap; exit 2 must say why on stderr.
 //!
-//! `cargo test --release --test fuzz_e2e` runs a fixed-seed batch (FUZZ_CASES, default 400)
+//! `cargo test --release --test it fuzz_e2e` runs a fixed-seed batch (FUZZ_CASES, default 400)
 //! on 2 threads. The long run is ignored by default and driven by environment variables:
 //!
 //! ```sh
 //! FUZZ_SECONDS=1800 FUZZ_THREADS=1 FUZZ_SEED=7 nice -n 19 \
-//!   cargo test --release --test fuzz_e2e -- --ignored --nocapture fuzz_long
+//!   cargo test --release --test it -- --ignored --nocapture fuzz_long
 //! ```
 //!
 //! Variables (all optional): FUZZ_SECONDS (long run's duration, default 60), FUZZ_CASES (a
@@ -21,8 +21,7 @@
 //! FUZZ_SHOW_BAD (print the first line of every bad-input message). Failing cases are kept
 //! under `target/tmp/fuzz-e2e-failures/` with a `cmd` file that reruns them.
 
-#[path = "common/fuzz_gen.rs"]
-mod fuzz_gen;
+use crate::common::fuzz_gen;
 
 use fuzz_gen::{Language, Rng, case, case_seed};
 use std::os::unix::process::CommandExt;

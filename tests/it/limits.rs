@@ -2,6 +2,7 @@
 //! for minutes, each run through the binary under an address-space limit and a time cap; the
 //! limits users see (options beyond their bounds are bad input); and the memory ceiling.
 
+use crate::common::text;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -47,10 +48,6 @@ fn run_limited(dir: &Path, args: &[&str]) -> Option<Output> {
     }
 }
 
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
 #[track_caller]
 fn ends_with(dir: &Path, args: &[&str], code: i32) -> Output {
     let o = run_limited(dir, args).unwrap_or_else(|| panic!("{args:?} ran for over 60 s"));
@@ -66,9 +63,7 @@ fn ends_with(dir: &Path, args: &[&str], code: i32) -> Output {
 }
 
 fn tmp(name: &str) -> std::path::PathBuf {
-    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("limits-{name}"));
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    crate::common::scratch("limits", name)
 }
 
 /// The two cases of issue 17: log p̃ of 1e250 and 3.8e269 at the maximum, where doubles are

@@ -5,25 +5,12 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-mod common;
-use common::{exit_code, run_in, stderr, stdout};
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn run(args: &[&str]) -> Output {
-    run_in(root(), args)
-}
+use crate::common;
+use common::{exit_code, root, run, stderr, stdout};
 
 /// A fresh folder for one test's files.
 fn scratch(test: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("plots")
-        .join(test);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch directory");
-    dir
+    common::fresh("plots", test)
 }
 
 /// Width and height from a PNG's signature and IHDR chunk; the whole image is also decoded,

@@ -9,14 +9,9 @@
 use serde::Deserialize;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
-mod common;
-use common::{exit_code, run_in, stderr, stdout};
-
-fn run(args: &[&str]) -> Output {
-    run_in(Path::new(env!("CARGO_MANIFEST_DIR")), args)
-}
+use crate::common;
+use common::{exit_code, run, stderr, stdout};
 
 fn case(name: &str) -> String {
     format!("examples/cases/score-{name}.toml")

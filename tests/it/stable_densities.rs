@@ -7,15 +7,10 @@
 //! Notation: p the normalised density, s the field; lhs = E[s ∂log p], rhs = −E[s′],
 //! boundary = [s p] over the ends, esm = ½E(s − ∂log p)², ism = E[½s² + s′], const = ½E(∂log p)².
 
-use scorecheck::case::parse_case;
-use scorecheck::check::{CheckOptions, default_tol};
+use scorecheck::check::default_tol;
 use scorecheck::report::{Boundary, Ibp, Quantity, Report, Status};
 
-fn run(toml: &str) -> Report {
-    let spec = parse_case(toml, "test.toml", "test").unwrap_or_else(|e| panic!("{e}"));
-    let case = spec.compile(&[], false).unwrap_or_else(|e| panic!("{e}"));
-    scorecheck::check_case(&case, &CheckOptions::default()).expect("check runs")
-}
+use crate::common::check_toml as run;
 
 #[track_caller]
 fn close(q: &Quantity, exact: f64, what: &str) {

@@ -1,15 +1,10 @@
 //! Statuses and verdicts that are not numbers: non-finite integrands, divergent integrals,
 //! bad densities, dropped tails.
 
-use scorecheck::case::parse_case;
-use scorecheck::check::{CheckError, CheckOptions};
-use scorecheck::report::{Boundary, Ibp, ObjectiveVerdict, Report, Status};
+use scorecheck::check::CheckError;
+use scorecheck::report::{Boundary, Ibp, ObjectiveVerdict, Status};
 
-fn run(toml: &str) -> Result<Report, CheckError> {
-    let spec = parse_case(toml, "test.toml", "test").expect("case parses");
-    let case = spec.compile(&[], false).expect("case compiles");
-    scorecheck::check_case(&case, &CheckOptions::default())
-}
+use crate::common::try_check_toml as run;
 
 #[test]
 fn nan_where_p_has_mass_is_nonfinite_and_undecided() {

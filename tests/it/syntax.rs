@@ -1,7 +1,7 @@
 //! The language as users write it (Python syntax, numpy prefixes, constants where numbers go)
 //! and its friendly refusals, through the library and the real binary.
 
-mod common;
+use crate::common;
 
 use common::{bad_input, exit_code, run_in, stderr, stdout};
 use scorecheck::expr::{ExprError, Program};

@@ -1,6 +1,8 @@
 //! Helpers shared by the tests that run the real binary.
 #![allow(dead_code)] // each test file uses a different subset
 
+pub mod fuzz_gen;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -74,4 +76,52 @@ pub fn header_exit(path: &Path, marker: &str) -> i32 {
         .find_map(|l| l.split(marker).nth(1))
         .and_then(|s| s.trim().trim_end_matches('.').parse().ok())
         .unwrap_or_else(|| panic!("{}: no `{marker}N` in the header", path.display()))
+}
+
+/// The repository root (examples and proofs are named relative to it).
+pub fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Run the binary in the repository root.
+pub fn run(args: &[&str]) -> Output {
+    run_in(root(), args)
+}
+
+/// Lossy UTF-8 text of a child's output.
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// A folder `area/test` of its own under cargo's temporary folder for tests, kept between runs;
+/// errors name files relative to it, so messages do not depend on where the target folder is.
+pub fn scratch(area: &str, test: &str) -> std::path::PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(area).join(test);
+    std::fs::create_dir_all(&dir).expect("scratch directory");
+    dir
+}
+
+/// [`scratch`], emptied first.
+pub fn fresh(area: &str, test: &str) -> std::path::PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(area).join(test);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch directory");
+    dir
+}
+
+/// `check` with default options on a case file's text, in-process; panics on bad input.
+pub fn check_toml(toml: &str) -> scorecheck::report::Report {
+    try_check_toml(toml).expect("check runs")
+}
+
+/// `check` with default options on a case file's text that parses and compiles.
+pub fn try_check_toml(
+    toml: &str,
+) -> Result<scorecheck::report::Report, scorecheck::check::CheckError> {
+    let spec = scorecheck::case::parse_case(toml, "test.toml", "test")
+        .unwrap_or_else(|e| panic!("case parses: {e}"));
+    let case = spec
+        .compile(&[], false)
+        .unwrap_or_else(|e| panic!("case compiles: {e}"));
+    scorecheck::check_case(&case, &scorecheck::check::CheckOptions::default())
 }
