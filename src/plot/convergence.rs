@@ -38,6 +38,9 @@ pub struct Convergence {
     pub final_rhs: Quantity,
     /// The final run's target error.
     pub tol: f64,
+    /// The runs are `check` capped at growing budgets (2-D and up); those that reach the
+    /// final run's evaluations are left out.
+    pub capped: bool,
 }
 
 /// Runs at growing effort: in 1-D, the tanh-sinh rule `check` uses, at steps 1, 1/2, …, 1/64
@@ -63,6 +66,7 @@ pub fn convergence(
         final_lhs: fl.clone(),
         final_rhs: fr.clone(),
         tol: report.tolerance,
+        capped: d > 1,
     };
     if d == 1 {
         out.method = "check's tanh-sinh rule at steps 1, 1/2, …, 1/64 on the check's pieces".into();
@@ -117,9 +121,16 @@ pub fn convergence(
             let rep = crate::check_case(case, &o)
                 .map_err(|e| err(e.to_string()))?
                 .deciding();
+            // A run that used as many evaluations as the final one is the final run (check is
+            // deterministic): its difference from itself is 0 by construction, and drawing it
+            // made the curve drop to "exact" at the end, convergence that did not happen.
             if let (Some(l), Some(r)) = (rep.cross.lhs.value, rep.cross.rhs.value) {
-                out.lhs.push((rep.cross.lhs.evals as f64, (l - lf).abs()));
-                out.rhs.push((rep.cross.rhs.evals as f64, (r - rf).abs()));
+                if rep.cross.lhs.evals < fl.evals {
+                    out.lhs.push((rep.cross.lhs.evals as f64, (l - lf).abs()));
+                }
+                if rep.cross.rhs.evals < fr.evals {
+                    out.rhs.push((rep.cross.rhs.evals as f64, (r - rf).abs()));
+                }
             }
         }
     }
@@ -146,14 +157,21 @@ impl Convergence {
         // axis end at +∞, and plotters looked for tick marks on it forever.
         let l10 = |v: f64| v.max(floor).min(1e300).log10();
         let pts: Vec<(f64, f64)> = self.lhs.iter().chain(&self.rhs).cloned().collect();
-        let xmin = pts
+        // The final run is on the axis too (its reported error is marked there), so the axis
+        // is finite when no capped run is left to draw.
+        let final_evals = [
+            self.final_lhs.evals.max(1) as f64,
+            self.final_rhs.evals.max(1) as f64,
+        ];
+        let xs: Vec<f64> = pts.iter().map(|p| p.0).chain(final_evals).collect();
+        let xmin = xs
             .iter()
-            .map(|p| p.0)
+            .cloned()
             .fold(f64::INFINITY, f64::min)
             .max(1.0)
             .log10()
             - 0.15;
-        let xmax = pts.iter().map(|p| p.0).fold(1.0, f64::max).log10() + 0.15;
+        let xmax = xs.iter().cloned().fold(1.0, f64::max).log10() + 0.15;
         let errs = [
             self.final_lhs.error.unwrap_or(floor),
             self.final_rhs.error.unwrap_or(floor),
@@ -186,7 +204,18 @@ impl Convergence {
             .x_label_formatter(&|v| pow10(*v))
             .light_line_style(WHITE.mix(0.0))
             .draw()?;
-        for (data, col, err) in [(&self.lhs, BLUE_, errs[0]), (&self.rhs, RED_, errs[1])] {
+        for (data, col, err, fe) in [
+            (&self.lhs, BLUE_, errs[0], final_evals[0]),
+            (&self.rhs, RED_, errs[1], final_evals[1]),
+        ] {
+            if self.capped {
+                // The final run: its reported error (not a difference), at its evaluations.
+                chart.draw_series(std::iter::once(Cross::new(
+                    (fe.log10(), l10(err)),
+                    7,
+                    col.stroke_width(3),
+                )))?;
+            }
             chart.draw_series(DashedLineSeries::new(
                 vec![(xmin, l10(err)), (xmax, l10(err))],
                 8,
@@ -219,6 +248,11 @@ impl Convergence {
             format!("runs: {}", self.method),
             "Below the dashed line of its reported error, a difference from the final value means nothing.".into(),
         ];
+        if self.capped {
+            notes.push(
+                "Runs capped at or above the final run's evaluations are the final run itself (0 by construction) and are not drawn; × marks the final run's reported error at its evaluations.".into(),
+            );
+        }
         if zeros > 0 {
             notes.push(format!(
                 "{zeros} runs agreed with the final value exactly; they are drawn as open circles at 1e−17."

@@ -161,11 +161,69 @@ pub(super) fn chain(segs: Vec<Segment>) -> Vec<Polyline> {
     lines
 }
 
+/// Below this `log(p/p_max)` on every side of the frame (the drop `Eval::range` walks to), the
+/// lowest contour (1%) is closed inside it.
+const FRAME_DROP: f64 = 7.0;
+
+/// Grow the frame `xr × yr` until p/p_max < e^−[`FRAME_DROP`] all along each side that is
+/// not a finite edge of the domain, so that every contour is closed inside it (or ends on a
+/// drawn edge). The per-axis ranges walk out from the modes along the axes only; a density
+/// whose mass curves away from them (a banana, p ∝ exp(−x²/2 − (y − x²)²/(2·0.25))) has
+/// its 1% contour far outside those (at y = 2 ln 100 ≈ 9.2 on the ridge y = x²).
+fn holding_frame(
+    ev: &Eval,
+    mut xr: (f64, f64),
+    mut yr: (f64, f64),
+    case: &Case,
+) -> ((f64, f64), (f64, f64)) {
+    let (dx, dy) = (case.domain[0], case.domain[1]);
+    let k = 241;
+    // Whether side `side` (0: x = lo, 1: x = hi, 2: y = lo, 3: y = hi) still carries mass.
+    let heavy = |xr: (f64, f64), yr: (f64, f64), side: usize| -> bool {
+        let (edge, along) = match side {
+            0 => (xr.0, yr),
+            1 => (xr.1, yr),
+            2 => (yr.0, xr),
+            _ => (yr.1, xr),
+        };
+        linspace(along.0, along.1, k).iter().any(|&t| {
+            let x = if side < 2 { [edge, t] } else { [t, edge] };
+            ev.at(&x).rel >= -FRAME_DROP
+        })
+    };
+    // At most 40 growths by half the width: a frame 1e7 times the first one.
+    for _ in 0..40 {
+        let mut grew = false;
+        for side in 0..4 {
+            let at_edge = match side {
+                0 => xr.0 <= dx.0,
+                1 => xr.1 >= dx.1,
+                2 => yr.0 <= dy.0,
+                _ => yr.1 >= dy.1,
+            };
+            if at_edge || !heavy(xr, yr, side) {
+                continue;
+            }
+            grew = true;
+            let (wx, wy) = (xr.1 - xr.0, yr.1 - yr.0);
+            match side {
+                0 => xr.0 = (xr.0 - 0.5 * wx).max(dx.0),
+                1 => xr.1 = (xr.1 + 0.5 * wx).min(dx.1),
+                2 => yr.0 = (yr.0 - 0.5 * wy).max(dy.0),
+                _ => yr.1 = (yr.1 + 0.5 * wy).min(dy.1),
+            }
+        }
+        if !grew {
+            break;
+        }
+    }
+    (xr, yr)
+}
+
 /// The 2-D identity figure: contours of p, arrows of s and ∇log p, and of s − ∇log p.
 pub fn field_2d(case: &Case, report: &Report) -> Result<Field2d, PlotError> {
     let ev = Eval::new(case, report)?;
-    let xr = ev.range(0, 7.0);
-    let yr = ev.range(1, 7.0);
+    let (xr, yr) = holding_frame(&ev, ev.range(0, 7.0), ev.range(1, 7.0), case);
     // A hair inside finite edges, where one-sided derivatives are still defined.
     let inset = |(a, b): (f64, f64)| {
         let h = 1e-9 * (b - a);
@@ -342,16 +400,34 @@ impl Field2d {
                 .filter(|v| v.is_finite())
                 .collect();
             n.sort_by(f64::total_cmp);
-            n.get(n.len() * 9 / 10).cloned().unwrap_or(1.0).max(1e-300)
+            // A 90th percentile of 0 (most arrows vanish) gives no scale: the largest
+            // arrow drawn sets it then; `None` when every arrow is 0 (nothing is drawn).
+            let p90 = n.get(n.len() * 9 / 10).cloned().unwrap_or(0.0);
+            let largest = vs
+                .iter()
+                .map(norm)
+                .filter(|v| v.is_finite())
+                .fold(0.0, f64::max);
+            [p90, largest].into_iter().find(|&v| v > 0.0)
         };
-        let s1 = top(&s).max(top(&g));
+        let cell_text = |v: Option<f64>| match v {
+            Some(v) => fmt_num(v),
+            None => "— (every arrow is 0)".to_string(),
+        };
+        let t1 = match (top(&s), top(&g)) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        let t2 = top(&diff);
+        // Any positive scale draws arrows of length 0 as nothing.
+        let s1 = t1.unwrap_or(1.0);
         self.panel(
             &left,
             "p (contours), s and ∇log p (arrows)",
             &[(g, RED_), (s, BLUE_)],
             s1,
         )?;
-        let s2 = top(&diff);
+        let s2 = t2.unwrap_or(1.0);
         self.panel(
             &right,
             "s − ∇log p (arrows), p (contours)",
@@ -389,9 +465,9 @@ impl Field2d {
             &items,
             &[
                 format!(
-                    "Arrow length ∝ magnitude: one grid cell is {} (left) and {} (right), the 90th percentile where p > 5% of its maximum; longer arrows are capped at 1.4 cells.",
-                    fmt_num(s1),
-                    fmt_num(s2)
+                    "Arrow length ∝ magnitude: one grid cell is {} (left) and {} (right), the 90th percentile where p > 5% of its maximum (the largest arrow where that is 0); longer arrows are capped at 1.4 cells.",
+                    cell_text(t1),
+                    cell_text(t2)
                 ),
                 format!("largest |s − ∇log p| drawn: {}", fmt_num(dmax)),
                 if self.weighted {

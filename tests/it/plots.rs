@@ -436,3 +436,82 @@ fn weighted_boundary_figure_draws_h_p_s() {
     assert!((plain - 1.0).abs() < 1e-12, "plain flux at 0: {plain}");
     assert!(weighted.abs() < 1e-12, "weighted flux at 0: {weighted}");
 }
+
+/// The banana p ∝ exp(−x²/2 − (y − x²)²/(2·0.25)) with its true score
+/// ∇log p = (−x + 8x(y − x²), −4(y − x²)) (differentiating (y − x²)²/0.5), compiled.
+fn banana() -> scorecheck::case::Case {
+    let text = "[density]\nlog = \"-x^2/2 - (y - x^2)^2/(2*0.25)\"\n[score]\nfield = [\"-x + 8*x*(y - x^2)\", \"-4*(y - x^2)\"]\n";
+    scorecheck::case::parse_case(text, "banana.toml", "banana")
+        .unwrap()
+        .compile(&[], false)
+        .unwrap()
+}
+
+/// Issue 15, item 7: the 2-D identity figure of a banana was cropped at y = 2 with its 1%
+/// contour open. On the ridge y = x², p/p_max = exp(−x²/2), which is 1% at x² = 2 ln 100, so
+/// the 1% contour reaches y ≥ 2 ln 100 ≈ 9.21 (at x = ±3.03); the frame must hold it, and
+/// every contour must be closed (no finite edge to end on).
+#[test]
+fn banana_identity_frame_holds_its_contours() {
+    let case = banana();
+    let report = scorecheck::check_case(&case, &Default::default()).unwrap();
+    let f = scorecheck::plot::field_2d(&case, &report).unwrap();
+    let top = 2.0 * 100f64.ln();
+    assert!(
+        f.y.1 > top,
+        "frame y = {:?}, the 1% contour reaches {top}",
+        f.y
+    );
+    assert!(
+        f.x.0 < -(top.sqrt()) && f.x.1 > top.sqrt(),
+        "frame x = {:?}",
+        f.x
+    );
+    for (level, lines) in &f.contours {
+        assert!(!lines.is_empty(), "contour {level} is drawn");
+        for l in lines {
+            let (a, b) = (l[0], l[l.len() - 1]);
+            assert_eq!(a, b, "contour {level} is closed ({} points)", l.len());
+        }
+    }
+}
+
+/// Issue 15, item 7: with the true score, s − ∇log p is 0 at every arrow, and the legend
+/// said one grid cell of the right panel is "1.0000e-300". It says that every arrow is 0.
+#[test]
+fn banana_identity_legend_reports_no_fake_scale() {
+    let dir = scratch("banana_legend");
+    let case = dir.join("banana.toml");
+    std::fs::write(
+        &case,
+        "[density]\nlog = \"-x^2/2 - (y - x^2)^2/(2*0.25)\"\n[score]\nfield = [\"-x + 8*x*(y - x^2)\", \"-4*(y - x^2)\"]\n",
+    )
+    .unwrap();
+    let svg = plot(
+        &dir,
+        "b.svg",
+        &[case.to_str().unwrap(), "--kind", "identity"],
+    );
+    let (_, _, text) = svg_parts(std::str::from_utf8(&svg).unwrap());
+    assert!(!text.contains("e-300"), "{text}");
+    assert!(text.contains("every arrow is 0"), "{text}");
+}
+
+/// Issue 15, item 7: the 2-D convergence figure ended in a run with the final run's budget,
+/// which is the final run itself, so its |estimate − final| is 0 by construction and the
+/// curve dropped to "exact". No drawn run may use as many evaluations as the final one.
+#[test]
+fn convergence_2d_does_not_draw_the_final_run_against_itself() {
+    let case = banana();
+    let opts = scorecheck::check::CheckOptions::default();
+    let report = scorecheck::check_case(&case, &opts).unwrap().deciding();
+    let c = scorecheck::plot::convergence(&case, &report, &opts).unwrap();
+    assert!(c.capped);
+    assert!(!c.lhs.is_empty() && !c.rhs.is_empty(), "{c:?}");
+    for &(evals, _) in &c.lhs {
+        assert!(evals < report.cross.lhs.evals as f64, "lhs run at {evals}");
+    }
+    for &(evals, _) in &c.rhs {
+        assert!(evals < report.cross.rhs.evals as f64, "rhs run at {evals}");
+    }
+}
