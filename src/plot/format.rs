@@ -5,6 +5,7 @@ use crate::numbers::fmt_num;
 use crate::report::Quantity;
 use crate::report::Status;
 
+/// An axis tick: the value to 10 significant digits, without a trailing `.0` or a `-0`.
 pub(super) fn tick(v: &f64) -> String {
     // Ticks are multiples of a round step, so a tiny one is 0 up to rounding.
     if v.abs() < 1e-12 {

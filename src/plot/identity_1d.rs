@@ -66,6 +66,7 @@ pub struct Identity1d {
     pub verdict: String,
 }
 
+/// The 1-D identity figure: p, s, ∇log p and the two integrands with running integrals.
 pub fn identity_1d(case: &Case, report: &Report) -> Result<Identity1d, PlotError> {
     let ev = Eval::new(case, report)?;
     let (lo, hi) = ev.range(0, 11.0);

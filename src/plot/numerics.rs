@@ -126,8 +126,7 @@ pub(super) fn logspace(a: f64, b: f64, n: usize) -> Vec<f64> {
         .collect()
 }
 
-/// An axis tick: the value to 10 significant digits, without a trailing `.0` or a `-0`.
-
+/// The running trapezoid integral of `f` over `x`, from 0 at `x[0]`.
 pub(super) fn running(x: &[f64], f: &[f64]) -> Vec<f64> {
     let mut out = Vec::with_capacity(x.len());
     let mut acc = 0.0;
@@ -142,8 +141,6 @@ pub(super) fn running(x: &[f64], f: &[f64]) -> Vec<f64> {
     }
     out
 }
-
-/// The 1-D identity figure: p, s, ∇log p and the two integrands with running integrals.
 
 /// Pieces of a polyline inside `[ylo, yhi]`, broken where a value is outside or not finite.
 pub(super) fn inside(xs: &[f64], ys: &[f64], ylo: f64, yhi: f64) -> Vec<Vec<(f64, f64)>> {
@@ -164,10 +161,6 @@ pub(super) fn inside(xs: &[f64], ys: &[f64], ylo: f64, yhi: f64) -> Vec<Vec<(f64
 
 /// A y-range covering the finite values of the given series where `weight` (p/p_max) is
 /// not negligible, padded.
-/// An axis range plotters can label: both ends finite and within ±1e300, the upper above
-/// the lower. (An end at ±∞, or a span that overflows, made plotters look for tick marks
-/// forever; found by the end-to-end fuzz.)
-
 pub(super) fn y_range(series: &[&[f64]], keep: &[bool]) -> (f64, f64) {
     let mut lo = f64::INFINITY;
     let mut hi = f64::NEG_INFINITY;

@@ -15,6 +15,9 @@ pub(super) const LIGHT_: RGBColor = RGBColor(190, 190, 190);
 
 pub(super) type DrawResult = Result<(), Box<dyn std::error::Error>>;
 
+/// An axis range plotters can label: both ends finite and within ±1e300, the upper above
+/// the lower. (An end at ±∞, or a span that overflows, made plotters look for tick marks
+/// forever; found by the end-to-end fuzz.)
 pub(super) fn axis(lo: f64, hi: f64) -> std::ops::Range<f64> {
     let clamp = |v: f64, or: f64| {
         if v.is_nan() {

@@ -13,8 +13,6 @@ use std::path::{Path, PathBuf};
 use crate::common;
 use common::{bad_input, exit_code, run, stderr, stdout};
 
-/// Run the binary from the crate root (so `examples/cases/...` paths work).
-
 /// A directory of its own for the case files one test writes; errors name files relative
 /// to it, so the messages below do not depend on where the target directory is.
 fn scratch(test: &str) -> PathBuf {
