@@ -34,7 +34,8 @@
 //!
 //! ```
 //! use scorecheck::case::parse_case;
-//! use scorecheck::estimate::{Agreement, EstimateOptions, estimate};
+//! use scorecheck::estimate::{EstimateOptions, estimate};
+//! use scorecheck::stats::Agreement;
 //!
 //! // p = N(0, 1), s = −2x: ism = ½E[4x²] − 2 = 0.
 //! let spec = parse_case("[density]\nlog = \"-x^2/2\"\n[score]\nfield = [\"-2*x\"]\n", "c.toml", "c")
