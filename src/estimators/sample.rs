@@ -16,7 +16,7 @@
 //!   [`crate::locate`]. Several chains start at the modes; the step is adapted towards an
 //!   acceptance rate of 0.574 during burn-in only and then frozen, so the kept draws are a
 //!   true Markov chain with `p` invariant. Effective sample sizes come from Geyer's initial
-//!   positive sequence ([`mc_mean`]); the split-R̂ of the chains flags a sampler that has not
+//!   positive sequence ([`mc_mean`](crate::stats::mc_mean)); the split-R̂ of the chains flags a sampler that has not
 //!   mixed.
 //!
 //! Every random number comes from a PCG-64 generator seeded by mixing `(seed, stream,
@@ -26,7 +26,7 @@
 //! Bounds (issue 17): at most [`MAX_DRAWS`] draws, [`MAX_CHAINS`] chains and
 //! [`MAX_MALA_STEPS`] MALA steps (options beyond are bad input); the CDF table has 2048
 //! cells per piece (at most `locate::MAX_PIECES_1D` pieces); a quantile takes at most 100
-//! Newton or bisection steps; the autocorrelation sum at most [`MAX_LAG`] lags.
+//! Newton or bisection steps; the autocorrelation sum at most [`MAX_LAG`](crate::stats::MAX_LAG) lags.
 
 use crate::locate::{Located, locate};
 use crate::model::{Density, MAX_DIM, log_density_hessian};

@@ -176,9 +176,9 @@ pub(super) fn parse(src: &str) -> Result<Parsed, ExprError> {
 
 /// The free symbols of `src`, in order of first appearance: identifiers used as values that
 /// are not `pi` or `e`, not in `known`, and not the name of a supported function (a function
-/// name used without parentheses is left to [`Program::compile`] to report).
+/// name used without parentheses is left to [`Program::compile`](super::Program::compile) to report).
 ///
-/// Fails with the same syntax errors as [`Program::compile`].
+/// Fails with the same syntax errors as [`Program::compile`](super::Program::compile).
 ///
 /// ```
 /// use scorecheck::expr::free_symbols;

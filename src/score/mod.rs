@@ -2,13 +2,13 @@
 //! hand-written divergence against the exact `∇·s`, and, without a log-model, whether `s` is
 //! a gradient field at all — over the points where `p` has its mass.
 //!
-//! Every derivative here is exact (num-dual's [`Dual64`], nested for second derivatives of a
+//! Every derivative here is exact (num-dual's [`Dual64`](num_dual::Dual64), nested for second derivatives of a
 //! log-model); no step size is involved. Next to the exact values the report shows what
 //! central finite differences would have given, so a reader can see why that matters.
 //!
 //! # Where the check looks
 //!
-//! [`locate`] finds the modes of `p` and their widths `σ`. The points are
+//! [`locate`](crate::locate::locate) finds the modes of `p` and their widths `σ`. The points are
 //!
 //! * `N` (default 2048) points of a Halton sequence, cycled over the modes, each mapped per
 //!   axis through a logistic quantile centred on the mode with scale `1.5σ` (standard
