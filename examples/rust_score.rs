@@ -21,6 +21,7 @@
 //! ```
 
 use num_dual::DualNum;
+use scorecheck::Outcome;
 use scorecheck::check::{CaseInfo, CheckOptions, check};
 use scorecheck::model::{Density, ScoreField};
 use scorecheck::score::{ScoreOptions, compare_score};
@@ -129,12 +130,18 @@ fn main() -> ExitCode {
     };
     print!("{}", scored.to_text());
 
-    let code = match scored.exit_code() {
-        0 => report.exit_code(),
-        c => c,
+    // The score comparison first: a wrong score decides; else the identity's check.
+    let outcome = match scored.outcome() {
+        Outcome::Holds => report.outcome(),
+        o => o,
     };
-    if code == 0 {
+    if outcome == Outcome::Holds {
         println!("\nthe hand-written Rust score is the exact score of the model");
     }
-    ExitCode::from(code)
+    // DESIGN.md's exit codes.
+    ExitCode::from(match outcome {
+        Outcome::Holds => 0,
+        Outcome::Violated => 1,
+        Outcome::Undecided => 3,
+    })
 }

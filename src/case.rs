@@ -95,8 +95,9 @@ impl Case {
     pub fn add_named_breaks(&mut self, named: &[(String, f64)]) -> Result<(), CaseError> {
         for (name, x) in named {
             let Some(i) = self.vars.iter().position(|v| v == name) else {
-                return Err(CaseError::new(
-                    "--break",
+                return Err(CaseError::at(
+                    Field::Breaks,
+                    "",
                     format!(
                         "`{name}` is not a variable of the case; the variables: {}",
                         self.vars.join(", ")
@@ -137,37 +138,137 @@ impl Case {
     }
 }
 
+/// A field of a case, named as in the case file. A case (or an override) given as values
+/// rather than in a file reports its errors against the field; the command line shows the
+/// field as its flag (one table, in the binary).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Field {
+    Name,
+    Vars,
+    Domain,
+    Params,
+    Weight,
+    Breaks,
+    DensityLog,
+    DensityPdf,
+    ScoreField,
+    LogModel,
+    Divergence,
+}
+
+impl Field {
+    /// The field's key in a case file (`score.field`, `params`, …).
+    pub fn key(self) -> &'static str {
+        match self {
+            Field::Name => "name",
+            Field::Vars => "vars",
+            Field::Domain => "domain",
+            Field::Params => "params",
+            Field::Weight => "weight",
+            Field::Breaks => "breaks",
+            Field::DensityLog => "density.log",
+            Field::DensityPdf => "density.pdf",
+            Field::ScoreField => "score.field",
+            Field::LogModel => "score.log_model",
+            Field::Divergence => "score.divergence",
+        }
+    }
+}
+
+const FIELDS: [Field; 11] = [
+    Field::Name,
+    Field::Vars,
+    Field::Domain,
+    Field::Params,
+    Field::Weight,
+    Field::Breaks,
+    Field::DensityLog,
+    Field::DensityPdf,
+    Field::ScoreField,
+    Field::LogModel,
+    Field::Divergence,
+];
+
+/// The field an origin names: its key alone, or its key, a space and the value given.
+fn field_of_origin(origin: &str) -> Option<Field> {
+    FIELDS.into_iter().find(|f| {
+        origin
+            .strip_prefix(f.key())
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with(' '))
+    })
+}
+
 /// Bad input in a case.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("{origin}: {}", match expr { Some(e) => e.to_string(), None => message.clone() })]
 pub struct CaseError {
-    /// Where: file and line, or the flag.
+    /// Where: file and line; or, for a value not from a file, the field's key and the value
+    /// given (`params mu=x`, `domain 1:0`), with `field` set.
     pub origin: String,
+    /// The field the error is about, when the value was given outside a file.
+    pub field: Option<Field>,
     /// What is wrong, starting lowercase.
     pub message: String,
     /// The expression error, for a bad expression (rendered with its caret).
-    pub expr: Option<ExprError>,
+    #[source]
+    pub expr: Option<Box<ExprError>>,
 }
 
 impl CaseError {
+    /// An error at `origin`; an origin that is a field's key, alone or followed by the value
+    /// given (`domain 1:0`), makes the error about that field.
     fn new(origin: impl Into<String>, message: impl Into<String>) -> Self {
+        let origin = origin.into();
         CaseError {
-            origin: origin.into(),
+            field: field_of_origin(&origin),
+            origin,
             message: message.into(),
             expr: None,
         }
     }
-}
 
-impl std::fmt::Display for CaseError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+    /// An error about `field`, given as `value` (shown after the field; may be empty).
+    fn at(field: Field, value: &str, message: impl Into<String>) -> Self {
+        let origin = if value.is_empty() {
+            field.key().to_string()
+        } else {
+            format!("{} {value}", field.key())
+        };
+        CaseError {
+            origin,
+            field: Some(field),
+            message: message.into(),
+            expr: None,
+        }
+    }
+
+    /// The same error, about another field (a value parsed as one field's and used as
+    /// another's, e.g. `VAR=X` for `breaks` parsed as a parameter's `NAME=VALUE`).
+    pub fn for_field(mut self, field: Field) -> Self {
+        if let Some(old) = self.field {
+            self.origin = format!("{}{}", field.key(), &self.origin[old.key().len()..]);
+            self.field = Some(field);
+        }
+        self
+    }
+
+    /// The origin with the field named by `name` (a flag, say) instead of its key; the
+    /// origin as it is when the error is not about a field.
+    pub fn origin_named(&self, name: impl Fn(Field) -> String) -> String {
+        match self.field {
+            Some(f) => format!("{}{}", name(f), &self.origin[f.key().len()..]),
+            None => self.origin.clone(),
+        }
+    }
+
+    /// The message (or the expression error, with its caret) without the origin.
+    pub fn what(&self) -> String {
         match &self.expr {
-            Some(e) => write!(f, "{}: {}", self.origin, e),
-            None => write!(f, "{}: {}", self.origin, self.message),
+            Some(e) => e.to_string(),
+            None => self.message.clone(),
         }
     }
 }
-
-impl std::error::Error for CaseError {}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -563,9 +664,12 @@ fn plural(n: usize, word: &str) -> String {
     }
 }
 
-/// Check `vars` given on the command line.
+/// Check `vars` given as values (not from a file).
 pub fn check_flag_vars(vars: &[String]) -> Result<(), CaseError> {
-    check_var_names(vars, "--vars")
+    check_var_names(vars, Field::Vars.key()).map_err(|mut e| {
+        e.field = Some(Field::Vars);
+        e
+    })
 }
 
 /// Validate `[lo, hi]`.
@@ -647,9 +751,10 @@ pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
 
 fn expr_err(src: &Src, e: ExprError) -> CaseError {
     CaseError {
+        field: field_of_origin(&src.origin),
         origin: src.origin.clone(),
         message: e.message.clone(),
-        expr: Some(e),
+        expr: Some(Box::new(e)),
     }
 }
 
@@ -682,14 +787,16 @@ impl CaseSpec {
             .collect();
         for (k, v) in overrides {
             if !is_ident(k) {
-                return Err(CaseError::new(
-                    "--param",
+                return Err(CaseError::at(
+                    Field::Params,
+                    "",
                     format!("`{k}` is not a valid parameter name"),
                 ));
             }
             if !v.is_finite() {
-                return Err(CaseError::new(
-                    "--param",
+                return Err(CaseError::at(
+                    Field::Params,
+                    "",
                     format!("parameter `{k}` must be a finite number, got {v}"),
                 ));
             }
@@ -705,7 +812,7 @@ impl CaseSpec {
                         known.join(", ")
                     )
                 };
-                return Err(CaseError::new("--param", message));
+                return Err(CaseError::at(Field::Params, "", message));
             }
             params.insert(k.clone(), *v);
         }
@@ -781,10 +888,11 @@ impl CaseSpec {
         let domain = match &evaluated {
             Some(dom) => {
                 if dom.len() != d && self.origin == "command line" {
-                    return Err(CaseError::new(
-                        "--domain",
+                    return Err(CaseError::at(
+                        Field::Domain,
+                        "",
                         format!(
-                            "given {} but the case has {} ({}); give one --domain per variable, in the order of --vars",
+                            "given {} but the case has {} ({}); give one interval per variable, in the order of `vars`",
                             plural(dom.len(), "time"),
                             plural(d, "variable"),
                             vars.join(", ")
@@ -830,22 +938,17 @@ impl CaseSpec {
         let field = match &self.field {
             Some(f) => {
                 if f.len() != d {
-                    let flags = self.origin == "command line";
-                    let origin = if flags {
-                        "--score".to_string()
+                    let origin = if self.origin == "command line" {
+                        Field::ScoreField.key().to_string()
                     } else {
                         f.first()
                             .map(|s| s.origin.replace("score.field[0]", "score.field"))
                             .unwrap_or_else(|| self.origin.clone())
                     };
-                    let hint = match (self.vars.is_none(), flags) {
-                        (true, true) => {
-                            "; the variables are the free symbols of the expressions (set --vars, or make a constant a parameter with --param)"
-                        }
-                        (true, false) => {
-                            "; the variables are the free symbols of the expressions (set `vars`, or make a constant a parameter)"
-                        }
-                        _ => "",
+                    let hint = if self.vars.is_none() {
+                        "; the variables are the free symbols of the expressions (set `vars`, or make a constant a parameter)"
+                    } else {
+                        ""
                     };
                     return Err(CaseError::new(
                         origin,
@@ -912,16 +1015,16 @@ impl CaseSpec {
             .iter()
             .find(|(n, _, _)| n == k)
             .map(|(_, _, o)| o.clone())
-            .unwrap_or_else(|| "--param".to_string())
+            .unwrap_or_else(|| Field::Params.key().to_string())
     }
 }
 
 /// Parse `name=value` (for `--param`); the value is a number or a constant expression
 /// (`pi/2`, `sqrt(2)`, `inf`).
 pub fn parse_param(s: &str) -> Result<(String, f64), CaseError> {
-    let (k, v) = s
-        .split_once('=')
-        .ok_or_else(|| CaseError::new("--param", format!("expected NAME=VALUE, got `{s}`")))?;
+    let (k, v) = s.split_once('=').ok_or_else(|| {
+        CaseError::at(Field::Params, "", format!("expected NAME=VALUE, got `{s}`"))
+    })?;
     let k = k.trim();
     let text = v.trim();
     let v = match parse_number(text) {
@@ -929,7 +1032,7 @@ pub fn parse_param(s: &str) -> Result<(String, f64), CaseError> {
         None => constant_of(
             &Src {
                 text: text.to_string(),
-                origin: format!("--param {s}"),
+                origin: format!("{} {s}", Field::Params.key()),
             },
             &[],
             &format!("the value of `{k}`"),
@@ -953,7 +1056,7 @@ pub fn parse_number(s: &str) -> Option<f64> {
 /// Parse `LO:HI` (for `--domain`) into ends that are numbers or constant expressions
 /// (evaluated when the case is compiled, so parameters may appear), with the origin.
 pub fn parse_interval_ends(s: &str) -> Result<(End, End, String), CaseError> {
-    let origin = format!("--domain {s}");
+    let origin = format!("{} {s}", Field::Domain.key());
     let (a, b) = s.split_once(':').ok_or_else(|| {
         CaseError::new(
             origin.clone(),

@@ -23,7 +23,6 @@
 //! cells are at most `locate::MAX_CELLS`, the stored regions at most `quad::max_regions`. A
 //! mass that doubles cannot resolve ends the check before any integral, undecided.
 
-use crate::expr::LANES;
 use crate::expr::Program;
 use crate::frame::{Frame, InFrame, hessian_frame, principal_frame};
 use crate::locate::{LocateError, Located, locate};
@@ -35,8 +34,8 @@ use crate::quad::{
     integrate_1d_vec,
 };
 use crate::report::{
-    Boundary, Component, Cross, Face, Flux, Ibp, Objective, ObjectiveVerdict, Quantity, Report,
-    Status, Verdict, Weighted, fmt_point,
+    Boundary, Component, Cross, Explanations, Face, Flux, Ibp, Objective, ObjectiveVerdict,
+    Quantity, Report, Status, Verdict, Weighted, fmt_point,
 };
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
@@ -84,47 +83,34 @@ pub fn default_tol(d: usize) -> f64 {
 }
 
 /// Why a check could not be run: the input is unusable.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum CheckError {
     /// log p̃ is −∞ or undefined at every point tried.
+    #[error(
+        "the density is zero or undefined everywhere it was evaluated; check the [density] expression and the domain"
+    )]
     DensityNowhere,
     /// The density is negative or undefined (NaN) at a point of the domain.
+    #[error(
+        "the density is negative or undefined (NaN) at x = {}; a density must be defined and >= 0 on the whole domain",
+        fmt_point(at)
+    )]
     DensityUndefined { at: Vec<f64> },
     /// ∫ p̃ is infinite.
+    #[error(
+        "the density is not integrable on the domain (Z = ∫ p = ∞); restrict the domain or fix the density"
+    )]
     NotIntegrable,
     /// ∫ p̃ is zero.
+    #[error("the density integrates to 0 on the domain")]
     ZeroMass,
     /// The weight is negative where p has mass.
+    #[error(
+        "the weight is negative at x = {}; a weight must be >= 0 on the domain",
+        fmt_point(at)
+    )]
     NegativeWeight { at: Vec<f64> },
 }
-
-impl std::fmt::Display for CheckError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            CheckError::DensityNowhere => write!(
-                f,
-                "the density is zero or undefined everywhere it was evaluated; check the [density] expression and the domain"
-            ),
-            CheckError::DensityUndefined { at } => write!(
-                f,
-                "the density is negative or undefined (NaN) at x = {}; a density must be defined and >= 0 on the whole domain",
-                fmt_point(at)
-            ),
-            CheckError::NotIntegrable => write!(
-                f,
-                "the density is not integrable on the domain (Z = ∫ p = ∞); restrict the domain or fix the density"
-            ),
-            CheckError::ZeroMass => write!(f, "the density integrates to 0 on the domain"),
-            CheckError::NegativeWeight { at } => write!(
-                f,
-                "the weight is negative at x = {}; a weight must be >= 0 on the domain",
-                fmt_point(at)
-            ),
-        }
-    }
-}
-
-impl std::error::Error for CheckError {}
 
 /// Identification of a case for the report.
 #[derive(Clone, Debug, Default)]
@@ -245,25 +231,17 @@ impl<P: Density, S: ScoreField, W: ScalarFunction> Integrand<'_, P, S, W> {
         mut each: impl FnMut(usize, Option<&[f64]>, &Point),
     ) {
         let d = self.d;
-        let mut pts = [Point::default(); LANES];
-        let mut chunk = [0.0; MAX_DIM * LANES];
-        let mut base = 0;
-        // Bound: n / LANES batches (each takes min(LANES, rest) ≥ 1 points).
-        while base < n {
-            let m = (n - base).min(LANES);
-            for v in 0..d {
-                chunk[v * m..(v + 1) * m].copy_from_slice(&xs[v * n + base..v * n + base + m]);
+        // The whole batch goes to the models at once (a model backed by Python functions
+        // takes one call per batch; the expression models work LANES points at a time).
+        let mut pts = vec![Point::default(); n];
+        eval_points(self.p, self.s, &xs[..d * n], n, &mut pts);
+        for (l, pt) in pts.iter().enumerate() {
+            let mut x = [0.0; MAX_DIM];
+            for (v, xv) in x.iter_mut().enumerate().take(d) {
+                *xv = xs[v * n + l];
             }
-            eval_points(self.p, self.s, &chunk[..d * m], m, &mut pts[..m]);
-            for (l, pt) in pts[..m].iter().enumerate() {
-                let mut x = [0.0; MAX_DIM];
-                for (v, xv) in x.iter_mut().enumerate().take(d) {
-                    *xv = chunk[v * m + l];
-                }
-                let finite = x[..d].iter().all(|v| v.is_finite());
-                each(base + l, finite.then_some(&x[..d]), pt);
-            }
-            base += m;
+            let finite = x[..d].iter().all(|v| v.is_finite());
+            each(l, finite.then_some(&x[..d]), pt);
         }
     }
 
@@ -723,7 +701,7 @@ pub fn check_weighted<P: Density, S: ScoreField, W: ScalarFunction>(
         );
         if let Some(why) = unconfirmed(&components, &alt, Layout { d, weighted: false }) {
             verdict.ibp = Ibp::Undecided;
-            explanations[0] = why;
+            explanations.ibp = why;
         }
     }
     let weighted = weighted_part.map(|(components, cross, objective)| {
@@ -1475,7 +1453,7 @@ fn verdicts(
     ob: &Objective,
     weighted: bool,
     tol: f64,
-) -> (Verdict, Vec<String>) {
+) -> (Verdict, Explanations) {
     let ps = if weighted { "h·p·s" } else { "p·s" };
     // IBP per component.
     let mut ibp = Ibp::Holds;
@@ -1644,6 +1622,10 @@ fn verdicts(
             boundary,
             objective,
         },
-        vec![ibp_why, b_why, o_why],
+        Explanations {
+            ibp: ibp_why,
+            boundary: b_why,
+            objective: o_why,
+        },
     )
 }

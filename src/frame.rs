@@ -102,6 +102,32 @@ impl<P: Density> Density for InFrame<'_, P> {
         }
         self.p.log_density_batch(&xs, n, out);
     }
+    fn supplies_derivatives(&self) -> bool {
+        self.p.supplies_derivatives()
+    }
+    // For a model that supplies its own derivatives, its Hessian turned: g_z = Qᵀ g_x,
+    // H_z = Qᵀ H_x Q (one call of the model); otherwise hyper-dual numbers through the map.
+    fn log_density_hessian(&self, z: &[f64]) -> (f64, [f64; MAX_DIM], [[f64; MAX_DIM]; MAX_DIM]) {
+        if !self.p.supplies_derivatives() {
+            return crate::model::hessian_by_duals(self, z);
+        }
+        let d = self.frame.d;
+        let mut x = [0.0; MAX_DIM];
+        self.frame.to_x(z, &mut x[..d]);
+        let (v, gx, hx) = self.p.log_density_hessian(&x[..d]);
+        let q = &self.frame.q;
+        let mut g = [0.0; MAX_DIM];
+        let mut h = [[0.0; MAX_DIM]; MAX_DIM];
+        for a in 0..d {
+            g[a] = (0..d).map(|i| q[i][a] * gx[i]).sum();
+            for b in 0..d {
+                h[a][b] = (0..d)
+                    .map(|i| (0..d).map(|j| q[i][a] * hx[i][j] * q[j][b]).sum::<f64>())
+                    .sum();
+            }
+        }
+        (v, g, h)
+    }
 }
 
 /// Directions this close (the cosine of 2°) count as the same.

@@ -31,13 +31,14 @@
 //! assert_eq!(report.verdict.boundary, Boundary::Nonzero);
 //! let b = report.cross.boundary.value.unwrap();
 //! assert!((b + (2.0 / std::f64::consts::PI).sqrt()).abs() <= report.cross.boundary.error.unwrap());
-//! assert_eq!(report.exit_code(), 1);
+//! assert_eq!(report.outcome(), scorecheck::Outcome::Violated);
 //! ```
 //!
 //! Modules: [`expr`] the expression language; [`case`] case files and flags; [`model`]
 //! the density and field traits with exact derivatives; [`locate`] where the mass is;
 //! [`quad`] quadrature; [`check`] the identity checks; [`report`] the report and its
-//! renderings; [`score`] hand-written scores and divergences against exact derivatives;
+//! renderings; [`outcome`] holds / violated / undecided, the answer of every report;
+//! [`teach`] the derivation walked for a case (`explain`) and the executable proofs (`prove`); [`score`] hand-written scores and divergences against exact derivatives;
 //! [`plot`] figures (SVG/PNG); [`sweep`] checks over a grid of parameters, in parallel;
 //! [`sample`] reproducible draws from `p` (inverse CDF, product, MALA) with effective sample
 //! sizes; [`estimate`] sample and sliced estimators of the objective against quadrature;
@@ -48,22 +49,25 @@ pub mod breaks;
 pub mod case;
 pub mod check;
 pub mod estimators;
-pub mod explain;
 pub mod expr;
 pub mod frame;
 pub mod locate;
 pub mod model;
 pub mod numbers;
+pub mod outcome;
 pub mod output;
 #[cfg(feature = "plot")]
 pub mod plot;
-pub mod prove;
 pub mod quad;
 pub mod report;
 pub mod score;
 pub mod stats;
 
 pub mod sweep;
+pub mod teach;
+
+pub use outcome::Outcome;
+pub use teach::{explain, prove};
 
 // The estimators' old paths, used by the binary.
 pub use estimators::{dsm, estimate, fisher, sample};
@@ -125,7 +129,7 @@ pub fn check_case(case: &Case, opts: &CheckOptions) -> Result<Report, CheckError
 /// let case = spec.compile(&[], false).unwrap();
 /// let report = scorecheck::score_case(&case, &ScoreOptions::default()).unwrap();
 /// assert_eq!(report.verdict.field, Some(Agreement::Disagrees));
-/// assert_eq!(report.exit_code(), 1);
+/// assert_eq!(report.outcome(), scorecheck::Outcome::Violated);
 /// ```
 pub fn score_case(
     case: &Case,

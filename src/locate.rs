@@ -448,14 +448,24 @@ fn end_mode<P: Density>(
 }
 
 /// Why the mass of a density could not be found.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum LocateError {
     /// `log p̃` is −∞ or undefined at every starting point.
+    #[error(
+        "the density is zero or undefined (log p = −∞) at every point tried; check the [density] expression and the domain"
+    )]
     NowhereFinite,
     /// `log p̃` is NaN (a negative or undefined density) at this point of the domain.
+    #[error(
+        "the density is negative or undefined (NaN) at x = {}; a density must be defined and >= 0 on the whole domain",
+        crate::report::fmt_point(.0)
+    )]
     Undefined(Vec<f64>),
     /// `log p̃` is finite, but from its highest point found it does not fall by ½ towards an
     /// infinite end: the density does not decay, so it is not integrable.
+    #[error(
+        "the density does not decay towards an infinite end of the domain, so it is not integrable; restrict the domain or fix the density"
+    )]
     NoDecay,
 }
 

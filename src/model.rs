@@ -53,6 +53,40 @@ pub trait Density: Sync {
     ) {
         per_point(xs, n, out, |x| self.log_density(x));
     }
+    /// `log p̃` and `∇ log p̃` at `n` points (`xs[v * n + l]` is variable `v` at point `l`)
+    /// into `out[l].logp` and `out[l].dlogp`: what the integrands need, in one call for the
+    /// whole batch. The default runs [`Density::log_density_batch`] on dual numbers, one
+    /// direction at a time; a model that supplies values and gradients by itself (a Python
+    /// function with its gradient) overrides it to take the batch at once.
+    /// Whether the model supplies values and derivatives by itself (overriding the batch
+    /// and Hessian methods) rather than through dual numbers; wrappers such as
+    /// [`crate::frame::InFrame`] then pass derivatives through by the chain rule.
+    fn supplies_derivatives(&self) -> bool {
+        false
+    }
+    /// `log p̃`, its gradient and Hessian at `x` (for locating the modes). The default uses
+    /// hyper-dual numbers through [`Density::log_density`]; a model that supplies gradients
+    /// by itself overrides it (a Python density takes central differences of its gradient).
+    fn log_density_hessian(&self, x: &[f64]) -> (f64, [f64; MAX_DIM], [[f64; MAX_DIM]; MAX_DIM])
+    where
+        Self: Sized,
+    {
+        hessian_by_duals(self, x)
+    }
+    fn log_density_points(&self, xs: &[f64], n: usize, out: &mut [Point])
+    where
+        Self: Sized,
+    {
+        let d = xs.len().checked_div(n).unwrap_or(0);
+        for i in 0..d {
+            let mut eval =
+                |dx: &[Dual64], m: usize, res: &mut [Dual64]| self.log_density_batch(dx, m, res);
+            seeded_points(xs, n, i, out, &mut eval, |pt, r| {
+                pt.logp = r.re;
+                pt.dlogp[i] = r.eps;
+            });
+        }
+    }
 }
 
 /// A vector field `s(x)`, the candidate score.
@@ -70,6 +104,53 @@ pub trait ScoreField: Sync {
         out: &mut [D],
     ) {
         per_point(xs, n, out, |x| self.component(i, x));
+    }
+    /// `s_i` and `∂_i s_i` at `n` points laid out as in [`Density::log_density_points`] into
+    /// `out[l].s` and `out[l].ds`. The default runs [`ScoreField::component_batch`] on dual
+    /// numbers; a model that supplies values and the Jacobian's diagonal overrides it.
+    fn field_points(&self, xs: &[f64], n: usize, out: &mut [Point])
+    where
+        Self: Sized,
+    {
+        let d = xs.len().checked_div(n).unwrap_or(0);
+        for i in 0..d {
+            // Only direction i is needed for component i: ∂_i s_i.
+            let mut one =
+                |dx: &[Dual64], m: usize, res: &mut [Dual64]| self.component_batch(i, dx, m, res);
+            seeded_points(xs, n, i, out, &mut one, |pt, r| {
+                pt.s[i] = r.re;
+                pt.ds[i] = r.eps;
+            });
+        }
+    }
+}
+
+/// Points `LANES` at a time seeded along direction `i`, each result stored by `put`.
+fn seeded_points(
+    xs: &[f64],
+    n: usize,
+    i: usize,
+    out: &mut [Point],
+    eval: &mut impl FnMut(&[Dual64], usize, &mut [Dual64]),
+    put: impl Fn(&mut Point, &Dual64),
+) {
+    let d = xs.len() / n;
+    let mut dx = [Dual64::from(0.0); MAX_DIM * LANES];
+    let mut res = [Dual64::from(0.0); LANES];
+    let mut base = 0;
+    while base < n {
+        let m = (n - base).min(LANES);
+        for v in 0..d {
+            let seed = if v == i { 1.0 } else { 0.0 };
+            for l in 0..m {
+                dx[v * m + l] = Dual64::new(xs[v * n + base + l], seed);
+            }
+        }
+        eval(&dx[..d * m], m, &mut res[..m]);
+        for (pt, r) in out[base..base + m].iter_mut().zip(&res[..m]) {
+            put(pt, r);
+        }
+        base += m;
     }
 }
 
@@ -233,7 +314,8 @@ pub fn eval_point<P: Density, S: ScoreField>(p: &P, s: &S, x: &[f64]) -> Point {
 }
 
 /// [`eval_point`] at `n` points at once: `xs[v * n + l]` is variable `v` at point `l`, and
-/// `out[l]` receives point `l`'s values (the same numbers `eval_point` gives).
+/// `out[l]` receives point `l`'s values (the same numbers `eval_point` gives), through the
+/// models' batch methods [`Density::log_density_points`] and [`ScoreField::field_points`].
 pub fn eval_points<P: Density, S: ScoreField>(
     p: &P,
     s: &S,
@@ -244,37 +326,20 @@ pub fn eval_points<P: Density, S: ScoreField>(
     if n == 0 {
         return;
     }
-    let d = xs.len() / n;
-    let mut dx = [Dual64::from(0.0); MAX_DIM * LANES];
-    let mut res = [Dual64::from(0.0); LANES];
-    let mut base = 0;
-    while base < n {
-        let m = (n - base).min(LANES);
-        let pts = &mut out[base..base + m];
-        for i in 0..d {
-            for v in 0..d {
-                let seed = if v == i { 1.0 } else { 0.0 };
-                for l in 0..m {
-                    dx[v * m + l] = Dual64::new(xs[v * n + base + l], seed);
-                }
-            }
-            p.log_density_batch(&dx[..d * m], m, &mut res[..m]);
-            for (pt, r) in pts.iter_mut().zip(&res[..m]) {
-                pt.logp = r.re;
-                pt.dlogp[i] = r.eps;
-            }
-            s.component_batch(i, &dx[..d * m], m, &mut res[..m]);
-            for (pt, r) in pts.iter_mut().zip(&res[..m]) {
-                pt.s[i] = r.re;
-                pt.ds[i] = r.eps;
-            }
-        }
-        base += m;
-    }
+    p.log_density_points(xs, n, out);
+    s.field_points(xs, n, out);
 }
 
 /// `log p̃`, its gradient and Hessian at `x` (for locating the modes).
 pub fn log_density_hessian<P: Density>(
+    p: &P,
+    x: &[f64],
+) -> (f64, [f64; MAX_DIM], [[f64; MAX_DIM]; MAX_DIM]) {
+    p.log_density_hessian(x)
+}
+
+/// [`Density::log_density_hessian`] by hyper-dual numbers (exact).
+pub fn hessian_by_duals<P: Density>(
     p: &P,
     x: &[f64],
 ) -> (f64, [f64; MAX_DIM], [[f64; MAX_DIM]; MAX_DIM]) {

@@ -14,16 +14,22 @@ pub struct Pending {
 }
 
 /// Why an output file cannot be written.
-#[derive(Debug, Clone, PartialEq)]
-pub struct OutputError(pub String);
-
-impl std::fmt::Display for OutputError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.0)
-    }
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    /// The folder of the target does not exist.
+    #[error("cannot write {target}: the folder {folder} does not exist")]
+    NoFolder { target: String, folder: String },
+    /// The target is a folder.
+    #[error("cannot write {target}: it is a folder")]
+    IsFolder { target: String },
+    /// Creating, writing or renaming the file failed.
+    #[error("cannot write {target}: {}", reason(source))]
+    Io {
+        target: String,
+        #[source]
+        source: std::io::Error,
+    },
 }
-
-impl std::error::Error for OutputError {}
 
 impl Pending {
     /// Open a temporary file beside `target`; fails at once when the folder does not exist
@@ -35,13 +41,15 @@ impl Pending {
             _ => PathBuf::from("."),
         };
         if !dir.is_dir() {
-            return Err(OutputError(format!(
-                "cannot write {shown}: the folder {} does not exist",
-                dir.display()
-            )));
+            return Err(OutputError::NoFolder {
+                target: shown.to_string(),
+                folder: dir.display().to_string(),
+            });
         }
         if target.is_dir() {
-            return Err(OutputError(format!("cannot write {shown}: it is a folder")));
+            return Err(OutputError::IsFolder {
+                target: shown.to_string(),
+            });
         }
         let name = target
             .file_name()
@@ -52,7 +60,10 @@ impl Pending {
             .write(true)
             .create_new(true)
             .open(&tmp)
-            .map_err(|e| OutputError(format!("cannot write {shown}: {}", reason(&e))))?;
+            .map_err(|source| OutputError::Io {
+                target: shown.to_string(),
+                source,
+            })?;
         Ok(Pending {
             tmp,
             target: target.to_path_buf(),
@@ -74,10 +85,15 @@ impl Pending {
             .expect("a pending file is open until committed");
         f.write_all(bytes)
             .and_then(|_| f.sync_all())
-            .map_err(|e| OutputError(format!("cannot write {shown}: {}", reason(&e))))?;
+            .map_err(|source| OutputError::Io {
+                target: shown.clone(),
+                source,
+            })?;
         drop(f);
-        std::fs::rename(&self.tmp, &self.target)
-            .map_err(|e| OutputError(format!("cannot write {shown}: {}", reason(&e))))
+        std::fs::rename(&self.tmp, &self.target).map_err(|source| OutputError::Io {
+            target: shown,
+            source,
+        })
     }
 }
 
@@ -119,7 +135,8 @@ mod tests {
         assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
         // A missing folder is refused before any work.
         let e = Pending::create(&dir.join("nope").join("r.json")).unwrap_err();
-        assert!(e.0.contains("does not exist"), "{e}");
+        assert!(matches!(e, OutputError::NoFolder { .. }), "{e}");
+        assert!(e.to_string().ends_with("does not exist"), "{e}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -1280,7 +1280,9 @@ fn eval_regions(
     use rayon::prelude::*;
     let d = cells[0].pieces.len();
     let npts = rule_size(d);
-    if jobs.len() * npts < PARALLEL_POINTS {
+    // On one thread, one batch: an integrand that pays per call (a Python function) gets
+    // the points of all the regions at once.
+    if jobs.len() * npts < PARALLEL_POINTS || rayon::current_num_threads() == 1 {
         let mut s = Scratch::new(k, tgt);
         return eval_batch_of_regions(f, cells, jobs, k, hint, w, &mut s);
     }

@@ -6,14 +6,8 @@ use crate::report::Quantity;
 use crate::report::Status;
 use serde::Serialize;
 
-/// The outcome of one comparison.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Agreement {
-    Agrees,
-    Disagrees,
-    Undecided,
-}
+/// The outcome of one comparison (the crate's one `Agreement`, shared with `score`).
+pub use crate::outcome::Agreement;
 
 impl Agreement {
     /// The worst of several outcomes: any disagreement, else any undecided, else agreement.

@@ -286,7 +286,13 @@ pub fn run(
 /// The point's quantities: with a weight, those of the weighted identity, which decide
 /// `check`'s exit code.
 fn point_of(params: BTreeMap<String, f64>, rep: Report) -> SweepPoint {
-    let exit_code = rep.exit_code();
+    // The JSON's `exit_code` is what `check` exits with here (DESIGN.md's mapping of the
+    // report's outcome). Merge of issue 15: carry the `Outcome` instead.
+    let exit_code = match rep.outcome() {
+        crate::Outcome::Holds => 0,
+        crate::Outcome::Violated => 1,
+        crate::Outcome::Undecided => 3,
+    };
     let (objective, cross, verdict) = match rep.weighted {
         Some(w) => (w.objective, w.cross, w.verdict),
         None => (rep.objective, rep.cross, rep.verdict),

@@ -51,17 +51,8 @@ pub struct Sample {
     pub weighted: f64,
 }
 
-/// Verdict of one comparison.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Agreement {
-    /// Equal to tolerance at every point where `p` has mass.
-    Agrees,
-    /// Different beyond tolerance at one point or more.
-    Disagrees,
-    /// No point could be compared (NaN on both sides everywhere).
-    Undecided,
-}
+/// Verdict of one comparison (the crate's one `Agreement`, shared with `estimate`).
+pub use crate::outcome::Agreement;
 
 /// Verdict of the gradient-field check.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

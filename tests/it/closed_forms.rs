@@ -48,7 +48,7 @@ fn holds(r: &Report) {
         "{}",
         r.to_text()
     );
-    assert_eq!(r.exit_code(), 0);
+    assert_eq!(r.outcome(), scorecheck::Outcome::Holds);
 }
 
 #[track_caller]
@@ -187,7 +187,7 @@ fn laplace_discontinuous_score_violates_ibp() {
     close(&r.components[0].lhs, 1.0, 1, "lhs");
     close(&r.components[0].rhs, 0.0, 1, "rhs");
     assert_eq!(r.verdict.ibp, Ibp::Violated, "{}", r.to_text());
-    assert_eq!(r.exit_code(), 1);
+    assert_eq!(r.outcome(), scorecheck::Outcome::Violated);
 }
 
 #[test]
@@ -215,7 +215,7 @@ fn cauchy_objective_diverges() {
     assert_eq!(r.objective.esm.value, None);
     assert_eq!(r.verdict.objective, ObjectiveVerdict::Infinite);
     assert_eq!(r.verdict.ibp, Ibp::Holds);
-    assert_eq!(r.exit_code(), 1);
+    assert_eq!(r.outcome(), scorecheck::Outcome::Violated);
 }
 
 #[test]
@@ -231,7 +231,7 @@ fn exponential_half_line_boundary() {
     objective(&r, 1.0, -0.5, 0.5, 1);
     assert_eq!(r.verdict.ibp, Ibp::Holds);
     assert_eq!(r.verdict.boundary, Boundary::Nonzero);
-    assert_eq!(r.exit_code(), 1);
+    assert_eq!(r.outcome(), scorecheck::Outcome::Violated);
 }
 
 #[test]
@@ -246,7 +246,7 @@ fn half_normal_boundary() {
     close(&r.components[0].boundary, -k, 1, "boundary");
     assert_eq!(r.verdict.ibp, Ibp::Holds);
     assert_eq!(r.verdict.boundary, Boundary::Nonzero);
-    assert_eq!(r.exit_code(), 1);
+    assert_eq!(r.outcome(), scorecheck::Outcome::Violated);
 }
 
 #[test]
@@ -259,7 +259,7 @@ fn uniform_interval_boundary() {
     close(&r.components[0].boundary, 1.0, 1, "boundary");
     objective(&r, 1.0 / 24.0, 1.0 / 24.0 + 1.0, 0.0, 1);
     assert_eq!(r.verdict.boundary, Boundary::Nonzero);
-    assert_eq!(r.exit_code(), 1);
+    assert_eq!(r.outcome(), scorecheck::Outcome::Violated);
 }
 
 #[test]
@@ -333,7 +333,7 @@ fn quadrant_2d_boundary() {
     objective(&r, 3.5, -0.5, 1.0, 2);
     assert_eq!(r.verdict.ibp, Ibp::Holds);
     assert_eq!(r.verdict.boundary, Boundary::Nonzero);
-    assert_eq!(r.exit_code(), 1);
+    assert_eq!(r.outcome(), scorecheck::Outcome::Violated);
 }
 
 #[test]
@@ -399,7 +399,7 @@ fn weighted_half_normal() {
     close(&w.objective.constant, k, 1, "const^h");
     assert_eq!(w.verdict.boundary, Boundary::Vanishes);
     assert_eq!(w.verdict.ibp, Ibp::Holds);
-    assert_eq!(r.exit_code(), 0);
+    assert_eq!(r.outcome(), scorecheck::Outcome::Holds);
 }
 
 #[test]
@@ -428,7 +428,7 @@ fn weighted_uniform_square() {
     close(&w.objective.constant, 0.0, 2, "const^h");
     assert_eq!(r.verdict.boundary, Boundary::Nonzero);
     assert_eq!(w.verdict.boundary, Boundary::Vanishes);
-    assert_eq!(r.exit_code(), 0);
+    assert_eq!(r.outcome(), scorecheck::Outcome::Holds);
 }
 
 #[test]

@@ -55,7 +55,7 @@ fn gamma2_true_score_has_boundary_minus_one_over_theta_squared() {
     assert_eq!(r.verdict.boundary, Boundary::Nonzero);
     diverges(&r.objective.constant, "gamma2 const");
     assert_eq!(r.verdict.objective, ObjectiveVerdict::Infinite);
-    assert_eq!(r.exit_code(), 1);
+    assert_eq!(r.outcome(), scorecheck::Outcome::Violated);
 }
 
 #[test]
@@ -77,7 +77,7 @@ fn beta22_true_score_has_boundary_minus_twelve() {
     );
     covers(&r.components[0].boundary, -12.0, true, "beta22 boundary");
     assert_eq!(r.verdict.boundary, Boundary::Nonzero);
-    assert_eq!(r.exit_code(), 1);
+    assert_eq!(r.outcome(), scorecheck::Outcome::Violated);
 }
 
 #[test]
@@ -224,7 +224,7 @@ fn nan_only_at_the_end_is_not_bad_input() {
         true,
         "lognormal Z",
     );
-    assert_eq!(r.exit_code(), 0);
+    assert_eq!(r.outcome(), scorecheck::Outcome::Holds);
 }
 
 /// Φ(−1) = erfc(1/√2)/2 and φ(1) = e^{−1/2}/√(2π), to 17 digits (standard tables).
@@ -240,7 +240,7 @@ fn relu_kink_is_decided() {
     covers(&r.components[0].rhs, 1.0 - 0.5 * Q1, true, "relu rhs");
     covers(&r.components[0].lhs, 1.0 - 0.5 * Q1, true, "relu lhs");
     covers(&r.objective.esm, (2.0 * Q1 - PHI1) / 8.0, true, "relu esm");
-    assert_eq!(r.exit_code(), 0);
+    assert_eq!(r.outcome(), scorecheck::Outcome::Holds);
 }
 
 #[test]
@@ -259,7 +259,7 @@ fn exponential_power_law_is_decided() {
     );
     covers(&r.objective.constant, c, true, "exppow const");
     covers(&r.objective.ism, -c, true, "exppow ism");
-    assert_eq!(r.exit_code(), 0);
+    assert_eq!(r.outcome(), scorecheck::Outcome::Holds);
 }
 
 #[test]
@@ -324,7 +324,7 @@ fn normalizers_in_log_space() {
         );
         assert!(r.normalizer.value.is_none());
         covers(&r.components[0].lhs, 1.0, true, "shifted lhs");
-        assert_eq!(r.exit_code(), 0);
+        assert_eq!(r.outcome(), scorecheck::Outcome::Holds);
     }
 }
 
@@ -344,7 +344,7 @@ fn von_mises_boundary_vanishes() {
         "vonmises rhs",
     );
     assert_eq!(r.verdict.boundary, Boundary::Vanishes);
-    assert_eq!(r.exit_code(), 0);
+    assert_eq!(r.outcome(), scorecheck::Outcome::Holds);
     assert!(!r.to_text().contains("-0.000000"));
 }
 
@@ -362,5 +362,5 @@ fn narrow_far_mode_is_decided() {
         true,
         "far Z",
     );
-    assert_eq!(r.exit_code(), 0);
+    assert_eq!(r.outcome(), scorecheck::Outcome::Holds);
 }

@@ -6,13 +6,13 @@
 //! Shared helpers (running the binary, its exit codes, case files, temporary folders, checking
 //! a case in-process) are in `common`.
 
-mod common;
-
 mod bad_inputs;
 mod cli;
 mod closed_forms;
+mod common;
 mod dsm;
 mod edges;
+mod errors;
 mod estimators;
 mod explain_prove;
 mod expr_props;
@@ -21,6 +21,7 @@ mod functions;
 mod fuzz_e2e;
 mod honesty;
 mod limits;
+mod pipe;
 mod plots;
 mod rewrite_props;
 mod score_gallery;
@@ -28,4 +29,5 @@ mod stable_densities;
 mod statuses;
 mod sweep;
 mod syntax;
+mod teach;
 mod threads;

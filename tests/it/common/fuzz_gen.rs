@@ -480,7 +480,7 @@ pub fn check_from_bytes(lang: &Language, data: &[u8], max_evals: u64) {
     if let Ok(report) = scorecheck::check_case(&case, &opts) {
         let _ = report.to_text();
         let _ = report.to_json();
-        let _ = report.exit_code();
+        let _ = report.outcome();
         let ex = scorecheck::explain::explain(&report);
         let _ = ex.to_text();
     }

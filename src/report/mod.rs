@@ -1,5 +1,7 @@
-//! The report of a check: one serializable structure (the JSON contract of DESIGN.md) and
-//! its text rendering.
+//! The report of a check: one serializable structure (the JSON contract of DESIGN.md, here
+//! in `report/mod.rs`), rendered as text (`report/text.rs`), as JSON (serde), and, for
+//! explanations, as Markdown tables (`report/markdown.rs`); every number becomes text in one
+//! module (`report/format.rs`).
 //!
 //! JSON schema (`scorecheck check CASE --json`): every quantity `Q` is
 //! `{"value": f64|null, "error": f64|null, "evals": u64, "status": S}` with `S` one of
@@ -17,12 +19,22 @@
 //!
 //! with `V` one of `"holds"`, `"violated"`, `"undecided"`; `B` one of `"vanishes"`,
 //! `"nonzero"`, `"undecided"`; `O` one of `"finite"`, `"infinite"`, `"undecided"`.
-//! Extra fields (`domain`, `tolerance`, `modes`, `notes`, `flux`, the explanations, and
-//! `at` on a quantity that met a non-finite value) may be added; these never change.
+//! Extra fields (`domain`, `tolerance`, `modes`, `notes`, `flux`, `half_s2`, `weighted`,
+//! `explanations` — one line per verdict, `{"ibp": str, "boundary": str, "objective": str}` —
+//! and `at` on a quantity that met a non-finite value) may be added; these never change.
 
+pub(crate) mod format;
+pub(crate) mod markdown;
+mod text;
+
+pub(crate) use format::{fmt_point, fmt_q};
+// Public while `plot`'s public docs link to it (crate-internal at the merge of issue 15).
+pub use format::fmt_value;
+pub(crate) use text::header;
+
+use crate::outcome::Outcome;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
 /// The state of one integral.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -220,6 +232,37 @@ pub struct Verdict {
     pub objective: ObjectiveVerdict,
 }
 
+impl Verdict {
+    /// Violated when any verdict is (ibp violated, boundary nonzero, objective infinite),
+    /// else undecided when any is undecided, else holds.
+    pub fn outcome(&self) -> Outcome {
+        let ibp = match self.ibp {
+            Ibp::Holds => Outcome::Holds,
+            Ibp::Violated => Outcome::Violated,
+            Ibp::Undecided => Outcome::Undecided,
+        };
+        let boundary = match self.boundary {
+            Boundary::Vanishes => Outcome::Holds,
+            Boundary::Nonzero => Outcome::Violated,
+            Boundary::Undecided => Outcome::Undecided,
+        };
+        let objective = match self.objective {
+            ObjectiveVerdict::Finite => Outcome::Holds,
+            ObjectiveVerdict::Infinite => Outcome::Violated,
+            ObjectiveVerdict::Undecided => Outcome::Undecided,
+        };
+        Outcome::all([ibp, boundary, objective])
+    }
+}
+
+/// One line explaining each verdict, named as the verdicts are.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Explanations {
+    pub ibp: String,
+    pub boundary: String,
+    pub objective: String,
+}
+
 /// Flux `∫ s_i p` through the face `x_i = R` as `R` goes out to an infinite end.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Flux {
@@ -256,8 +299,8 @@ pub struct Report {
     pub modes: Vec<Vec<f64>>,
     /// Evidence that the flux through faces at infinite ends decays.
     pub flux: Vec<Flux>,
-    /// One line explaining each verdict, in order ibp, boundary, objective.
-    pub explanations: Vec<String>,
+    /// One line explaining each verdict.
+    pub explanations: Explanations,
     /// Anything the reader should know (dropped tails, not-converged integrals, …).
     pub notes: Vec<String>,
     /// `E_p ½|s|²`, the first term of the expanded square (step 2 of the derivation).
@@ -278,7 +321,7 @@ pub struct Weighted {
     pub cross: Cross,
     pub objective: Objective,
     pub verdict: Verdict,
-    pub explanations: Vec<String>,
+    pub explanations: Explanations,
     /// `E_p ½h|s|²`, the first term of the expanded weighted square.
     #[serde(default = "Quantity::missing")]
     pub half_s2: Quantity,
@@ -301,242 +344,43 @@ impl Report {
         }
         r
     }
-    /// The process exit code: 0 all checks hold, 1 a check is violated, 3 undecided.
+    /// What the check found: violated when integration by parts fails, the boundary term is
+    /// nonzero or the objective infinite; undecided when a verdict is open; else it holds.
     ///
     /// With a weight, the weighted identity is the one the case asks about and decides.
-    pub fn exit_code(&self) -> u8 {
-        let v = self.weighted.as_ref().map_or(&self.verdict, |w| &w.verdict);
-        if v.ibp == Ibp::Violated
-            || v.boundary == Boundary::Nonzero
-            || v.objective == ObjectiveVerdict::Infinite
-        {
-            1
-        } else if v.ibp == Ibp::Undecided
-            || v.boundary == Boundary::Undecided
-            || v.objective == ObjectiveVerdict::Undecided
-        {
-            3
+    pub fn outcome(&self) -> Outcome {
+        self.weighted
+            .as_ref()
+            .map_or(&self.verdict, |w| &w.verdict)
+            .outcome()
+    }
+
+    /// Why the report is undecided: the explanations of its undecided verdicts (of the
+    /// identity that decides, in the order ibp, boundary, objective), else its notes.
+    pub fn undecided_reasons(&self) -> Vec<String> {
+        let (v, e) = match &self.weighted {
+            Some(w) => (&w.verdict, &w.explanations),
+            None => (&self.verdict, &self.explanations),
+        };
+        let why: Vec<String> = [
+            (v.ibp == Ibp::Undecided, &e.ibp),
+            (v.boundary == Boundary::Undecided, &e.boundary),
+            (v.objective == ObjectiveVerdict::Undecided, &e.objective),
+        ]
+        .into_iter()
+        .filter(|(u, e)| *u && !e.is_empty())
+        .map(|(_, e)| e.clone())
+        .collect();
+        if why.is_empty() {
+            self.notes.clone()
         } else {
-            0
+            why
         }
     }
 
     /// The JSON report.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("a report always serializes")
-    }
-
-    /// The text table.
-    pub fn to_text(&self) -> String {
-        let mut o = String::new();
-        header(
-            &mut o,
-            &format!("case {}", self.case),
-            &self.vars,
-            &self.domain,
-            &self.params,
-        );
-        if self.normalizer.value.is_some()
-            || !self.normalizer.status.has_value()
-            || !self.log_normalizer.is_finite()
-        {
-            let _ = writeln!(o, "normalizer Z = {}", fmt_q(&self.normalizer));
-        } else {
-            let _ = writeln!(
-                o,
-                "normalizer Z = e^{:.12} (outside the range of a double)",
-                self.log_normalizer
-            );
-        }
-        let _ = writeln!(o);
-        let _ = writeln!(
-            o,
-            "cross term ∫⟨s, ∇p⟩ = boundary − ∫p ∇·s, per variable (tolerance {:.0e}):",
-            self.tolerance
-        );
-        let names = [
-            "lhs ∫ s_i ∂_i p",
-            "rhs −∫ p ∂_i s_i",
-            "boundary [s_i p]",
-            "esm   E½|s − ∇log p|²",
-            "ism   E[½|s|² + ∇·s]",
-            "const ½E|∇log p|²",
-        ];
-        section(
-            &mut o,
-            &self.components,
-            &self.cross,
-            &self.objective,
-            names,
-        );
-        verdict_lines(&mut o, &self.verdict, &self.explanations);
-        if let Some(w) = &self.weighted {
-            let _ = writeln!(o);
-            let _ = writeln!(o, "weighted identity, h(x) = {}:", w.weight);
-            let names = [
-                "lhs ∫ h s_i ∂_i p",
-                "rhs −∫ p ∂_i(h s_i)",
-                "boundary [h s_i p]",
-                "esm   E½h|s − ∇log p|²",
-                "ism   E[h(½|s|²+∇·s)+∇h·s]",
-                "const ½E h|∇log p|²",
-            ];
-            section(&mut o, &w.components, &w.cross, &w.objective, names);
-            verdict_lines(&mut o, &w.verdict, &w.explanations);
-        }
-        for n in &self.notes {
-            let _ = writeln!(o, "note: {n}");
-        }
-        o
-    }
-}
-
-/// The per-variable table and the objective block.
-fn section(
-    o: &mut String,
-    components: &[Component],
-    cross: &Cross,
-    ob: &Objective,
-    names: [&str; 6],
-) {
-    let _ = writeln!(
-        o,
-        "  {:<6} {:>30} {:>30} {:>30} {:>12}",
-        "var", names[0], names[1], names[2], "residual"
-    );
-    let rows = components
-        .iter()
-        .map(|c| (c.var.as_str(), &c.lhs, &c.rhs, &c.boundary))
-        .chain(std::iter::once((
-            "total",
-            &cross.lhs,
-            &cross.rhs,
-            &cross.boundary,
-        )));
-    for (name, l, r, b) in rows {
-        let res = match (l.value, r.value, b.value) {
-            (Some(l), Some(r), Some(b)) => format!("{:.2e}", l - b - r),
-            _ => "—".to_string(),
-        };
-        let _ = writeln!(
-            o,
-            "  {:<6} {:>30} {:>30} {:>30} {:>12}",
-            name,
-            fmt_q(l),
-            fmt_q(r),
-            fmt_q(b),
-            res
-        );
-    }
-    let _ = writeln!(o);
-    let _ = writeln!(o, "objective:");
-    for (name, q) in [
-        (names[3], &ob.esm),
-        (names[4], &ob.ism),
-        (names[5], &ob.constant),
-        ("gap   esm − ism − const", &ob.gap),
-    ] {
-        let _ = writeln!(o, "  {:<28} {}", name, fmt_q(q));
-    }
-    let _ = writeln!(o);
-}
-
-fn verdict_lines(o: &mut String, v: &Verdict, explanations: &[String]) {
-    let labels = [
-        format!("ibp:       {}", ser(&v.ibp)),
-        format!("boundary:  {}", ser(&v.boundary)),
-        format!("objective: {}", ser(&v.objective)),
-    ];
-    for (l, e) in labels.iter().zip(explanations) {
-        let _ = writeln!(o, "{l:<20} {e}");
-    }
-}
-
-/// The first lines of a text report: `title: x ∈ [a, b], …` and the parameters.
-pub fn header(
-    o: &mut String,
-    title: &str,
-    vars: &[String],
-    domain: &[[Option<f64>; 2]],
-    params: &BTreeMap<String, f64>,
-) {
-    let dom: Vec<String> = vars
-        .iter()
-        .zip(domain)
-        .map(|(v, [a, b])| format!("{v} ∈ [{}, {}]", end(*a, "-inf"), end(*b, "inf")))
-        .collect();
-    let _ = writeln!(o, "{title}: {}", dom.join(", "));
-    if !params.is_empty() {
-        let ps: Vec<String> = params.iter().map(|(k, v)| format!("{k} = {v}")).collect();
-        let _ = writeln!(o, "params: {}", ps.join(", "));
-    }
-}
-
-fn ser<T: Serialize>(t: &T) -> String {
-    serde_json::to_value(t)
-        .ok()
-        .and_then(|v| v.as_str().map(String::from))
-        .unwrap_or_default()
-}
-
-fn end(v: Option<f64>, inf: &str) -> String {
-    match v {
-        Some(x) => format!("{x}"),
-        None => inf.to_string(),
-    }
-}
-
-/// `value ± error` with as many digits as the error allows, or the status.
-pub fn fmt_q(q: &Quantity) -> String {
-    match (q.value, q.error, q.status) {
-        (Some(v), Some(e), st) => {
-            let s = fmt_value(v, e);
-            if st == Status::NotConverged {
-                format!("{s} (not converged)")
-            } else {
-                s
-            }
-        }
-        (_, _, Status::Diverges) => "diverges (∞)".to_string(),
-        (_, _, Status::Nonfinite) => match &q.at {
-            Some(x) => format!("nonfinite at {}", fmt_point(x)),
-            None => "nonfinite".to_string(),
-        },
-        _ => "—".to_string(),
-    }
-}
-
-/// A point as `(x1, x2, …)`.
-pub fn fmt_point(x: &[f64]) -> String {
-    let parts: Vec<String> = x.iter().map(|v| format!("{v:.6}")).collect();
-    if parts.len() == 1 {
-        parts[0].clone()
-    } else {
-        format!("({})", parts.join(", "))
-    }
-}
-
-/// Print `v ± e` showing only the digits the error supports (down to the error's leading
-/// digit), so that no digit printed claims more accuracy than the estimate allows.
-pub fn fmt_value(v: f64, e: f64) -> String {
-    if e.is_nan() || e <= 0.0 {
-        return if v == 0.0 {
-            "0 ± 0".to_string()
-        } else {
-            format!("{v:.15e} ± 0")
-        };
-    }
-    if v.abs() <= e {
-        return format!("{v:.1e} ± {e:.1e}");
-    }
-    let mag_e = e.log10().floor() as i32;
-    let mag_v = v.abs().log10().floor() as i32;
-    if (-3..7).contains(&mag_v) {
-        let decimals = (-mag_e).clamp(0, 17) as usize;
-        format!("{v:.decimals$} ± {e:.1e}")
-    } else {
-        let digits = (mag_v - mag_e).clamp(0, 16) as usize;
-        format!("{v:.digits$e} ± {e:.1e}")
     }
 }
 
@@ -593,7 +437,10 @@ impl Report {
             boundary: Boundary::Undecided,
             objective: ObjectiveVerdict::Undecided,
         };
-        let explanations = vec![why.to_string(), String::new(), String::new()];
+        let explanations = Explanations {
+            ibp: why.to_string(),
+            ..Default::default()
+        };
         Report {
             case: case.to_string(),
             vars: vars.to_vec(),

@@ -4,7 +4,8 @@
 //!
 //! Every number comes from a [`Report`] of `check`, so `explain` and `check` always agree.
 
-use crate::report::{Boundary, Quantity, Report, Status, fmt_value};
+use crate::outcome::Outcome;
+use crate::report::{Boundary, Quantity, Report, Status, fmt_value, markdown};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 
@@ -242,6 +243,18 @@ pub fn explain(r: &Report) -> Explanation {
             ),
         ));
     }
+    // Which variables' integration by parts fails (a jump of s·p inside the domain).
+    let jumps: Vec<&str> = r
+        .components
+        .iter()
+        .zip(steps.iter().filter(|s| s.step == 4))
+        .filter(|(_, s)| s.holds == Some(false))
+        .map(|(c, _)| c.var.as_str())
+        .collect();
+    // The flux of the identity being walked: p·s, or h·p·s with a weight.
+    let ps = if weighted { "h·p·s" } else { "p·s" };
+    let moved = eq("E⟨s, ∇log p⟩ = −E[∇·s]", "E[h⟨s, ∇log p⟩] = −E[∇·(h s)]");
+    let vanishes = format!("{ps} vanishes on the boundary, so {moved}");
     let b = Side::of(&r.cross.boundary);
     let mut s4 = step(
         4,
@@ -249,8 +262,8 @@ pub fn explain(r: &Report) -> Explanation {
         &eq("Σ_i ∫[s_i p] = 0", "Σ_i ∫[h s_i p] = 0"),
         b,
         Side::exact(0.0),
-        "p·s vanishes on the boundary, so E⟨s, ∇log p⟩ = −E[∇·s]",
-        boundary_failure(r),
+        &vanishes,
+        boundary_failure(r, weighted),
     );
     // The step follows check's boundary verdict ("vanishes" within the tolerance,
     // "nonzero" only when told from 0 at the tolerance), so explain and check agree.
@@ -259,13 +272,13 @@ pub fn explain(r: &Report) -> Explanation {
         Boundary::Nonzero => Some(false),
         Boundary::Undecided => None,
     };
-    if s4.holds == Some(true) && !s4.why.starts_with("p·s vanishes") {
-        s4.why =
-            "p·s vanishes on the boundary (within the tolerance), so E⟨s, ∇log p⟩ = −E[∇·s]".into();
+    if s4.holds == Some(true) && s4.why != vanishes {
+        s4.why = format!("{ps} vanishes on the boundary (within the tolerance), so {moved}");
     }
     if s4.holds == Some(false) && !s4.why.starts_with("the boundary term") {
-        s4.why = boundary_failure(r);
+        s4.why = boundary_failure(r, weighted);
     }
+    let boundary_fails = s4.holds == Some(false);
     steps.push(s4);
     // Step 5: the tractable objective.
     let right5 = Side::sum(&[(&ob.ism, 1.0), (&ob.constant, 1.0)]);
@@ -280,9 +293,7 @@ pub fn explain(r: &Report) -> Explanation {
         Side::of(&ob.esm),
         right5,
         "score matching without ∇log p: esm and ism + const agree",
-        format!(
-            "esm − (ism + const) = {gap:.6} = −(boundary term): ism is off by the boundary term"
-        ),
+        tractable_failure(gap, &jumps, boundary_fails),
     ));
     Explanation {
         case: r.case.clone(),
@@ -298,18 +309,54 @@ pub fn explain_plain(r: &Report) -> Explanation {
     explain(&plain)
 }
 
-/// "the boundary term is −0.797885, not 0: p·s does not vanish at x = 0"
-fn boundary_failure(r: &Report) -> String {
+/// Why step 5 fails: `gap = esm − ism − const = −(lhs − rhs)` of the cross term, which is
+/// `−(boundary term)` when integration by parts holds, and also carries what a jump of s·p
+/// inside the domain hides when it does not. The reason names what is actually nonzero.
+fn tractable_failure(gap: f64, jumps: &[&str], boundary_fails: bool) -> String {
+    let head = format!("esm − (ism + const) = {gap:.6}");
+    let vars = jumps.join(", ");
+    match (jumps.is_empty(), boundary_fails) {
+        (true, true) => format!("{head} = −(boundary term): ism is off by the boundary term"),
+        (false, false) => format!(
+            "{head}, while the boundary term vanishes: integration by parts fails inside the domain in {vars} (a jump of the field acts as a hidden boundary), so ism is off by what the jump hides"
+        ),
+        (false, true) => format!(
+            "{head}: ism is off by the boundary term and by what a jump inside the domain hides (integration by parts fails in {vars})"
+        ),
+        (true, false) => format!(
+            "{head}: ism + const does not reach esm, although no boundary term or jump is found (an integral may be less accurate than its error says)"
+        ),
+    }
+}
+
+/// "the boundary term is −0.797885, not 0: p·s does not vanish at x = 0 (…)": every end
+/// whose term is told from 0 at the tolerance is named (both ends of a truncated density).
+fn boundary_failure(r: &Report, weighted: bool) -> String {
     let total = r.cross.boundary.value.unwrap_or(f64::NAN);
     let total_s = fmt_value(total, r.cross.boundary.error.unwrap_or(0.0));
-    let worst = r
+    let (ps, h) = if weighted {
+        ("h·p·s", "h ")
+    } else {
+        ("p·s", "")
+    };
+    let faces: Vec<_> = r
         .components
         .iter()
         .flat_map(|c| c.faces.iter().map(move |f| (c, f)))
         .filter_map(|(c, f)| f.value.value.map(|v| (c, f, v)))
-        .max_by(|a, b| a.2.abs().total_cmp(&b.2.abs()));
-    match worst {
-        Some((c, f, v)) => {
+        .collect();
+    // The ends that contribute: those distinguishable from 0 at the tolerance, in the
+    // order of the variables and ends; without any, the largest one.
+    let mut named: Vec<_> = faces
+        .iter()
+        .filter(|(_, f, v)| v.abs() - f.value.error.unwrap_or(0.0) > r.tolerance)
+        .collect();
+    if named.is_empty() {
+        named.extend(faces.iter().max_by(|a, b| a.2.abs().total_cmp(&b.2.abs())));
+    }
+    let places: Vec<String> = named
+        .iter()
+        .map(|(c, f, v)| {
             let place = match f.at {
                 Some(a) => format!("at {} = {}", c.var, a),
                 None => format!(
@@ -318,28 +365,29 @@ fn boundary_failure(r: &Report) -> String {
                     if f.end == "upper" { "+" } else { "−" }
                 ),
             };
-            let fv = fmt_value(v, f.value.error.unwrap_or(0.0));
+            let fv = fmt_value(*v, f.value.error.unwrap_or(0.0));
             let what = if r.components.len() == 1 {
-                format!("s_{} p = {fv} there", c.var)
+                format!("{h}s_{} p = {fv} there", c.var)
             } else {
-                format!("∫ s_{} p over that face = {fv}", c.var)
+                format!("∫ {h}s_{} p over that face = {fv}", c.var)
             };
-            format!("the boundary term is {total_s}, not 0: p·s does not vanish {place} ({what})")
-        }
-        None => format!("the boundary term is {total_s}, not 0"),
+            format!("{place} ({what})")
+        })
+        .collect();
+    if places.is_empty() {
+        format!("the boundary term is {total_s}, not 0")
+    } else {
+        format!(
+            "the boundary term is {total_s}, not 0: {ps} does not vanish {}",
+            places.join(" and ")
+        )
     }
 }
 
 impl Explanation {
-    /// Exit code: 0 every step holds, 1 a step fails, 3 a step is undecided.
-    pub fn exit_code(&self) -> u8 {
-        if self.steps.iter().any(|s| s.holds == Some(false)) {
-            1
-        } else if self.steps.iter().any(|s| s.holds.is_none()) {
-            3
-        } else {
-            0
-        }
+    /// Violated when a step fails, undecided when a step is undecided, else holds.
+    pub fn outcome(&self) -> Outcome {
+        Outcome::all(self.steps.iter().map(|s| Outcome::of(s.holds)))
     }
 
     /// Plain text.
@@ -386,15 +434,16 @@ impl Explanation {
                 .unwrap_or_else(|| "—".into());
             let _ = writeln!(
                 o,
-                "| {} {} | `{}` | {} | {} | {} | {} | {} |",
-                s.step,
-                s.name,
-                s.equation,
-                s.left.text(),
-                s.right.text(),
-                d,
-                mark,
-                s.why.replace('|', "\\|")
+                "{}",
+                markdown::row(&[
+                    format!("{} {}", s.step, s.name),
+                    format!("`{}`", s.equation),
+                    s.left.text(),
+                    s.right.text(),
+                    d,
+                    mark.to_string(),
+                    s.why.clone(),
+                ])
             );
         }
         o

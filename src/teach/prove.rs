@@ -11,15 +11,17 @@
 //! ```
 //! ````
 //!
-//! `scorecheck prove FILE.md` runs `check` on each case of the gallery (`proofs/cases/*.toml`
-//! by default), takes the claimed step from [`crate::explain`], and prints a step × case
+//! `scorecheck prove FILE.md` runs `check` on each case of the gallery (the one the proof
+//! names in a ```` ```proof ```` block, `gallery = "DIR"`, else `proofs/cases`),
+//! takes the claimed step from [`crate::teach::explain`], and prints a step × case
 //! table. The run fails on any outcome other than the expected one: an unexpected pass is as
 //! wrong as an unexpected failure.
 
 use crate::case::{Case, CaseError, load_case_file};
 use crate::check::{CheckError, CheckOptions};
-use crate::explain::{Explanation, explain_plain};
+use crate::outcome::Outcome;
 use crate::report::{Boundary, Ibp, ObjectiveVerdict, Report};
+use crate::teach::explain::{Explanation, explain_plain};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -67,7 +69,7 @@ pub struct Claim {
 
 /// What a claim gave on a case.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Outcome {
+pub enum ClaimResult {
     Pass,
     Fail,
     Undecided,
@@ -78,8 +80,8 @@ pub enum Outcome {
 /// One cell of the table.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Cell {
-    pub outcome: Outcome,
-    pub expected: Outcome,
+    pub outcome: ClaimResult,
+    pub expected: ClaimResult,
     /// One line: the step's reason from `explain`.
     pub why: String,
 }
@@ -87,17 +89,17 @@ pub struct Cell {
 impl Cell {
     /// Whether the outcome is the expected one.
     pub fn as_expected(&self) -> bool {
-        self.outcome == self.expected || self.outcome == Outcome::NotApplicable
+        self.outcome == self.expected || self.outcome == ClaimResult::NotApplicable
     }
     fn mark(&self) -> &'static str {
         match (self.outcome, self.as_expected()) {
-            (Outcome::NotApplicable, _) => "·",
-            (Outcome::Pass, true) => "✓",
-            (Outcome::Fail, true) => "✗ (expected)",
-            (Outcome::Undecided, true) => "? (expected)",
-            (Outcome::Pass, false) => "✓ UNEXPECTED",
-            (Outcome::Fail, false) => "✗ UNEXPECTED",
-            (Outcome::Undecided, false) => "? UNEXPECTED",
+            (ClaimResult::NotApplicable, _) => "·",
+            (ClaimResult::Pass, true) => "✓",
+            (ClaimResult::Fail, true) => "✗ (expected)",
+            (ClaimResult::Undecided, true) => "? (expected)",
+            (ClaimResult::Pass, false) => "✓ UNEXPECTED",
+            (ClaimResult::Fail, false) => "✗ UNEXPECTED",
+            (ClaimResult::Undecided, false) => "? UNEXPECTED",
         }
     }
 }
@@ -113,25 +115,21 @@ pub struct ProofRun {
 }
 
 /// Bad input to `prove`.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum ProveError {
+    /// The proof or the gallery cannot be read.
+    #[error("{0}")]
     Io(String),
+    /// A claim (or the proof's header block) is malformed.
+    #[error("{0}")]
     Claim(String),
-    Case(CaseError),
-    Check(String, CheckError),
+    /// A case of the gallery is bad input.
+    #[error(transparent)]
+    Case(#[from] CaseError),
+    /// A case of the gallery cannot be checked.
+    #[error("case {0}: {1}")]
+    Check(String, #[source] CheckError),
 }
-
-impl std::fmt::Display for ProveError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ProveError::Io(m) | ProveError::Claim(m) => write!(f, "{m}"),
-            ProveError::Case(e) => write!(f, "{e}"),
-            ProveError::Check(case, e) => write!(f, "case {case}: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for ProveError {}
 
 /// Read the claims of a Markdown proof.
 pub fn parse_claims(text: &str, shown: &str) -> Result<Vec<Claim>, ProveError> {
@@ -221,16 +219,16 @@ pub fn load_gallery(dir: &Path) -> Result<Vec<(String, Case)>, ProveError> {
     Ok(out)
 }
 
-fn outcome_of(holds: Option<bool>) -> Outcome {
+fn outcome_of(holds: Option<bool>) -> ClaimResult {
     match holds {
-        Some(true) => Outcome::Pass,
-        Some(false) => Outcome::Fail,
-        None => Outcome::Undecided,
+        Some(true) => ClaimResult::Pass,
+        Some(false) => ClaimResult::Fail,
+        None => ClaimResult::Undecided,
     }
 }
 
 /// The claimed step's outcome on one case, with its reason.
-fn judge(step: &str, r: &Report, ex: &Explanation) -> (Outcome, String) {
+fn judge(step: &str, r: &Report, ex: &Explanation) -> (ClaimResult, String) {
     let pick = |name: &str| {
         ex.steps
             .iter()
@@ -247,7 +245,7 @@ fn judge(step: &str, r: &Report, ex: &Explanation) -> (Outcome, String) {
             .copied();
         match worst {
             Some(s) => (outcome_of(s.holds), s.why.clone()),
-            None => (Outcome::NotApplicable, String::new()),
+            None => (ClaimResult::NotApplicable, String::new()),
         }
     };
     match step {
@@ -257,35 +255,81 @@ fn judge(step: &str, r: &Report, ex: &Explanation) -> (Outcome, String) {
         "boundary-vanishes" => all("the boundary term vanishes"),
         "tractable" => all("tractable objective"),
         "weighted" => match &r.weighted {
-            None => (Outcome::NotApplicable, "the case has no weight".into()),
+            None => (ClaimResult::NotApplicable, "the case has no weight".into()),
             Some(w) => {
                 let v = &w.verdict;
                 let outcome = if v.ibp == Ibp::Violated
                     || v.boundary == Boundary::Nonzero
                     || v.objective == ObjectiveVerdict::Infinite
                 {
-                    Outcome::Fail
+                    ClaimResult::Fail
                 } else if v.ibp == Ibp::Holds
                     && v.boundary == Boundary::Vanishes
                     && v.objective == ObjectiveVerdict::Finite
                 {
-                    Outcome::Pass
+                    ClaimResult::Pass
                 } else {
-                    Outcome::Undecided
+                    ClaimResult::Undecided
                 };
-                (outcome, w.explanations.join("; "))
+                let e = &w.explanations;
+                let why = [&e.ibp, &e.boundary, &e.objective]
+                    .into_iter()
+                    .filter(|e| !e.is_empty())
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                (outcome, why)
             }
         },
         _ => unreachable!("steps are validated when parsed"),
     }
 }
 
-/// Check every claim of `proof` on every case of `gallery`.
-pub fn prove(proof: &Path, gallery: &Path, max_evals: u64) -> Result<ProofRun, ProveError> {
+/// The gallery a proof names in a fenced ```` ```proof ```` block (`gallery = "DIR"`, relative
+/// to the proof's folder); without one, [`DEFAULT_GALLERY`].
+pub fn named_gallery(text: &str, proof: &Path, shown: &str) -> Result<PathBuf, ProveError> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Header {
+        gallery: String,
+    }
+    let dir = proof.parent().unwrap_or(Path::new(""));
+    let mut lines = text.lines().enumerate();
+    while let Some((n, line)) = lines.next() {
+        let t = line.trim_start();
+        if !(t.starts_with("```proof") && t["```proof".len()..].trim().is_empty()) {
+            continue;
+        }
+        let body: String = lines
+            .by_ref()
+            .map(|(_, l)| l)
+            .take_while(|l| !l.trim_start().starts_with("```"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let h: Header = toml::from_str(&body).map_err(|e| {
+            ProveError::Claim(format!("{shown}:{}: proof: {}", n + 1, e.message().trim()))
+        })?;
+        return Ok(dir.join(h.gallery));
+    }
+    Ok(PathBuf::from(DEFAULT_GALLERY))
+}
+
+/// The gallery of a proof that names none (relative to the working directory, the
+/// repository's root when run as documented).
+pub const DEFAULT_GALLERY: &str = "proofs/cases";
+
+/// Check every claim of `proof` on every case of `gallery`, or, when `None`, of the gallery
+/// the proof names (see [`named_gallery`]).
+pub fn prove(proof: &Path, gallery: Option<&Path>, max_evals: u64) -> Result<ProofRun, ProveError> {
     let shown = proof.display().to_string();
     let text = std::fs::read_to_string(proof)
         .map_err(|e| ProveError::Io(format!("{shown}: cannot read the proof: {e}")))?;
     let claims = parse_claims(&text, &shown)?;
+    let gallery = match gallery {
+        Some(g) => g.to_path_buf(),
+        None => named_gallery(&text, proof, &shown)?,
+    };
+    let gallery = gallery.as_path();
     let cases = load_gallery(gallery)?;
     let names: Vec<String> = cases.iter().map(|(n, _)| n.clone()).collect();
     for c in &claims {
@@ -323,11 +367,11 @@ pub fn prove(proof: &Path, gallery: &Path, max_evals: u64) -> Result<ProofRun, P
             let (r, ex) = &cache[&key];
             let (outcome, why) = judge(&c.step, r, ex);
             let expected = if c.expect_fail.contains(name) {
-                Outcome::Fail
+                ClaimResult::Fail
             } else if c.expect_undecided.contains(name) {
-                Outcome::Undecided
+                ClaimResult::Undecided
             } else {
-                Outcome::Pass
+                ClaimResult::Pass
             };
             row.push(Cell {
                 outcome,
@@ -346,12 +390,13 @@ pub fn prove(proof: &Path, gallery: &Path, max_evals: u64) -> Result<ProofRun, P
 }
 
 impl ProofRun {
-    /// 0 when every outcome is the expected one, 1 otherwise.
-    pub fn exit_code(&self) -> u8 {
+    /// Holds when every outcome is the expected one, violated otherwise (an unexpected
+    /// pass is as wrong as an unexpected failure).
+    pub fn outcome(&self) -> Outcome {
         if self.cells.iter().flatten().all(Cell::as_expected) {
-            0
+            Outcome::Holds
         } else {
-            1
+            Outcome::Violated
         }
     }
 
@@ -395,7 +440,7 @@ impl ProofRun {
             .cells
             .iter()
             .flatten()
-            .filter(|c| c.outcome != Outcome::NotApplicable)
+            .filter(|c| c.outcome != ClaimResult::NotApplicable)
             .count();
         let _ = writeln!(o, "{} of {total} outcomes as expected", total - bad);
         o
