@@ -118,9 +118,7 @@ pub fn convergence(
                 ..opts.clone()
             };
             // The identity that decides (the weighted one with a weight), as the final values.
-            let rep = crate::check_case(case, &o)
-                .map_err(|e| err(e.to_string()))?
-                .deciding();
+            let rep = crate::check_case(case, &o)?.deciding();
             // A run that used as many evaluations as the final one is the final run (check is
             // deterministic): its difference from itself is 0 by construction, and drawing it
             // made the curve drop to "exact" at the end, convergence that did not happen.

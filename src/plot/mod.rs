@@ -55,21 +55,43 @@ use plotters::prelude::*;
 use std::path::Path;
 use style::DrawResult;
 
-/// Why a figure cannot be made: bad input (extension, dimension, case without the needed
-/// feature) or a drawing failure.
-#[derive(Clone, Debug, PartialEq)]
-pub struct PlotError(pub String);
-
-impl std::fmt::Display for PlotError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.0)
-    }
+/// Why a figure cannot be made. A figure that shows a failed or undecided check is not an
+/// error; these are bad requests (a format, a size, a figure the case has no use for) and
+/// failures to draw.
+#[derive(Debug, thiserror::Error)]
+pub enum PlotError {
+    /// The file name's extension names no format.
+    #[error(
+        "cannot write {}: the file name must end in .svg or .png (the format follows the extension)",
+        .0.display()
+    )]
+    Extension(std::path::PathBuf),
+    /// The size asked for is outside 200x150 .. 8000x8000 pixels.
+    #[error("a figure of {width}x{height} pixels is outside 200x150 .. 8000x8000")]
+    Size { width: u32, height: u32 },
+    /// The figure does not apply to this case (its dimension, its domain, no finite value).
+    #[error("{0}")]
+    NotApplicable(String),
+    /// `locate` found no point where the density is positive and finite.
+    #[error("the density is zero or undefined everywhere it was evaluated")]
+    NoMass(#[source] crate::locate::LocateError),
+    /// The report's normalizer has no finite value to scale p by.
+    #[error("the normalizer Z has no finite value")]
+    NoNormalizer,
+    /// A capped `check` run of the convergence figure failed.
+    #[error(transparent)]
+    Check(#[from] crate::check::CheckError),
+    /// The drawing backend failed.
+    #[error("drawing the figure failed: {0}")]
+    Draw(String),
+    /// The PNG encoder failed.
+    #[error("encoding the PNG failed: {0}")]
+    Png(#[source] png::EncodingError),
 }
 
-impl std::error::Error for PlotError {}
-
+/// A figure that does not apply to the case, with the reason.
 fn err(msg: impl Into<String>) -> PlotError {
-    PlotError(msg.into())
+    PlotError::NotApplicable(msg.into())
 }
 
 /// The image format, from the output file's extension.
@@ -88,10 +110,7 @@ impl Format {
         match ext.as_deref() {
             Some("svg") => Ok(Format::Svg),
             Some("png") => Ok(Format::Png),
-            _ => Err(err(format!(
-                "cannot write {}: the file name must end in .svg or .png (the format follows the extension)",
-                path.display()
-            ))),
+            _ => Err(PlotError::Extension(path.to_path_buf())),
         }
     }
 }
@@ -169,11 +188,12 @@ pub fn render(
     register_fonts();
     let (w, h) = size.unwrap_or_else(|| fig.size());
     if !(200..=8000).contains(&w) || !(150..=8000).contains(&h) {
-        return Err(err(format!(
-            "a figure of {w}x{h} pixels is outside 200x150 .. 8000x8000"
-        )));
+        return Err(PlotError::Size {
+            width: w,
+            height: h,
+        });
     }
-    let fail = |e: Box<dyn std::error::Error>| err(format!("drawing the figure failed: {e}"));
+    let fail = |e: Box<dyn std::error::Error>| PlotError::Draw(e.to_string());
     match format {
         Format::Svg => {
             let mut s = String::new();
@@ -196,11 +216,8 @@ pub fn render(
                 let mut enc = png::Encoder::new(&mut out, w, h);
                 enc.set_color(png::ColorType::Rgb);
                 enc.set_depth(png::BitDepth::Eight);
-                let mut wr = enc
-                    .write_header()
-                    .map_err(|e| err(format!("encoding the PNG failed: {e}")))?;
-                wr.write_image_data(&buf)
-                    .map_err(|e| err(format!("encoding the PNG failed: {e}")))?;
+                let mut wr = enc.write_header().map_err(PlotError::Png)?;
+                wr.write_image_data(&buf).map_err(PlotError::Png)?;
             }
             Ok(out)
         }

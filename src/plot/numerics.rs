@@ -1,7 +1,6 @@
 //! The numbers the figures share: p (normalised by the report's Z), s and their
 //! derivatives at points, grids, running integrals, and clipping to a plotted range.
 
-use super::err;
 use crate::numbers::linspace;
 
 use super::PlotError;
@@ -38,12 +37,11 @@ pub(super) struct At {
 
 impl<'a> Eval<'a> {
     pub(super) fn new(case: &'a Case, report: &Report) -> Result<Eval<'a>, PlotError> {
-        let loc = locate(&case.density, &case.domain)
-            .map_err(|_| err("the density is zero or undefined everywhere it was evaluated"))?;
+        let loc = locate(&case.density, &case.domain).map_err(PlotError::NoMass)?;
         // Z of p̃·e^(−log_max), from log Z (Z itself may be outside f64 range).
         let z_scaled = (report.log_normalizer - loc.log_max).exp();
         if !(z_scaled.is_finite() && z_scaled > 0.0) {
-            return Err(err("the normalizer Z has no finite value"));
+            return Err(PlotError::NoNormalizer);
         }
         Ok(Eval {
             case,
