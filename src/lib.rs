@@ -48,26 +48,29 @@
 pub mod breaks;
 pub mod case;
 pub mod check;
-pub mod dsm;
-pub mod estimate;
+pub mod estimators;
 pub mod expr;
-pub mod fisher;
 pub mod frame;
 pub mod locate;
 pub mod model;
+pub mod numbers;
 pub mod outcome;
 pub mod output;
+#[cfg(feature = "plot")]
 pub mod plot;
 pub mod quad;
 pub mod report;
-pub mod sample;
 pub mod score;
-pub mod special;
+pub mod stats;
+
 pub mod sweep;
 pub mod teach;
 
 pub use outcome::Outcome;
 pub use teach::{explain, prove};
+
+// The estimators' old paths, used by the binary.
+pub use estimators::{dsm, estimate, fisher, sample};
 
 use case::Case;
 use check::{CaseInfo, CheckError, CheckOptions};
