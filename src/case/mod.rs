@@ -44,7 +44,7 @@ pub use constants::{
     parse_param,
 };
 pub use error::{CaseError, Field};
-pub use names::{check_flag_vars, natural_cmp};
+pub use names::check_flag_vars;
 pub use parse::{load_case_file, parse_case};
 
 use crate::expr::Program;
@@ -154,6 +154,7 @@ impl Case {
 
 #[cfg(test)]
 mod tests {
+    use super::names::natural_cmp;
     use super::*;
 
     #[test]

@@ -12,7 +12,7 @@ pub struct CheckOptions {
     /// Breakpoints per variable (kinks, jumps) the quadrature cuts the domain at.
     pub breaks: Vec<Vec<f64>>,
     /// Sub-expressions whose branch changes are found and added as breakpoints
-    /// ([`crate::breaks::find_breaks`]).
+    /// (by `breaks::find_breaks`).
     pub switches: Vec<crate::expr::Switch>,
 }
 

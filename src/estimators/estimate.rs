@@ -140,8 +140,6 @@ pub struct EstimatorResult {
     pub series: Vec<SeriesPoint>,
 }
 
-pub use crate::sample::MIN_ACCEPTANCE;
-
 /// The relative rounding bound of the exact probe identities.
 pub const IDENTITY_BOUND: f64 = 1e-12;
 

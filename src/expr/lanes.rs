@@ -191,7 +191,7 @@ impl Program {
     /// Evaluate at `n` points at once: `xs[v * n + l]` is variable `v` at point `l`, and
     /// `out[l]` receives the value at point `l`.
     ///
-    /// The points are run [`LANES`] at a time, one instruction over all of them before the
+    /// The points are run `LANES` at a time, one instruction over all of them before the
     /// next, so the cost of decoding each instruction is shared; each point's value is
     /// bit-for-bit the one [`eval`](Program::eval) gives.
     ///

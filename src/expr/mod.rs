@@ -79,7 +79,7 @@ mod tests;
 
 pub use compile::{Switch, SwitchKind};
 pub use error::ExprError;
-pub use functions::{Arity, CONSTANTS, FUNCTIONS, PREFIXES, is_function};
+pub use functions::{Arity, FUNCTIONS};
 pub use lanes::LANES;
 pub use parse::free_symbols;
 

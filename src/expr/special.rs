@@ -213,11 +213,6 @@ pub fn lognormcdf<D: DualNum<Primitive = f64> + Copy>(x: D) -> D {
     taylor(x, lognormcdf_derivs)
 }
 
-/// ln Φ(x) in f64.
-pub fn lognormcdf_f64(x: f64) -> f64 {
-    lognormcdf_derivs(x, 0)[0]
-}
-
 /// Bernoulli numbers B₂, B₄, …, B₁₆.
 const BERNOULLI: [f64; 8] = [
     1.0 / 6.0,

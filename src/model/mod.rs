@@ -74,7 +74,7 @@ pub trait Density: Sync {
     /// function with its gradient) overrides it to take the batch at once.
     /// Whether the model supplies values and derivatives by itself (overriding the batch
     /// and Hessian methods) rather than through dual numbers; wrappers such as
-    /// [`crate::frame::InFrame`] then pass derivatives through by the chain rule.
+    /// `frame::InFrame` then pass derivatives through by the chain rule.
     fn supplies_derivatives(&self) -> bool {
         false
     }

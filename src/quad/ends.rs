@@ -13,28 +13,10 @@ pub enum EndBehaviour {
     Diverges,
 }
 
-/// Probe the end of a piece. For an infinite end we look at `m(r) = r·|f|` at distance `r`
-/// from the piece's finite end as `r → ∞`; for a finite end at `m(r) = r·|f|` at distance `r`
-/// from the end as `r → 0`. With `m ~ r^(−g)` (infinite end) or `m ~ r^g` (finite end) the
-/// integral over the end converges iff `g > 0`, and what lies beyond the distance `r_e`
-/// that the rule reaches is `∫ m(r)/r dr = m(r_e)/g`, which we bound by twice that.
-pub fn end_behaviour(f: &dyn Fn(f64) -> f64, piece: &Piece, upper_end: bool) -> EndBehaviour {
-    let m: Vec<f64> = probe_points(piece, upper_end)
-        .iter()
-        .map(|&(r, x)| r * f(x).abs())
-        .collect();
-    end_from_probes(&m)
-}
-
-/// The probes of [`end_behaviour`]: `(r, x)` at decades of distance `r` from the piece's
-/// finite end (infinite end) or from the end itself (finite end). They depend only on the
-/// piece.
-pub fn probe_points(piece: &Piece, upper_end: bool) -> Vec<(f64, f64)> {
-    probe_points_at(piece, upper_end, false)
-}
-
-/// [`probe_points`]; with `keep_end`, probes that round onto the end are kept there (at a
-/// cut end, where `f` is finite and flat at the scale of an ulp).
+/// The probes of an end: `(r, x)` at decades of distance `r` from the piece's finite end
+/// (infinite end) or from the end itself (finite end); they depend only on the piece. With
+/// `keep_end`, probes that round onto the end are kept there (at a cut end, where `f` is
+/// finite and flat at the scale of an ulp).
 pub(super) fn probe_points_at(piece: &Piece, upper_end: bool, keep_end: bool) -> Vec<(f64, f64)> {
     let (lo, hi) = piece.x_range();
     let end = if upper_end { hi } else { lo };
@@ -59,7 +41,11 @@ pub(super) fn probe_points_at(piece: &Piece, upper_end: bool, keep_end: bool) ->
     out
 }
 
-/// [`end_behaviour`] from `m(r) = r·|f(x)|` at the [`probe_points`].
+/// How `f` behaves at an end, from `m(r) = r·|f(x)|` at the probes of [`probe_points_at`].
+/// For an infinite end `m(r)` is followed as `r → ∞`, for a finite end as `r → 0`. With
+/// `m ~ r^(−g)` (infinite end) or `m ~ r^g` (finite end) the integral over the end converges
+/// iff `g > 0`, and what lies beyond the distance `r_e` that the rule reaches is
+/// `∫ m(r)/r dr = m(r_e)/g`, which we bound by twice that.
 pub fn end_from_probes(m: &[f64]) -> EndBehaviour {
     // The tanh-sinh rule stops at t = ±3, 2.15e-14 short of the ends of [0, 1] in u; in x
     // that is about 4.7e13·σ out (infinite end) or 2.15e-14 of the width in (finite end).
@@ -125,7 +111,7 @@ pub(super) fn end_from_probes_at(m: &[f64], edge: usize) -> EndBehaviour {
 }
 
 /// Decade index of the probe at a finite end just inside the reach of the extended rule
-/// (`t = 5`: `2.5e-102` of the width for the half rule): the probes beyond [`probe_points`]'s
+/// (`t = 5`: `2.5e-102` of the width for the half rule): the probes beyond [`probe_points_at`]'s
 /// 30 decades, from [`deep_probe_points`].
 pub(super) const DEEP_EDGE: usize = 101;
 

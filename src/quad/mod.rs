@@ -11,7 +11,7 @@
 //! In one dimension all quantities are integrated together with a tanh-sinh rule
 //! ([`integrate_1d_vec`]) whose error estimate compares the rule over each piece with the rule
 //! over its halves, plus a bound on what the rule's truncation at the ends of each piece
-//! leaves out ([`end_behaviour`]). In two to four dimensions all quantities are integrated
+//! leaves out (`ends.rs`). In two to four dimensions all quantities are integrated
 //! together from shared evaluations with an adaptive Genz–Malik rule of degree 7 with an
 //! embedded degree-5 rule ([`cubature()`]), which splits the region with the largest error
 //! along the axis with the largest fourth difference.
@@ -25,7 +25,7 @@
 //! | `piece.rs` | [`Piece`]: an axis piece and its map `x(u)` |
 //! | `sum.rs` | [`Estimate`] (value, error, evaluations) and compensated sums |
 //! | `ends.rs` | probes of an end: divergence, and the bound beyond the rule's last node |
-//! | `tail.rs` | [`power_tail`]: the sliver at a singular end the doubles cannot approach |
+//! | `tail.rs` | `power_tail`: the sliver at a singular end the doubles cannot approach |
 //! | `tanh_sinh.rs` | the 1-D rule, [`integrate_1d_vec`], vector-valued |
 //! | `cubature.rs` | the 2-D to 4-D rule, Genz–Malik, adaptive, with hidden-peak hints |
 
@@ -37,11 +37,12 @@ mod tail;
 mod tanh_sinh;
 
 pub use cubature::{
-    Cell, CubatureResult, FIRST_BATCH, MAX_CUBATURE_DIM, MEMORY_BUDGET, VectorIntegrand, cubature,
-    cubature_from, cubature_hinted, cubature_hinted_from, max_regions, pointwise,
+    Cell, MEMORY_BUDGET, VectorIntegrand, cubature, cubature_from, cubature_hinted,
+    cubature_hinted_from, max_regions, pointwise,
 };
-pub use ends::{EndBehaviour, end_behaviour, end_from_probes, probe_points};
 pub use piece::Piece;
 pub use sum::Estimate;
-pub use tail::power_tail;
-pub use tanh_sinh::{TANH_SINH_LEVELS, integrate_1d, integrate_1d_vec, tanh_sinh_at_level};
+pub use tanh_sinh::{integrate_1d, integrate_1d_vec};
+// The coarser levels of the rule, for the convergence figure.
+#[cfg(feature = "plot")]
+pub use tanh_sinh::{TANH_SINH_LEVELS, tanh_sinh_at_level};

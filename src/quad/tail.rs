@@ -73,8 +73,6 @@ pub fn power_tail(d: &[f64], v: &[f64]) -> (f64, f64) {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     #[test]
     fn power_tail_of_a_power_law_times_a_smooth_factor() {
         use super::power_tail;

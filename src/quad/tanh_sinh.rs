@@ -6,7 +6,7 @@ use super::ends::{
     DEEP_EDGE, EndBehaviour, deep_probe_points, end_from_probes, end_from_probes_at,
     probe_points_at,
 };
-use super::sum::{Estimate, Neumaier, two_sum_add};
+use super::sum::{Estimate, two_sum_add};
 use super::tail::{TAIL_CUT, TAIL_PROBES, power_tail};
 use super::{Piece, VectorIntegrand};
 
@@ -54,17 +54,19 @@ fn tanh_sinh_rule(a: f64, b: f64, mut put: impl FnMut(f64, f64)) {
 }
 
 /// The finest level of the tanh-sinh rule, the one [`integrate_1d_vec`] uses: step `2^−6`.
+#[cfg(feature = "plot")]
 pub const TANH_SINH_LEVELS: u32 = 6;
 
 /// The tanh-sinh rule of [`integrate_1d_vec`] for one function over `[a, b]` at the coarser
 /// step `h = 2^−level` (`level` up to [`TANH_SINH_LEVELS`], the rule's own): the value and
 /// the number of evaluations. Its nodes are every `2^(6 − level)`-th node of the finest rule.
+#[cfg(feature = "plot")]
 pub fn tanh_sinh_at_level(f: &dyn Fn(f64) -> f64, a: f64, b: f64, level: u32) -> (f64, u64) {
     let stride = 1usize << (TANH_SINH_LEVELS - level.min(TANH_SINH_LEVELS));
     let c = 0.5 * (b - a);
     let nodes = tanh_sinh_nodes();
     let scale = c * stride as f64;
-    let mut acc = Neumaier::default();
+    let mut acc = super::sum::Neumaier::default();
     acc.add(scale * nodes[0].1 * f(a + c));
     let mut evals = 1;
     for &(om, w) in nodes.iter().skip(stride).step_by(stride) {
@@ -81,7 +83,7 @@ pub fn tanh_sinh_at_level(f: &dyn Fn(f64) -> f64, a: f64, b: f64, level: u32) ->
 /// again over its two halves: two rules with different nodes. Their difference estimates
 /// the error of either; the split one is reported, with twice the difference as its error,
 /// plus a floor of rounding error and bounds on what lies beyond the rule's outermost nodes
-/// ([`end_behaviour`]). (A rule's own estimate from the difference of its last two levels
+/// ([`end_from_probes`]). (A rule's own estimate from the difference of its last two levels
 /// can be far too small.) Non-finite values count as 0. The second value of the result says,
 /// per function, whether the integral diverges at an end. `evals` counts every point.
 pub fn integrate_1d_vec(

@@ -83,11 +83,11 @@ mod tests;
 mod text;
 
 pub use check::{Absent, ScoreCheck, check_score, compare_score, gradient_check};
-pub use derivatives::{GradientOf, divergence, jacobian, log_gradient, values_and_divergence};
-pub use options::{MAX_POINTS, ScoreError, ScoreOptions};
+pub use derivatives::{divergence, jacobian, values_and_divergence};
+pub use options::{ScoreError, ScoreOptions};
 pub use report::{
-    Agreement, Counterexample, Discrepancy, FdRow, FdStep, FiniteDifferences, GradientVerdict,
-    ModeSummary, PointCounts, PointKind, Sample, ScoreReport, ScoreVerdict, TailPoint, Tolerance,
+    Counterexample, Discrepancy, FdRow, FdStep, FiniteDifferences, GradientVerdict, ModeSummary,
+    PointCounts, PointKind, Sample, ScoreReport, ScoreVerdict, TailPoint, Tolerance,
 };
 
 use crate::model::MAX_DIM;

@@ -7,9 +7,9 @@
 //! Gaussian moments used throughout: for x ~ N(0,1), E x² = 1, E x⁴ = 3, E x⁶ = 15,
 //! E[g'(x)] = E[x g(x)] (Stein), E cos x = e^{−1/2}, E cos 2x = e^{−2}.
 
-use scorecheck::case::parse_case;
-use scorecheck::check::{CheckOptions, default_tol};
-use scorecheck::report::{Boundary, Ibp, ObjectiveVerdict, Quantity, Report, Status};
+use scorecheck::parse_case;
+use scorecheck::{Boundary, Ibp, ObjectiveVerdict, Quantity, Report, Status};
+use scorecheck::{CheckOptions, default_tol};
 
 fn run(toml: &str) -> Report {
     eprintln!("case: {}", toml.replace('\n', " | "));

@@ -4,9 +4,9 @@
 use crate::common;
 
 use common::{bad_input, exit_code, run_in, stdout};
-use scorecheck::case::parse_case;
-use scorecheck::dsm::{DsmOptions, DsmReport, dsm, parse_sweep};
-use scorecheck::stats::Agreement;
+use scorecheck::Agreement;
+use scorecheck::parse_case;
+use scorecheck::{DsmOptions, DsmReport, dsm, parse_noise_sweep as parse_sweep};
 
 fn run(toml: &str, sweep: &str, sigma: f64) -> DsmReport {
     let spec = parse_case(toml, "case.toml", "case").unwrap();
@@ -36,7 +36,7 @@ fn closed(a: f64, m: f64, sigma: f64) -> (f64, f64, f64) {
 }
 
 #[track_caller]
-fn near(q: &scorecheck::report::Quantity, want: f64, max_err: f64) {
+fn near(q: &scorecheck::Quantity, want: f64, max_err: f64) {
     let (v, e) = (q.value.unwrap(), q.error.unwrap());
     assert!(e <= max_err, "error {e} above {max_err}");
     assert!((v - want).abs() <= e + 1e-13, "{v} ± {e} vs {want}");

@@ -9,9 +9,9 @@
 //! n > −k (and infinite otherwise). Beta moments: for p ∝ x^{a−1}(1−x)^{b−1},
 //! E[x^m (1−x)^n] = B(a+m, b+n)/B(a, b).
 
-use scorecheck::case::parse_case;
-use scorecheck::check::default_tol;
-use scorecheck::report::{Boundary, Ibp, ObjectiveVerdict, Quantity, Status};
+use scorecheck::default_tol;
+use scorecheck::parse_case;
+use scorecheck::{Boundary, Ibp, ObjectiveVerdict, Quantity, Status};
 
 use crate::common::check_toml as run;
 

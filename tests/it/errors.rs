@@ -1,8 +1,8 @@
 //! Library errors: per area, with a Display that names case fields and values (never
 //! command-line flags), and their causes kept as sources.
 
-use scorecheck::case::{Field, parse_case, parse_interval, parse_param};
-use scorecheck::locate::LocateError;
+use scorecheck::LocateError;
+use scorecheck::{CaseField as Field, parse_case, parse_interval, parse_param};
 use std::error::Error;
 
 #[test]
@@ -76,9 +76,9 @@ fn output_errors_say_what_is_wrong_before_any_work() {
     let dir = std::env::temp_dir().join(format!("scorecheck-errors-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     // A folder as the target: refused before any work.
-    let e = scorecheck::output::Pending::create(&dir).unwrap_err();
+    let e = scorecheck::Pending::create(&dir).unwrap_err();
     assert!(e.to_string().ends_with("it is a folder"), "{e}");
-    let e = scorecheck::output::Pending::create(&dir.join("no").join("f.txt")).unwrap_err();
+    let e = scorecheck::Pending::create(&dir.join("no").join("f.txt")).unwrap_err();
     assert!(e.to_string().ends_with("does not exist"), "{e}");
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -16,7 +16,7 @@ use std::cell::Cell;
 use num_dual::{Dual2_64, Dual64, DualSVec64, HyperDual64};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
-use scorecheck::expr::{Program, free_symbols};
+use scorecheck::{Program, free_symbols};
 
 /// Values beyond this are "huge": finite differences there say little.
 const HUGE: f64 = 1e6;

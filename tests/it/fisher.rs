@@ -4,9 +4,9 @@
 use crate::common;
 
 use common::{bad_input, exit_code, run_in};
-use scorecheck::fisher::{FisherOptions, FisherReport, FisherSpec, fisher};
-use scorecheck::report::Quantity;
-use scorecheck::stats::Agreement;
+use scorecheck::Agreement;
+use scorecheck::Quantity;
+use scorecheck::{FisherOptions, FisherReport, FisherSpec, fisher};
 use std::path::Path;
 
 const SIM: &str = "-(x - a*theta - b)^2/(2*tau^2)";

@@ -224,7 +224,7 @@ fn run_case(
 fn run(s: &Settings, stop: impl Fn(u64, Duration) -> bool + Sync) -> Tally {
     let lang = Language::probe();
     assert!(
-        lang.functions.len() >= scorecheck::expr::FUNCTIONS.len(),
+        lang.functions.len() >= scorecheck::FUNCTIONS.len(),
         "every function of the language compiles with some number of arguments: {:?}",
         lang.functions
     );

@@ -15,9 +15,9 @@
 //! Counts of decided and undecided outcomes are printed with `--nocapture`.
 
 use proptest::prelude::*;
-use scorecheck::case::parse_case;
-use scorecheck::check::CheckOptions;
-use scorecheck::report::{Boundary, Ibp, ObjectiveVerdict, Quantity, Report};
+use scorecheck::CheckOptions;
+use scorecheck::parse_case;
+use scorecheck::{Boundary, Ibp, ObjectiveVerdict, Quantity, Report};
 
 /// Polynomials as coefficient vectors, lowest degree first.
 type Poly = Vec<f64>;
@@ -512,12 +512,12 @@ fn check_end_law(law: EndLaw, s: Poly) -> (bool, bool) {
             // Skipped explicitly: a finite integral whose integrand falls like x^-0.96 at an
             // end is reported as diverging (left open: over the decades the 1-D end probe
             // follows, x^-0.96 and x^-1 do not differ enough). Counted, not hidden.
-            Some(_) if q.value.is_none() && q.status == scorecheck::report::Status::Diverges => {
+            Some(_) if q.value.is_none() && q.status == scorecheck::Status::Diverges => {
                 eprintln!("{what}: finite but reported diverging: {case}");
             }
             Some(v) => covers(q, v, what, &case),
             None => assert!(
-                q.status != scorecheck::report::Status::Ok,
+                q.status != scorecheck::Status::Ok,
                 "{what} is infinite but reported {q:?}\n{}",
                 text()
             ),

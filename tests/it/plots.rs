@@ -417,7 +417,7 @@ fn estimate_bad_plot_path_exits_2_before_any_work() {
 /// ±e^{−R}(·R) in both, which vanishes as R grows.
 #[test]
 fn weighted_boundary_figure_draws_h_p_s() {
-    use scorecheck::case::parse_case;
+    use scorecheck::parse_case;
     let flux_at_zero = |weight: &str| {
         let text = format!(
             "domain = [[0, inf]]\n{weight}\n[density]\nlog = \"-x\"\n[score]\nfield = [\"-1\"]\n"
@@ -439,9 +439,9 @@ fn weighted_boundary_figure_draws_h_p_s() {
 
 /// The banana p ∝ exp(−x²/2 − (y − x²)²/(2·0.25)) with its true score
 /// ∇log p = (−x + 8x(y − x²), −4(y − x²)) (differentiating (y − x²)²/0.5), compiled.
-fn banana() -> scorecheck::case::Case {
+fn banana() -> scorecheck::Case {
     let text = "[density]\nlog = \"-x^2/2 - (y - x^2)^2/(2*0.25)\"\n[score]\nfield = [\"-x + 8*x*(y - x^2)\", \"-4*(y - x^2)\"]\n";
-    scorecheck::case::parse_case(text, "banana.toml", "banana")
+    scorecheck::parse_case(text, "banana.toml", "banana")
         .unwrap()
         .compile(&[], false)
         .unwrap()
@@ -503,7 +503,7 @@ fn banana_identity_legend_reports_no_fake_scale() {
 #[test]
 fn convergence_2d_does_not_draw_the_final_run_against_itself() {
     let case = banana();
-    let opts = scorecheck::check::CheckOptions::default();
+    let opts = scorecheck::CheckOptions::default();
     let report = scorecheck::check_case(&case, &opts).unwrap().deciding();
     let c = scorecheck::plot::convergence(&case, &report, &opts).unwrap();
     assert!(c.capped);

@@ -9,7 +9,7 @@
 
 use num_dual::{Dual2_64, Dual64};
 use proptest::prelude::*;
-use scorecheck::expr::Program;
+use scorecheck::Program;
 
 fn expr() -> impl Strategy<Value = String> {
     let leaf = prop_oneof![

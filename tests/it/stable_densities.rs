@@ -7,8 +7,8 @@
 //! Notation: p the normalised density, s the field; lhs = E[s ∂log p], rhs = −E[s′],
 //! boundary = [s p] over the ends, esm = ½E(s − ∂log p)², ism = E[½s² + s′], const = ½E(∂log p)².
 
-use scorecheck::check::default_tol;
-use scorecheck::report::{Boundary, Ibp, Quantity, Report, Status};
+use scorecheck::default_tol;
+use scorecheck::{Boundary, Ibp, Quantity, Report, Status};
 
 use crate::common::check_toml as run;
 

@@ -1,8 +1,8 @@
 //! Statuses and verdicts that are not numbers: non-finite integrands, divergent integrals,
 //! bad densities, dropped tails.
 
-use scorecheck::check::CheckError;
-use scorecheck::report::{Boundary, Ibp, ObjectiveVerdict, Status};
+use scorecheck::CheckError;
+use scorecheck::{Boundary, Ibp, ObjectiveVerdict, Status};
 
 use crate::common::try_check_toml as run;
 

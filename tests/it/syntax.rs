@@ -4,7 +4,7 @@
 use crate::common;
 
 use common::{bad_input, exit_code, run_in, stderr, stdout};
-use scorecheck::expr::{ExprError, Program};
+use scorecheck::{ExprError, Program};
 
 fn vars() -> Vec<String> {
     vec!["x".to_string(), "y".to_string()]

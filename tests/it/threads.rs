@@ -2,8 +2,8 @@
 //! splits a fixed number of regions per round and each point's values do not depend on how
 //! points are batched, so one thread and four give the same report, bit for bit.
 
-use scorecheck::case::parse_case;
-use scorecheck::check::CheckOptions;
+use scorecheck::CheckOptions;
+use scorecheck::parse_case;
 
 fn report_with_threads(toml: &str, threads: usize) -> String {
     let case = parse_case(toml, "t.toml", "t")

@@ -5,15 +5,15 @@
 //! infinite ends, parameters, fields, log-models, divergences and weights.
 //!
 //! The functions and their arities are found from the language itself: every name in
-//! `scorecheck::expr::FUNCTIONS` is tried with 1 to 4 arguments and kept with the counts
+//! `scorecheck::FUNCTIONS` is tried with 1 to 4 arguments and kept with the counts
 //! that compile, so new functions are fuzzed as soon as the language has them. Spellings that
 //! are not in that list (aliases, prefixes, operators) are candidates in the tables below;
 //! each is kept only if the language accepts it today.
 #![allow(dead_code)] // the fuzz target uses a subset
 
-use scorecheck::expr::Program;
+use scorecheck::Program;
 
-/// Names tried as functions besides `scorecheck::expr::FUNCTIONS` (aliases and functions
+/// Names tried as functions besides `scorecheck::FUNCTIONS` (aliases and functions
 /// that other branches add); kept only when they compile. Extend freely.
 pub const EXTRA_FUNCTIONS: &[&str] = &[
     "log",
@@ -47,7 +47,7 @@ pub const PREFIXES: &[&str] = &["np.", "numpy.", "math.", "torch.", "jnp."];
 /// The names of the language's functions (one place to adapt if `expr::FUNCTIONS` changes
 /// shape, e.g. to (name, arity) pairs).
 fn language_function_names() -> Vec<String> {
-    scorecheck::expr::FUNCTIONS
+    scorecheck::FUNCTIONS
         .iter()
         .map(|(name, _)| name.to_string())
         .collect()
@@ -466,13 +466,13 @@ pub fn case(r: &mut Rng, lang: &Language, max_evals: u64) -> Generated {
 pub fn check_from_bytes(lang: &Language, data: &[u8], max_evals: u64) {
     let mut r = Rng::from_bytes(data);
     let g = case(&mut r, lang, max_evals);
-    let Ok(spec) = scorecheck::case::parse_case(&g.toml, "fuzz.toml", "fuzz") else {
+    let Ok(spec) = scorecheck::parse_case(&g.toml, "fuzz.toml", "fuzz") else {
         return;
     };
     let Ok(case) = spec.compile(&[], false) else {
         return;
     };
-    let opts = scorecheck::check::CheckOptions {
+    let opts = scorecheck::CheckOptions {
         tol: None,
         max_evals,
         ..Default::default()
@@ -481,7 +481,7 @@ pub fn check_from_bytes(lang: &Language, data: &[u8], max_evals: u64) {
         let _ = report.to_text();
         let _ = report.to_json();
         let _ = report.outcome();
-        let ex = scorecheck::explain::explain(&report);
+        let ex = scorecheck::explain(&report);
         let _ = ex.to_text();
     }
 }

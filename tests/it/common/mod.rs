@@ -110,18 +110,16 @@ pub fn fresh(area: &str, test: &str) -> std::path::PathBuf {
 }
 
 /// `check` with default options on a case file's text, in-process; panics on bad input.
-pub fn check_toml(toml: &str) -> scorecheck::report::Report {
+pub fn check_toml(toml: &str) -> scorecheck::Report {
     try_check_toml(toml).expect("check runs")
 }
 
 /// `check` with default options on a case file's text that parses and compiles.
-pub fn try_check_toml(
-    toml: &str,
-) -> Result<scorecheck::report::Report, scorecheck::check::CheckError> {
-    let spec = scorecheck::case::parse_case(toml, "test.toml", "test")
+pub fn try_check_toml(toml: &str) -> Result<scorecheck::Report, scorecheck::CheckError> {
+    let spec = scorecheck::parse_case(toml, "test.toml", "test")
         .unwrap_or_else(|e| panic!("case parses: {e}"));
     let case = spec
         .compile(&[], false)
         .unwrap_or_else(|e| panic!("case compiles: {e}"));
-    scorecheck::check_case(&case, &scorecheck::check::CheckOptions::default())
+    scorecheck::check_case(&case, &scorecheck::CheckOptions::default())
 }
