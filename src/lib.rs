@@ -129,6 +129,8 @@ pub use score::{
     ScoreOptions, ScoreReport, ScoreVerdict, TailPoint, Tolerance as ScoreTolerance, check_score,
     compare_score, divergence, gradient_check,
 };
+// Exact derivatives of a field, and the gradient of a log-model as a field.
+pub use score::{GradientOf, jacobian};
 // Teaching.
 pub use teach::explain::{Explanation, explain};
 pub use teach::prove::{ProofRun, ProveError, prove};

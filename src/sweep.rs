@@ -20,7 +20,7 @@
 //! ```
 //!
 //! ```
-//! use scorecheck::sweep::{ParamArg, parse_param_arg};
+//! use scorecheck::{ParamArg, parse_param_arg};
 //!
 //! let ParamArg::Grid(g) = parse_param_arg("mu=-1:2:4").unwrap() else { panic!() };
 //! assert_eq!(g.values, [-1.0, 0.0, 1.0, 2.0]);

@@ -34,6 +34,7 @@
 //! | `boundary.rs` | the boundary term: face integrals, their limits at finite ends, decay at infinite ones |
 //! | `verdicts.rs` | the verdicts and their explanations; [`status_for_value`] |
 //! | `confirm.rs` | a violation confirmed by a second, independent integration |
+
 mod boundary;
 mod confirm;
 mod divergence;

@@ -30,8 +30,8 @@
 //! the check (ESM_σ would need a 2-D quadrature of p_σ at every point of a 2-D quadrature).
 //!
 //! ```
-//! use scorecheck::case::parse_case;
-//! use scorecheck::dsm::{DsmOptions, dsm};
+//! use scorecheck::parse_case;
+//! use scorecheck::{DsmOptions, dsm};
 //!
 //! // p = N(0, 1), σ = 1, s = −2(x − 1): DSM = 4.5, ESM(p_σ) = 4.25, constant 0.25.
 //! let spec = parse_case("[density]\nlog = \"-x^2/2\"\n[score]\nfield = [\"-2*(x-1)\"]\n", "c.toml", "c")

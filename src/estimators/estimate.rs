@@ -33,9 +33,9 @@
 //! `(v_1ᵀJv_1 − tr J)² − V(x)`, with `V` the closed form at the draw, is zero in expectation.
 //!
 //! ```
-//! use scorecheck::case::parse_case;
-//! use scorecheck::estimate::{EstimateOptions, estimate};
-//! use scorecheck::stats::Agreement;
+//! use scorecheck::parse_case;
+//! use scorecheck::{EstimateOptions, estimate};
+//! use scorecheck::Agreement;
 //!
 //! // p = N(0, 1), s = −2x: ism = ½E[4x²] − 2 = 0.
 //! let spec = parse_case("[density]\nlog = \"-x^2/2\"\n[score]\nfield = [\"-2*x\"]\n", "c.toml", "c")

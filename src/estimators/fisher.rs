@@ -24,7 +24,7 @@
 //! x at each finite end of θ, and as the limit of the same integral at infinite ends.
 //!
 //! ```
-//! use scorecheck::fisher::{FisherOptions, FisherSpec, fisher};
+//! use scorecheck::{FisherOptions, FisherSpec, fisher};
 //!
 //! // x|θ ~ N(θ, 1), q = N(0.5, 0.3²), and the true Fisher score s = x − θ: esm = 0,
 //! // const = E½u² = ½, so ism = −½.

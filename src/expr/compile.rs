@@ -227,7 +227,7 @@ impl Program {
     ///
     /// ```
     /// use num_dual::Dual64;
-    /// use scorecheck::expr::Program;
+    /// use scorecheck::Program;
     ///
     /// let vars = ["x".to_string(), "y".to_string()];
     /// let params = [("mu".to_string(), 3.0)];
@@ -259,7 +259,7 @@ impl Program {
     /// still NaN there (the rules and how signs are kept are documented in `src/expr/logspace.rs`).
     ///
     /// ```
-    /// use scorecheck::expr::Program;
+    /// use scorecheck::Program;
     /// let vars = ["x".to_string()];
     /// // The logistic density: exp(-x)/(1+exp(-x))^2 overflows to inf/inf at x = -1000.
     /// let p = Program::compile_log("exp(-x)/(1+exp(-x))^2", &vars, &[]).unwrap();

@@ -196,7 +196,7 @@ impl Program {
     /// bit-for-bit the one [`eval`](Program::eval) gives.
     ///
     /// ```
-    /// use scorecheck::expr::Program;
+    /// use scorecheck::Program;
     ///
     /// let p = Program::compile("x*y + 1", &["x".into(), "y".into()], &[]).unwrap();
     /// let xs = [1.0, 2.0, 3.0, /* y: */ 10.0, 20.0, 30.0];

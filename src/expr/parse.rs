@@ -181,7 +181,7 @@ pub(super) fn parse(src: &str) -> Result<Parsed, ExprError> {
 /// Fails with the same syntax errors as [`Program::compile`](super::Program::compile).
 ///
 /// ```
-/// use scorecheck::expr::free_symbols;
+/// use scorecheck::free_symbols;
 /// let known = vec!["mu".to_string()];
 /// let syms = free_symbols("exp(-(y - mu)^2) * x + y * pi", &known).unwrap();
 /// assert_eq!(syms, ["y", "x"]);

@@ -8,7 +8,7 @@
 //!
 //! ```
 //! use num_dual::DualNum;
-//! use scorecheck::model::{Density, ScoreField, eval_point};
+//! use scorecheck::{Density, ScoreField, eval_point};
 //!
 //! struct StdNormal;
 //! impl Density for StdNormal {

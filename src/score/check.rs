@@ -71,10 +71,10 @@ impl ScalarFunction for Absent {
 /// * divergence: against the exact `∇·s` of the field, or of `∇ log_model` without a field.
 ///
 /// ```
-/// use scorecheck::check::CaseInfo;
-/// use scorecheck::expr::Program;
-/// use scorecheck::model::{DensityKind, ExprDensity, ExprField};
-/// use scorecheck::score::{Agreement, ScoreCheck, ScoreOptions};
+/// use scorecheck::CaseInfo;
+/// use scorecheck::Program;
+/// use scorecheck::{DensityKind, ExprDensity, ExprField};
+/// use scorecheck::{Agreement, ScoreCheck, ScoreOptions};
 ///
 /// let vars = vec!["x".to_string()];
 /// let compile = |s: &str| Program::compile(s, &vars, &[]).unwrap();
@@ -168,10 +168,10 @@ impl<'a, P: Density, S: ScoreField, M: Density, V: ScalarFunction> ScoreCheck<'a
 /// A `None` part needs its type named; [`Absent`] serves:
 ///
 /// ```
-/// use scorecheck::check::CaseInfo;
-/// use scorecheck::expr::Program;
-/// use scorecheck::model::{DensityKind, ExprDensity};
-/// use scorecheck::score::{Absent, Agreement, ScoreOptions, check_score};
+/// use scorecheck::CaseInfo;
+/// use scorecheck::Program;
+/// use scorecheck::{DensityKind, ExprDensity};
+/// use scorecheck::{Absent, Agreement, ScoreOptions, check_score};
 ///
 /// let vars = vec!["x".to_string(), "y".to_string()];
 /// let compile = |s: &str| Program::compile(s, &vars, &[]).unwrap();
@@ -229,10 +229,10 @@ pub fn check_score<P: Density, S: ScoreField, M: Density, V: ScalarFunction>(
 /// its mass. See [`ScoreCheck`] for a hand-written divergence too.
 ///
 /// ```
-/// use scorecheck::check::CaseInfo;
-/// use scorecheck::expr::Program;
-/// use scorecheck::model::{DensityKind, ExprDensity, ExprField};
-/// use scorecheck::score::{ScoreOptions, compare_score};
+/// use scorecheck::CaseInfo;
+/// use scorecheck::Program;
+/// use scorecheck::{DensityKind, ExprDensity, ExprField};
+/// use scorecheck::{ScoreOptions, compare_score};
 ///
 /// let vars = vec!["x".to_string()];
 /// let compile = |s: &str| Program::compile(s, &vars, &[]).unwrap();
@@ -263,10 +263,10 @@ pub fn compare_score<P: Density, S: ScoreField, M: Density>(
 /// `p` — as every score `∇ log q` is. A 1-D field always is.
 ///
 /// ```
-/// use scorecheck::check::CaseInfo;
-/// use scorecheck::expr::Program;
-/// use scorecheck::model::{DensityKind, ExprDensity, ExprField};
-/// use scorecheck::score::{GradientVerdict, ScoreOptions, gradient_check};
+/// use scorecheck::CaseInfo;
+/// use scorecheck::Program;
+/// use scorecheck::{DensityKind, ExprDensity, ExprField};
+/// use scorecheck::{GradientVerdict, ScoreOptions, gradient_check};
 ///
 /// let vars = vec!["x".to_string(), "y".to_string()];
 /// let compile = |s: &str| Program::compile(s, &vars, &[]).unwrap();

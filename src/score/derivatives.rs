@@ -16,8 +16,8 @@ use num_dual::DualNum;
 ///
 /// ```
 /// use num_dual::DualNum;
-/// use scorecheck::model::{Density, ScoreField};
-/// use scorecheck::score::GradientOf;
+/// use scorecheck::{Density, ScoreField};
+/// use scorecheck::GradientOf;
 ///
 /// struct Quartic;
 /// impl Density for Quartic {
@@ -59,8 +59,8 @@ pub(super) fn seeded(x: &[f64], j: usize) -> [Dual64; MAX_DIM] {
 ///
 /// ```
 /// use num_dual::DualNum;
-/// use scorecheck::model::ScoreField;
-/// use scorecheck::score::jacobian;
+/// use scorecheck::ScoreField;
+/// use scorecheck::jacobian;
 ///
 /// // s = (−x − y, x − y): a rotation added to −(x, y).
 /// struct Swirl;
@@ -92,9 +92,9 @@ pub fn jacobian<S: ScoreField>(s: &S, x: &[f64]) -> ([f64; MAX_DIM], [[f64; MAX_
 /// The exact divergence `∇·s(x) = Σ_i ∂_i s_i(x)`.
 ///
 /// ```
-/// use scorecheck::model::{Density, ExprDensity, DensityKind};
-/// use scorecheck::expr::Program;
-/// use scorecheck::score::{GradientOf, divergence};
+/// use scorecheck::{Density, ExprDensity, DensityKind};
+/// use scorecheck::Program;
+/// use scorecheck::{GradientOf, divergence};
 ///
 /// let vars = ["x".to_string(), "y".to_string()];
 /// let m = ExprDensity {

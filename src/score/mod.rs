@@ -30,9 +30,9 @@
 //!
 //! ```
 //! use num_dual::DualNum;
-//! use scorecheck::check::CaseInfo;
-//! use scorecheck::model::{Density, ScoreField};
-//! use scorecheck::score::{Agreement, ScoreOptions, compare_score};
+//! use scorecheck::CaseInfo;
+//! use scorecheck::{Density, ScoreField};
+//! use scorecheck::{Agreement, ScoreOptions, compare_score};
 //!
 //! // p = N(0, 1); the hand-written score forgets the sign.
 //! struct Normal;
@@ -83,7 +83,7 @@ mod tests;
 mod text;
 
 pub use check::{Absent, ScoreCheck, check_score, compare_score, gradient_check};
-pub use derivatives::{divergence, jacobian, values_and_divergence};
+pub use derivatives::{GradientOf, divergence, jacobian, values_and_divergence};
 pub use options::{ScoreError, ScoreOptions};
 pub use report::{
     Counterexample, Discrepancy, FdRow, FdStep, FiniteDifferences, GradientVerdict, ModeSummary,
