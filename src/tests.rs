@@ -50,13 +50,7 @@ fn a_domain_end_next_to_a_mode_does_not_shrink_its_width() {
 #[test]
 fn many_cuts_in_4d_give_at_most_max_cells() {
     let spec = crate::parse_case(
-        r#"vars = ["x", "y", "z", "w"]
-domain = [[-inf, 0], [0, inf], [-1.0350788890209018e-178, 3.3103356445132865e0], [1e0, 2.890570897758787e0]]
-[density]
-log = "-abs(x) + -(y - 2)^2/(2*pi) + -(z - 0.79)^2/(2*1e-3) + -(w - 1.9e3)^2/(2*1.84)"
-[score]
-field = ["9.354e-248", "-y", "w", "w"]
-"#,
+        include_str!("../tests/data/many_cuts_4d.toml"),
         "case.toml",
         "case",
     )

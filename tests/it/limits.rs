@@ -172,13 +172,8 @@ fn many_cuts_in_4d_stay_within_memory() {
     let dir = tmp("cells");
     std::fs::write(
         dir.join("case.toml"),
-        r#"vars = ["x", "y", "z", "w"]
-domain = [[-inf, 0], [0, inf], [-1.0350788890209018e-178, 3.3103356445132865e0], [1e0, 2.890570897758787e0]]
-[density]
-log = "-abs(x) + -(y - 2)^2/(2*pi) + -(z - 0.79)^2/(2*1e-3) + -(w - 1.9e3)^2/(2*1.84)"
-[score]
-field = ["9.354e-248", "-y", "w", "w"]
-"#,
+        // The case is shared with the library's test of its cells (src/tests.rs).
+        include_str!("../data/many_cuts_4d.toml"),
     )
     .unwrap();
     let o = run_limited(&dir, &["explain", "case.toml", "--max-evals=20000"])
