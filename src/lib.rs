@@ -54,6 +54,7 @@ pub mod frame;
 pub mod locate;
 pub mod model;
 pub mod numbers;
+pub mod option_error;
 pub mod outcome;
 pub mod output;
 #[cfg(feature = "plot")]

@@ -49,14 +49,19 @@
 //! [`crate::sample::MAX_DRAWS`] Monte Carlo draws (beyond is bad input); each cubature ends at
 //! its `--max-evals` or at `quad::max_regions`; `locate` bounds the pieces.
 
-use crate::case::{Case, CaseSpec};
+use crate::Outcome;
+use crate::case::{Case, CaseError, CaseSpec};
 use crate::check::status_for_value;
+use crate::locate::LocateError;
 use crate::locate::Located;
 use crate::locate::locate;
 use crate::model::{Density, MAX_DIM, ScoreField};
+use crate::option_error::{Opt, OptionError};
 use crate::quad::{Cell, Piece, cubature, integrate_1d, pointwise};
 use crate::report::{Quantity, Status, fmt_q, fmt_value};
-use crate::sample::{BLOCK, SampleOptions, Sampler, rng_for, sample, stream, untrusted};
+use crate::sample::{
+    BLOCK, SampleError, SampleOptions, Sampler, rng_for, sample, stream, untrusted,
+};
 use crate::score::values_and_divergence;
 use crate::stats::{Agreement, compare_to};
 use crate::stats::{McMean, mc_mean};
@@ -77,8 +82,12 @@ pub struct Sweep {
 }
 
 /// Parse `NAME=LO:HI:COUNT` (COUNT evenly spaced values from LO to HI) or `NAME=V1,V2,…`.
-pub fn parse_sweep(s: &str) -> Result<Sweep, String> {
-    let bad = |why: &str| format!("--sweep {s}: {why}; expected NAME=LO:HI:COUNT or NAME=V1,V2,…");
+pub fn parse_sweep(s: &str) -> Result<Sweep, DsmError> {
+    let bad = |why: &str| {
+        DsmError::Option(OptionError::new(Opt::Sweep).text(format!(
+            " {s}: {why}; expected NAME=LO:HI:COUNT or NAME=V1,V2,…"
+        )))
+    };
     let (name, rest) = s.split_once('=').ok_or_else(|| bad("no '='"))?;
     let name = name.trim();
     if name.is_empty() {
@@ -196,16 +205,28 @@ pub struct DsmReport {
 }
 
 /// Bad input for [`dsm`].
-#[derive(Debug, Clone, PartialEq)]
-pub struct DsmError(pub String);
-
-impl std::fmt::Display for DsmError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.0)
-    }
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DsmError {
+    /// An option (σ, draws, tolerance, the sweep, a parameter) is unusable; the message names
+    /// its field.
+    #[error(transparent)]
+    Option(#[from] OptionError),
+    /// The case does not compile at a value of θ.
+    #[error(transparent)]
+    Case(#[from] CaseError),
+    /// DSM handles one or two variables.
+    #[error("dsm handles cases of one or two variables; this case has {} ({})", .0.len(), .0.join(", "))]
+    Dimension(Vec<String>),
+    /// The density's mass could not be found.
+    #[error("cannot find where the density has its mass: {0}")]
+    NoMass(#[source] LocateError),
+    /// `∫p̃` is 0, infinite or undefined.
+    #[error("the density has no finite positive mass")]
+    NoFiniteMass,
+    /// The Monte Carlo draws could not be made.
+    #[error(transparent)]
+    Sample(#[from] SampleError),
 }
-
-impl std::error::Error for DsmError {}
 
 fn phi(e: f64, sigma: f64) -> f64 {
     (-0.5 * (e / sigma).powi(2)).exp() / (sigma * (2.0 * std::f64::consts::PI).sqrt())
@@ -231,19 +252,21 @@ pub fn dsm(
 ) -> Result<DsmReport, DsmError> {
     let sigma = opts.sigma;
     if !(sigma > 0.0 && sigma.is_finite()) {
-        return Err(DsmError(format!(
-            "--sigma must be a positive number, got {sigma}"
-        )));
+        return Err(OptionError::new(Opt::Sigma)
+            .text(format!(" must be a positive number, got {sigma}"))
+            .into());
     }
     if opts.n < 2 {
-        return Err(DsmError("--n must be at least 2".into()));
+        return Err(OptionError::new(Opt::N).text(" must be at least 2").into());
     }
     if opts.n > crate::sample::MAX_DRAWS {
-        return Err(DsmError(format!(
-            "--n must be at most {}, got {}",
-            crate::sample::MAX_DRAWS,
-            opts.n
-        )));
+        return Err(OptionError::new(Opt::N)
+            .text(format!(
+                " must be at most {}, got {}",
+                crate::sample::MAX_DRAWS,
+                opts.n
+            ))
+            .into());
     }
     // One compiled case per θ.
     let thetas: Vec<Option<f64>> = match sweep {
@@ -255,42 +278,36 @@ pub fn dsm(
         let mut ov = overrides.to_vec();
         if let (Some(s), Some(v)) = (sweep, t) {
             if overrides.iter().any(|(k, _)| *k == s.name) {
-                return Err(DsmError(format!(
-                    "--sweep {}: the parameter is also set with --param",
-                    s.name
-                )));
+                return Err(OptionError::new(Opt::Sweep)
+                    .text(format!(" {}: the parameter is also set with ", s.name))
+                    .opt(Opt::Params)
+                    .into());
             }
             if !spec.params.iter().any(|(k, _, _)| *k == s.name) {
                 let have: Vec<&str> = spec.params.iter().map(|(k, _, _)| k.as_str()).collect();
-                return Err(DsmError(format!(
-                    "--sweep: unknown parameter `{}`; the case's parameters: {}",
-                    s.name,
-                    if have.is_empty() {
-                        "none".to_string()
-                    } else {
-                        have.join(", ")
-                    }
-                )));
+                return Err(OptionError::new(Opt::Sweep)
+                    .text(format!(
+                        ": unknown parameter `{}`; the case's parameters: {}",
+                        s.name,
+                        if have.is_empty() {
+                            "none".to_string()
+                        } else {
+                            have.join(", ")
+                        }
+                    ))
+                    .into());
             }
             ov.push((s.name.clone(), *v));
         }
-        cases.push(
-            spec.compile(&ov, false)
-                .map_err(|e| DsmError(e.to_string()))?,
-        );
+        cases.push(spec.compile(&ov, false)?);
     }
     let case0 = &cases[0];
     let d = case0.vars.len();
     if d > 2 {
-        return Err(DsmError(format!(
-            "dsm handles cases of one or two variables; this case has {} ({})",
-            d,
-            case0.vars.join(", ")
-        )));
+        return Err(DsmError::Dimension(case0.vars.clone()));
     }
     let p = &case0.density;
-    let located = locate(p, &case0.domain)
-        .map_err(|e| DsmError(format!("cannot find where the density has its mass: {e:?}")))?;
+    let located = locate(p, &case0.domain).map_err(DsmError::NoMass)?;
     // θ must be a parameter of the score only: the density must not change along the sweep.
     for c in &cases[1..] {
         for m in &located.modes {
@@ -303,10 +320,12 @@ pub fn dsm(
                     .collect();
                 let (a, b) = (p.log_density(&x[..]), c.density.log_density(&x[..]));
                 if a != b && !(a.is_nan() && b.is_nan()) {
-                    return Err(DsmError(format!(
-                        "--sweep {}: the parameter changes the density; DSM's θ must be a parameter of the score only",
-                        sweep.map(|s| s.name.as_str()).unwrap_or("")
-                    )));
+                    return Err(OptionError::new(Opt::Sweep)
+                        .text(format!(
+                            " {}: the parameter changes the density; DSM's θ must be a parameter of the score only",
+                            sweep.map(|s| s.name.as_str()).unwrap_or("")
+                        ))
+                        .into());
                 }
             }
         }
@@ -319,9 +338,9 @@ pub fn dsm(
     };
     let tol = opts.tol.unwrap_or(if d == 1 { 1e-8 } else { 1e-5 });
     if tol.is_nan() || tol <= 0.0 {
-        return Err(DsmError(format!(
-            "--tol must be a positive number, got {tol}"
-        )));
+        return Err(OptionError::new(Opt::Tol)
+            .text(format!(" must be a positive number, got {tol}"))
+            .into());
     }
     let mut notes = vec![];
 
@@ -444,8 +463,7 @@ pub fn dsm(
             sampler: Sampler::Auto,
             ..Default::default()
         },
-    )
-    .map_err(|e| DsmError(e.to_string()))?;
+    )?;
     // Noise per draw, laid out like the draws; one generator per chain and block.
     let eps: Vec<Vec<[f64; MAX_DIM]>> = samples
         .chains
@@ -611,7 +629,7 @@ fn noised_objectives<P: Density, S: ScoreField>(
     // Z = ∫ p̃ e^{−log_max}.
     let (z, z_div) = integrate_1d(&ptilde, xpieces);
     if z_div || z.value.is_nan() || z.value <= 0.0 {
-        return Err(DsmError("the density has no finite positive mass".into()));
+        return Err(DsmError::NoFiniteMass);
     }
     let zrel = z.error / z.value;
 
@@ -736,8 +754,9 @@ fn opt_q(q: &Option<Quantity>) -> String {
 }
 
 impl DsmReport {
-    pub fn exit_code(&self) -> u8 {
-        self.verdict.exit_code()
+    /// The worst comparison of DSM with the noised density's objectives.
+    pub fn outcome(&self) -> Outcome {
+        self.verdict.into()
     }
 
     pub fn to_json(&self) -> String {

@@ -107,7 +107,7 @@ pub fn convergence(
         }
     } else {
         out.method =
-            "scorecheck check with a cap on evaluations (--max-evals) growing to the final run's"
+            "scorecheck check with a cap on evaluations (`max_evals`) growing to the final run's"
                 .into();
         let full = fl.evals.max(1000);
         let budgets = logspace(500.0, full as f64, 14);

@@ -49,6 +49,7 @@ pub use sweep::SweepFigure;
 
 use crate::case::Case;
 use crate::check::CheckOptions;
+use crate::option_error::{Opt, OptionError};
 use crate::report::Report;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -78,6 +79,9 @@ pub enum PlotError {
     /// The report's normalizer has no finite value to scale p by.
     #[error("the normalizer Z has no finite value")]
     NoNormalizer,
+    /// The figure asked for does not suit the case; the message names the option to change.
+    #[error(transparent)]
+    Option(#[from] crate::option_error::OptionError),
     /// A capped `check` run of the convergence figure failed.
     #[error(transparent)]
     Check(#[from] crate::check::CheckError),
@@ -239,9 +243,13 @@ pub fn figure_for(
         Kind::Identity => match d {
             1 => identity_1d(case, report).map(Figure::Identity1d),
             2 => field_2d(case, report).map(Figure::Field2d),
-            _ => Err(err(format!(
-                "the identity figure is drawn for 1-D and 2-D cases; this case has {d} variables (try --kind convergence)"
-            ))),
+            _ => Err(PlotError::Option(
+                OptionError::text_first(format!(
+                    "the identity figure is drawn for 1-D and 2-D cases; this case has {d} variables (try "
+                ))
+                .opt(Opt::Kind)
+                .text(" convergence)"),
+            )),
         },
         Kind::Boundary => boundary_flux(case, report).map(Figure::Boundary),
         Kind::Convergence => convergence(case, report, opts).map(Figure::Convergence),

@@ -178,9 +178,7 @@ impl Sweep {
     /// The figure of esm, ism and ism + const against the one grid parameter.
     pub fn figure(&self, domain: String) -> Result<SweepFigure, SweepError> {
         let [g] = self.grid.as_slice() else {
-            return Err(SweepError(
-                "--plot draws the objectives against one parameter; give exactly one grid (fix the others with --param NAME=VALUE)".into(),
-            ));
+            return Err(SweepError::FigureNeedsOneGrid);
         };
         let a = self.argmin.as_ref();
         Ok(SweepFigure {

@@ -4,11 +4,11 @@ use super::NEGLIGIBLE_LOG;
 use super::report::Agreement;
 use super::report::Discrepancy;
 use super::report::FiniteDifferences;
-use super::report::GradientVerdict;
 use super::report::PointKind;
 use super::report::Sample;
 use super::report::ScoreReport;
 use super::report::TailPoint;
+use crate::Outcome;
 use crate::report::fmt_point;
 
 use std::fmt::Write as _;
@@ -71,22 +71,16 @@ pub(super) fn verdict_word(v: Agreement) -> &'static str {
 }
 
 impl ScoreReport {
-    /// The process exit code: 0 every check agrees, 1 one disagrees (or the field is not a
-    /// gradient), 3 one is undecided.
-    pub fn exit_code(&self) -> u8 {
+    /// Violated when a hand-written field or divergence disagrees with the exact derivatives
+    /// or the field is not a gradient; undecided when one of them could not be compared.
+    pub fn outcome(&self) -> Outcome {
         let v = &self.verdict;
-        let agreements = [v.field, v.divergence];
-        if agreements.contains(&Some(Agreement::Disagrees))
-            || v.gradient == Some(GradientVerdict::NotGradient)
-        {
-            1
-        } else if agreements.contains(&Some(Agreement::Undecided))
-            || v.gradient == Some(GradientVerdict::Undecided)
-        {
-            3
-        } else {
-            0
-        }
+        Outcome::all(
+            [v.field.map(Outcome::from), v.divergence.map(Outcome::from)]
+                .into_iter()
+                .chain([v.gradient.map(Outcome::from)])
+                .flatten(),
+        )
     }
 
     /// The JSON report.
@@ -213,10 +207,10 @@ impl ScoreReport {
         for n in &self.notes {
             let _ = writeln!(o, "note: {n}");
         }
-        let verdict = match self.exit_code() {
-            0 => "verdict: agree",
-            1 => "verdict: DISAGREE",
-            _ => "verdict: undecided",
+        let verdict = match self.outcome() {
+            Outcome::Holds => "verdict: agree",
+            Outcome::Violated => "verdict: DISAGREE",
+            Outcome::Undecided => "verdict: undecided",
         };
         let _ = writeln!(o, "{verdict}");
         o
