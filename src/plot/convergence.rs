@@ -5,7 +5,6 @@ use super::style::BLUE_;
 use super::style::RED_;
 
 use super::PlotError;
-use super::format::fmt_q;
 use super::format::pow10;
 use super::numerics::Eval;
 use super::numerics::logspace;
@@ -19,6 +18,7 @@ use crate::case::Case;
 use crate::check::CheckOptions;
 use crate::report::Quantity;
 use crate::report::Report;
+use crate::report::format::fmt_q_capped;
 use plotters::coord::Shift;
 
 use super::style::DrawResult;
@@ -240,8 +240,8 @@ impl Convergence {
             format!(
                 "final = scorecheck check at tolerance {:.0e}: lhs = {}, rhs = {}",
                 self.tol,
-                fmt_q(&self.final_lhs),
-                fmt_q(&self.final_rhs)
+                fmt_q_capped(&self.final_lhs, 6),
+                fmt_q_capped(&self.final_rhs, 6)
             ),
             format!("runs: {}", self.method),
             "Below the dashed line of its reported error, a difference from the final value means nothing.".into(),

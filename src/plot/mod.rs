@@ -43,7 +43,7 @@ pub use boundary::{BoundaryFlux, boundary_flux};
 pub use convergence::{Convergence, convergence};
 pub use estimate::{EstimateFigure, EstimateSeries, estimate_figure};
 pub use field_2d::{Arrow, Field2d, Polyline, Segment, field_2d};
-pub use format::{domain_text, fmt_q};
+pub use format::domain_text;
 pub use identity_1d::{Identity1d, identity_1d};
 pub use sweep::SweepFigure;
 

@@ -10,34 +10,12 @@ use super::report::ScoreReport;
 use super::report::TailPoint;
 use crate::Outcome;
 use crate::report::fmt_point;
+use crate::report::format::fmt_num;
 
 use std::fmt::Write as _;
 
 // Rendering
 // ---------------------------------------------------------------------------------------------
-
-/// A number with up to 8 significant digits, in exponent form when very large or small.
-pub(super) fn fmt_num(v: f64) -> String {
-    if v == 0.0 {
-        return "0".into();
-    }
-    if !v.is_finite() {
-        return format!("{v}");
-    }
-    let a = v.abs();
-    if (1e-4..1e7).contains(&a) {
-        let mag = a.log10().floor() as i32;
-        let decimals = (7 - mag).clamp(0, 11) as usize;
-        let s = format!("{v:.decimals$}");
-        if s.contains('.') {
-            s.trim_end_matches('0').trim_end_matches('.').to_string()
-        } else {
-            s
-        }
-    } else {
-        format!("{v:.7e}")
-    }
-}
 
 /// `x = 0.5` or `(x, y) = (0.5, 1)`.
 pub(super) fn fmt_at(vars: &[String], x: &[f64]) -> String {
@@ -100,9 +78,9 @@ impl ScoreReport {
                     c.check,
                     fmt_at(&self.vars, &s.at),
                     c.a,
-                    fmt_num(s.a),
+                    fmt_num(s.a, 8),
                     c.b,
-                    fmt_num(s.b)
+                    fmt_num(s.b, 8)
                 )
             })
             .collect()
@@ -181,7 +159,7 @@ impl ScoreReport {
                 if used.is_empty() {
                     String::new()
                 } else {
-                    format!(" (down to log p/p_max = {})", fmt_num(lowest))
+                    format!(" (down to log p/p_max = {})", fmt_num(lowest, 8))
                 }
             );
         }
@@ -200,7 +178,7 @@ impl ScoreReport {
                     o,
                     "  {line}  ({}, log p/p_max = {})",
                     kind_name(c.sample.kind),
-                    fmt_num(c.sample.log_p)
+                    fmt_num(c.sample.log_p, 8)
                 );
             }
         }
@@ -233,8 +211,8 @@ impl ScoreReport {
                 let _ = writeln!(
                     o,
                     "      max |a − b| = {}, max relative = {}",
-                    fmt_num(a.abs),
-                    fmt_num(b.rel)
+                    fmt_num(a.abs, 8),
+                    fmt_num(b.rel, 8)
                 );
             }
             return;
@@ -244,10 +222,10 @@ impl ScoreReport {
             let _ = writeln!(
                 o,
                 "      {what:<20} {:<14} at {}  ({sa} = {}, {sb} = {})",
-                fmt_num(v),
+                fmt_num(v, 8),
                 fmt_at(&self.vars, &s.at),
-                fmt_num(s.a),
-                fmt_num(s.b)
+                fmt_num(s.a, 8),
+                fmt_num(s.b, 8)
             );
         };
         if let Some(s) = &r.max_abs {
@@ -265,11 +243,11 @@ impl ScoreReport {
                 "      counterexample: at {} ({}, log p/p_max = {}): {} = {} but {} = {}",
                 fmt_at(&self.vars, &s.at),
                 kind_name(s.kind),
-                fmt_num(s.log_p),
+                fmt_num(s.log_p, 8),
                 r.a,
-                fmt_num(s.a),
+                fmt_num(s.a, 8),
                 r.b,
-                fmt_num(s.b)
+                fmt_num(s.b, 8)
             );
         }
     }
@@ -290,7 +268,7 @@ impl ScoreReport {
         }
         let _ = writeln!(o, "   (error |fd − exact|)");
         for r in &fd.rows {
-            let _ = write!(o, "  {:<18} {:>16}", r.derivative, fmt_num(r.exact));
+            let _ = write!(o, "  {:<18} {:>16}", r.derivative, fmt_num(r.exact, 8));
             for s in &r.steps {
                 let cell = if !s.inside {
                     "outside".to_string()
