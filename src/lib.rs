@@ -48,6 +48,7 @@
 pub mod breaks;
 pub mod case;
 pub mod check;
+pub mod check_runs;
 pub mod estimators;
 pub mod expr;
 pub mod frame;

@@ -26,7 +26,14 @@ pub(crate) fn run(a: PlotArgs) -> Result<Done, CliError> {
         PlotKind::Boundary => scorecheck::plot::Kind::Boundary,
         PlotKind::Convergence => scorecheck::plot::Kind::Convergence,
     };
-    let fig = scorecheck::plot::figure_for(&case, &report, kind, &opts).map_err(plot_error)?;
+    // The convergence figure of a case of 2 or more variables draws check's capped runs.
+    let capped = if kind == scorecheck::plot::Kind::Convergence && case.vars.len() > 1 {
+        scorecheck::check_runs::capped_runs(&case, &report, &opts).map_err(bad)?
+    } else {
+        vec![]
+    };
+    let fig =
+        scorecheck::plot::figure_with_runs(&case, &report, kind, &capped).map_err(plot_error)?;
     let bytes = scorecheck::plot::render(&fig, format, size).map_err(bad)?;
     pending.commit_bytes(&bytes).map_err(bad)?;
     // The figure is written whatever the check found.

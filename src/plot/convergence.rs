@@ -7,7 +7,6 @@ use super::style::RED_;
 use super::PlotError;
 use super::format::pow10;
 use super::numerics::Eval;
-use super::numerics::logspace;
 use super::style::FONT;
 use super::style::Mark;
 use super::style::axis;
@@ -15,7 +14,6 @@ use super::style::side_panel;
 use super::style::side_width;
 use super::style::title;
 use crate::case::Case;
-use crate::check::CheckOptions;
 use crate::report::Quantity;
 use crate::report::Report;
 use crate::report::format::fmt_q_capped;
@@ -44,12 +42,13 @@ pub struct Convergence {
 }
 
 /// Runs at growing effort: in 1-D, the tanh-sinh rule `check` uses, at steps 1, 1/2, …, 1/64
-/// (its own) over the check's pieces; in 2-D and up, `check` itself with budgets
-/// of evaluations growing to the final run's. "Final" is the report of `check` at `opts`.
+/// (its own) over the check's pieces; in 2-D and up, `capped`, the runs of `check` with
+/// budgets of evaluations growing to the final run's ([`crate::check_runs::capped_runs`];
+/// unused in 1-D). "Final" is `report`, the deciding identity of `check`'s report.
 pub fn convergence(
     case: &Case,
     report: &Report,
-    opts: &CheckOptions,
+    capped: &[Report],
 ) -> Result<Convergence, PlotError> {
     let d = case.vars.len();
     let (fl, fr) = (&report.cross.lhs, &report.cross.rhs);
@@ -109,16 +108,7 @@ pub fn convergence(
         out.method =
             "scorecheck check with a cap on evaluations (`max_evals`) growing to the final run's"
                 .into();
-        let full = fl.evals.max(1000);
-        let budgets = logspace(500.0, full as f64, 14);
-        for b in budgets {
-            let o = CheckOptions {
-                tol: opts.tol,
-                max_evals: b.round() as u64,
-                ..opts.clone()
-            };
-            // The identity that decides (the weighted one with a weight), as the final values.
-            let rep = crate::check_case(case, &o)?.deciding();
+        for rep in capped {
             // A run that used as many evaluations as the final one is the final run (check is
             // deterministic): its difference from itself is 0 by construction, and drawing it
             // made the curve drop to "exact" at the end, convergence that did not happen.

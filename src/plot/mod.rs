@@ -228,12 +228,31 @@ pub fn render(
     }
 }
 
-/// Build the figure of `kind` for a case and its report.
+/// Build the figure of `kind` for a case and its report, running the capped checks of the
+/// convergence figure (2-D and up) with [`crate::check_runs::capped_runs`] at `opts`. (The
+/// binary runs them itself and calls [`figure_with_runs`].)
 pub fn figure_for(
     case: &Case,
     report: &Report,
     kind: Kind,
     opts: &CheckOptions,
+) -> Result<Figure, PlotError> {
+    let capped = if kind == Kind::Convergence && case.vars.len() > 1 {
+        crate::check_runs::capped_runs(case, report, opts)?
+    } else {
+        vec![]
+    };
+    figure_with_runs(case, report, kind, &capped)
+}
+
+/// Build the figure of `kind` for a case, its report and, for the convergence figure of a
+/// case of 2 or more variables, `check`'s capped runs ([`crate::check_runs::capped_runs`];
+/// ignored otherwise).
+pub fn figure_with_runs(
+    case: &Case,
+    report: &Report,
+    kind: Kind,
+    capped: &[Report],
 ) -> Result<Figure, PlotError> {
     let d = case.vars.len();
     // With a weight, the weighted identity decides check's exit code: draw its numbers.
@@ -252,7 +271,7 @@ pub fn figure_for(
             )),
         },
         Kind::Boundary => boundary_flux(case, report).map(Figure::Boundary),
-        Kind::Convergence => convergence(case, report, opts).map(Figure::Convergence),
+        Kind::Convergence => convergence(case, report, capped).map(Figure::Convergence),
     }
 }
 
