@@ -566,11 +566,7 @@ fn noise(samples: &Samples, seed: u64, sigma: f64, d: usize) -> Vec<Vec<[f64; MA
             (0..chain.len())
                 .map(|t| {
                     if t % BLOCK == 0 {
-                        rng = rng_for(
-                            seed,
-                            stream::NOISE,
-                            ((c as u64) << 32) | (t / BLOCK) as u64,
-                        );
+                        rng = rng_for(seed, stream::NOISE, ((c as u64) << 32) | (t / BLOCK) as u64);
                     }
                     let mut e = [0.0; MAX_DIM];
                     for ei in e.iter_mut().take(d) {
