@@ -39,7 +39,7 @@ fn main() {
     // (name, ∫ p̃ g with g as check weighs it, the closed form of ∫ p̃ g)
     type G = Box<dyn Fn(f64) -> f64>;
     let quantities: Vec<(&str, G, f64)> = vec![
-        ("Z", Box::new(move |x| p(x)), z),
+        ("Z", Box::new(p), z),
         ("lhs", Box::new(move |x| s(x) * -x * p(x)), z / sig2),
         ("rhs", Box::new(move |x| -ds * p(x)), z / sig2),
         (

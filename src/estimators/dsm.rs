@@ -626,7 +626,7 @@ fn point_at<S: ScoreField>(
         })
         .collect();
     let mc = mc_mean(&vals, samples.independent());
-    let (mc_agreement, why) = match untrusted(&samples) {
+    let (mc_agreement, why) = match untrusted(samples) {
         Some(why) => (Agreement::Undecided, why),
         None => compare_to(&mc, at.dsm, opts.min_ess),
     };
