@@ -77,12 +77,14 @@
 mod breaks;
 mod case;
 mod check;
+mod check_runs;
 mod estimators;
 mod expr;
 mod frame;
 mod locate;
 mod model;
 mod numbers;
+mod option_error;
 mod outcome;
 mod output;
 mod quad;
@@ -93,7 +95,7 @@ mod sweep;
 mod teach;
 
 // The estimators' crate paths (`crate::sample::…`), as the estimators and figures use them.
-use estimators::{dsm, estimate, fisher, sample};
+use estimators::sample;
 
 // Figures: a module of its own, not flattened into the crate root, because its names (Kind,
 // Format, Figure, render) read as figure vocabulary only under `plot::`.
@@ -120,7 +122,7 @@ pub use check::{CaseInfo, CheckError, CheckOptions, check, check_weighted, defau
 pub use outcome::{Agreement, Outcome};
 pub use report::{
     Boundary, Component, Cross, Explanations, Face, Flux, Ibp, Objective, ObjectiveVerdict,
-    Quantity, Report, Status, Verdict, Weighted, fmt_value,
+    Quantity, Report, Status, Verdict, Weighted,
 };
 // Hand-written scores against exact derivatives.
 pub use score::{
@@ -136,8 +138,8 @@ pub use teach::explain::{Explanation, explain};
 pub use teach::prove::{ProofRun, ProveError, prove};
 // Sweeps.
 pub use sweep::{
-    Grid, ParamArg, Sweep, SweepError, SweepPoint, parse_param_arg, product as grid_points,
-    run as sweep,
+    Grid, ParamArg, PointError, Sweep, SweepError, SweepPoint, parse_param_arg,
+    product as grid_points, run as sweep,
 };
 // The estimators.
 pub use estimators::dsm::{
@@ -151,6 +153,10 @@ pub use estimators::sample::{
 pub use stats::{McMean, RHAT_MAX};
 // Files written whole or not at all.
 pub use output::{OutputError, Pending};
+// Option errors: a message naming option fields, which the binary shows as flags.
+pub use option_error::{Opt, OptionError};
+// The capped runs of the convergence figure, computed once from check's own API.
+pub use check_runs::capped_runs;
 
 /// Run `check` on a compiled case.
 pub fn check_case(case: &Case, opts: &CheckOptions) -> Result<Report, CheckError> {

@@ -17,6 +17,14 @@ pub fn linspace(a: f64, b: f64, n: usize) -> Vec<f64> {
         .collect()
 }
 
+/// `n` values from `a` to `b` (both > 0), evenly spaced in log.
+pub fn logspace(a: f64, b: f64, n: usize) -> Vec<f64> {
+    linspace(a.ln(), b.ln(), n)
+        .into_iter()
+        .map(f64::exp)
+        .collect()
+}
+
 /// A number with 6 significant digits, plain where that reads well.
 pub fn fmt_num(v: f64) -> String {
     if v == 0.0 {

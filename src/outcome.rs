@@ -86,13 +86,6 @@ pub enum Agreement {
     Undecided,
 }
 
-// ---------------------------------------------------------------------------------------------
-// The outcome of the reports whose modules are being reorganised (score, estimate, dsm, fisher,
-// sweep). They are inherent methods, written here so that every report answers with an
-// `Outcome` now; at the merge they move beside their reports and the reports' `exit_code`
-// methods (and `Agreement::exit_code` in estimate.rs) go.
-// ---------------------------------------------------------------------------------------------
-
 impl From<Agreement> for Outcome {
     fn from(a: Agreement) -> Outcome {
         match a {
@@ -100,66 +93,6 @@ impl From<Agreement> for Outcome {
             Agreement::Disagrees => Outcome::Violated,
             Agreement::Undecided => Outcome::Undecided,
         }
-    }
-}
-
-impl From<crate::score::GradientVerdict> for Outcome {
-    fn from(g: crate::score::GradientVerdict) -> Outcome {
-        use crate::score::GradientVerdict as G;
-        match g {
-            G::Gradient => Outcome::Holds,
-            G::NotGradient => Outcome::Violated,
-            G::Undecided => Outcome::Undecided,
-        }
-    }
-}
-
-impl crate::score::ScoreReport {
-    /// Violated when a hand-written field or divergence disagrees with the exact derivatives
-    /// or the field is not a gradient; undecided when one of them could not be compared.
-    pub fn outcome(&self) -> Outcome {
-        let v = &self.verdict;
-        Outcome::all(
-            [v.field.map(Outcome::from), v.divergence.map(Outcome::from)]
-                .into_iter()
-                .chain([v.gradient.map(Outcome::from)])
-                .flatten(),
-        )
-    }
-}
-
-impl crate::estimate::EstimateReport {
-    /// The worst comparison of the sample estimators with quadrature.
-    pub fn outcome(&self) -> Outcome {
-        self.verdict.into()
-    }
-}
-
-impl crate::dsm::DsmReport {
-    /// The worst comparison of DSM with the noised density's objectives.
-    pub fn outcome(&self) -> Outcome {
-        self.verdict.into()
-    }
-}
-
-impl crate::fisher::FisherReport {
-    /// Holds when integration by parts holds, the boundary term vanishes and esm = ism +
-    /// const; when the first two hold, the last decides; otherwise the worst of the three.
-    pub fn outcome(&self) -> Outcome {
-        use Agreement as A;
-        let v = &self.verdict;
-        if v.ibp == A::Agrees && v.boundary_vanishes == A::Agrees {
-            return v.tractable.into();
-        }
-        Outcome::all([v.ibp, v.boundary_vanishes, v.tractable].map(Outcome::from))
-    }
-}
-
-impl crate::sweep::Sweep {
-    /// The worst point: violated when `check` is violated at some point, else undecided when
-    /// it is undecided at some point.
-    pub fn outcome(&self) -> Outcome {
-        Outcome::all(self.points.iter().map(|p| p.verdict.outcome()))
     }
 }
 

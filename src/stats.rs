@@ -22,14 +22,6 @@ impl Agreement {
         }
         out
     }
-    /// Exit code: 0 agrees, 1 disagrees, 3 undecided.
-    pub fn exit_code(self) -> u8 {
-        match self {
-            Agreement::Agrees => 0,
-            Agreement::Disagrees => 1,
-            Agreement::Undecided => 3,
-        }
-    }
     pub(crate) fn mark(self) -> &'static str {
         match self {
             Agreement::Agrees => "agrees",

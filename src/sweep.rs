@@ -29,9 +29,11 @@
 //! Bounds (issue 17): at most [`MAX_POINTS`] grid points (more is bad input), each one
 //! `check` with its own bounds (see [`crate::check`]).
 
+use crate::Outcome;
 use crate::case::{CaseError, CaseSpec, parse_number, parse_param};
 use crate::check::CheckOptions;
 use crate::numbers::{fmt_num, linspace};
+use crate::option_error::{Opt, OptionError};
 use crate::report::{Cross, Objective, Report, Status, Verdict};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -41,21 +43,53 @@ use std::fmt::Write as _;
 /// The most points a sweep may have.
 pub const MAX_POINTS: usize = 100_000;
 
-/// Why a sweep cannot run: bad input, at the command line or at a grid point.
-#[derive(Clone, Debug, PartialEq)]
-pub struct SweepError(pub String);
-
-impl std::fmt::Display for SweepError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.0)
-    }
+/// Why a sweep cannot run: bad input, in the grids or at a grid point.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum SweepError {
+    /// The grids or fixed values are unusable; the message names their field (`params`).
+    #[error(transparent)]
+    Option(#[from] OptionError),
+    /// A fixed value, or the case at the first point, is bad input.
+    #[error(transparent)]
+    Case(#[from] CaseError),
+    /// The case cannot be checked at a grid point.
+    #[error("at {at}: {source}")]
+    At {
+        /// The grid point, `name = value, …`.
+        at: String,
+        #[source]
+        source: PointError,
+    },
+    /// The figure needs exactly one grid.
+    #[error(
+        "the sweep figure draws the objectives against one parameter; give exactly one grid (fix the others at single values)"
+    )]
+    FigureNeedsOneGrid,
 }
 
-impl std::error::Error for SweepError {}
+/// Why the case cannot be checked at one grid point.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum PointError {
+    /// It does not compile there.
+    #[error(transparent)]
+    Case(#[from] CaseError),
+    /// `check` cannot run there.
+    #[error(transparent)]
+    Check(#[from] crate::check::CheckError),
+}
 
-impl From<CaseError> for SweepError {
-    fn from(e: CaseError) -> Self {
-        SweepError(e.to_string())
+/// The `exit_code` of the JSON: what `scorecheck check` exits with (DESIGN.md: 0 holds, 1
+/// violated, 3 undecided), the schema's rendering of an [`Outcome`].
+fn serialize_exit_code<S: serde::Serializer>(o: &Outcome, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u8(exit_code_of(*o))
+}
+
+/// DESIGN.md's exit code of an outcome, as the sweep's JSON writes it.
+fn exit_code_of(o: Outcome) -> u8 {
+    match o {
+        Outcome::Holds => 0,
+        Outcome::Violated => 1,
+        Outcome::Undecided => 3,
     }
 }
 
@@ -76,9 +110,11 @@ pub enum ParamArg {
 /// Parse `name=lo:hi:n` (a grid) or `name=value` (fixed).
 pub fn parse_param_arg(s: &str) -> Result<ParamArg, SweepError> {
     let Some((k, v)) = s.split_once('=') else {
-        return Err(SweepError(format!(
-            "--param: expected NAME=LO:HI:N (a grid) or NAME=VALUE, got `{s}`"
-        )));
+        return Err(OptionError::new(Opt::Params)
+            .text(format!(
+                ": expected NAME=LO:HI:N (a grid) or NAME=VALUE, got `{s}`"
+            ))
+            .into());
     };
     if !v.contains(':') {
         let (k, v) = parse_param(s)?;
@@ -86,7 +122,8 @@ pub fn parse_param_arg(s: &str) -> Result<ParamArg, SweepError> {
     }
     let k = k.trim().to_string();
     let parts: Vec<&str> = v.split(':').map(str::trim).collect();
-    let bad = |why: String| SweepError(format!("--param {s}: {why}"));
+    let bad =
+        |why: String| SweepError::from(OptionError::new(Opt::Params).text(format!(" {s}: {why}")));
     if parts.len() != 3 {
         return Err(bad(
             "a grid is NAME=LO:HI:N, for example mu=-1:2:61 (61 points from -1 to 2)".into(),
@@ -129,8 +166,10 @@ pub struct SweepPoint {
     pub objective: Objective,
     pub cross: Cross,
     pub verdict: Verdict,
-    /// What `scorecheck check` would exit with here.
-    pub exit_code: u8,
+    /// What `check` finds here; the JSON writes it as `exit_code`, what `scorecheck check`
+    /// would exit with here.
+    #[serde(rename = "exit_code", serialize_with = "serialize_exit_code")]
+    pub outcome: Outcome,
 }
 
 /// A sweep's results, in grid order.
@@ -144,11 +183,20 @@ pub struct Sweep {
     /// does not depend on it), refined by a parabola through the smallest grid value.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub argmin: Option<Argmin>,
+    /// The JSON's `exit_code` of the worst point ([`Sweep::outcome`] as a number).
     pub exit_code: u8,
     /// With a weight `h`, its expression: every quantity of the sweep is then the weighted
     /// identity's (`esm = E½h|s − ∇log p|²`, …), as in `check`'s `weighted` section.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub weight: Option<String>,
+}
+
+impl Sweep {
+    /// The worst point: violated when `check` is violated at some point, else undecided when
+    /// it is undecided at some point.
+    pub fn outcome(&self) -> Outcome {
+        Outcome::all(self.points.iter().map(|p| p.outcome))
+    }
 }
 
 /// Minimisers over a one-parameter grid.
@@ -167,9 +215,9 @@ pub fn product(grids: &[Grid]) -> Result<Vec<Vec<f64>>, SweepError> {
         .try_fold(1usize, |acc, g| acc.checked_mul(g.values.len()))
         .filter(|&t| t <= MAX_POINTS)
         .ok_or_else(|| {
-            SweepError(format!(
+            SweepError::from(OptionError::text_first(format!(
                 "the grid has more than {MAX_POINTS} points; use fewer points per parameter"
-            ))
+            )))
         })?;
     let mut out = Vec::with_capacity(total);
     // Bound: total ≤ MAX_POINTS (checked above).
@@ -196,9 +244,12 @@ pub fn run(
     done: &(dyn Fn() + Sync),
 ) -> Result<Sweep, SweepError> {
     if grids.is_empty() {
-        return Err(SweepError(
-            "give at least one grid, --param NAME=LO:HI:N (for example --param mu=-1:2:61)".into(),
-        ));
+        return Err(OptionError::text_first("give at least one grid, ")
+            .opt(Opt::Params)
+            .text(" NAME=LO:HI:N (for example ")
+            .opt(Opt::Params)
+            .text(" mu=-1:2:61)")
+            .into());
     }
     let mut seen = std::collections::BTreeSet::new();
     for n in grids
@@ -207,9 +258,9 @@ pub fn run(
         .chain(fixed.iter().map(|f| &f.0))
     {
         if !seen.insert(n.clone()) {
-            return Err(SweepError(format!(
-                "--param: `{n}` is given more than once"
-            )));
+            return Err(OptionError::new(Opt::Params)
+                .text(format!(": `{n}` is given more than once"))
+                .into());
         }
     }
     let points = product(grids)?;
@@ -228,10 +279,8 @@ pub fn run(
             let ov = overrides(pt);
             let r = spec
                 .compile(&ov, false)
-                .map_err(SweepError::from)
-                .and_then(|case| {
-                    crate::check_case(&case, opts).map_err(|e| SweepError(e.to_string()))
-                });
+                .map_err(PointError::from)
+                .and_then(|case| crate::check_case(&case, opts).map_err(PointError::from));
             done();
             let params: BTreeMap<String, f64> = grids
                 .iter()
@@ -240,26 +289,19 @@ pub fn run(
                 .collect();
             match r {
                 Ok(rep) => Ok(point_of(params, rep)),
-                Err(e) => Err(SweepError(format!(
-                    "at {}: {e}",
-                    params
+                Err(source) => Err(SweepError::At {
+                    at: params
                         .iter()
                         .map(|(k, v)| format!("{k} = {v}"))
                         .collect::<Vec<_>>()
-                        .join(", ")
-                ))),
+                        .join(", "),
+                    source,
+                }),
             }
         })
         .collect();
     let points: Vec<SweepPoint> = results.into_iter().collect::<Result<_, _>>()?;
-    // Violated beats undecided beats holds.
-    let exit_code = if points.iter().any(|p| p.exit_code == 1) {
-        1
-    } else if points.iter().any(|p| p.exit_code == 3) {
-        3
-    } else {
-        0
-    };
+    let exit_code = exit_code_of(Outcome::all(points.iter().map(|p| p.outcome)));
     let argmin = (grids.len() == 1).then(|| {
         let th = &grids[0].values;
         let get = |f: &dyn Fn(&SweepPoint) -> Option<f64>| -> Vec<Option<f64>> {
@@ -286,13 +328,7 @@ pub fn run(
 /// The point's quantities: with a weight, those of the weighted identity, which decide
 /// `check`'s exit code.
 fn point_of(params: BTreeMap<String, f64>, rep: Report) -> SweepPoint {
-    // The JSON's `exit_code` is what `check` exits with here (DESIGN.md's mapping of the
-    // report's outcome). Merge of issue 15: carry the `Outcome` instead.
-    let exit_code = match rep.outcome() {
-        crate::Outcome::Holds => 0,
-        crate::Outcome::Violated => 1,
-        crate::Outcome::Undecided => 3,
-    };
+    let outcome = rep.outcome();
     let (objective, cross, verdict) = match rep.weighted {
         Some(w) => (w.objective, w.cross, w.verdict),
         None => (rep.objective, rep.cross, rep.verdict),
@@ -302,7 +338,7 @@ fn point_of(params: BTreeMap<String, f64>, rep: Report) -> SweepPoint {
         objective,
         cross,
         verdict,
-        exit_code,
+        outcome,
     }
 }
 
@@ -401,7 +437,7 @@ impl Sweep {
                 _ => "-".into(),
             });
             r.push(q(&p.cross.boundary));
-            r.push(p.exit_code.to_string());
+            r.push(exit_code_of(p.outcome).to_string());
             rows.push(r);
         }
         let widths: Vec<usize> = (0..rows[0].len())

@@ -5,9 +5,14 @@ use super::args::{CaseArgs, QuadArgs};
 use super::{CliError, bad};
 // The case's fields as `Field`, the name the flag table below reads best with.
 use scorecheck::CaseField as Field;
+use scorecheck::plot::PlotError;
 use scorecheck::{
     Case, CaseError, CaseSpec, CheckOptions, DensityKind, Pending, Src, check_flag_vars,
     load_case_file, parse_interval_ends, parse_param,
+};
+use scorecheck::{
+    DsmError, EstimateError, FisherError, Opt, OptionError, PointError, SampleError, ScoreError,
+    SweepError,
 };
 use std::path::{Path, PathBuf};
 
@@ -28,13 +33,117 @@ pub(crate) fn flag(field: Field) -> &'static str {
     }
 }
 
+/// The flag of each library option: the one place an option's field becomes a flag.
+pub(crate) fn option_flag(o: Opt) -> &'static str {
+    match o {
+        Opt::N => "--n",
+        Opt::Chains => "--chains",
+        Opt::BurnIn => "--burn-in",
+        Opt::Sampler => "--sampler",
+        Opt::ProbesPerDraw => "--probes-per-draw",
+        Opt::Sigma => "--sigma",
+        Opt::Tol => "--tol",
+        Opt::Sweep => "--sweep",
+        Opt::Params => "--param",
+        Opt::Theta => "--theta",
+        Opt::Data => "--data",
+        Opt::Simulator => "--simulator",
+        Opt::Proposal => "--proposal",
+        Opt::Field => "--field",
+        Opt::ThetaDomain => "--theta-domain",
+        Opt::DataDomain => "--data-domain",
+        Opt::Points => "--points",
+        Opt::Rtol => "--rtol",
+        Opt::Atol => "--atol",
+        Opt::FdSteps => "the finite-difference steps",
+        Opt::Kind => "--kind",
+        Opt::MaxEvals => "--max-evals",
+    }
+}
+
+/// An option error as the command line shows it: its options named by their flags.
+pub(crate) fn option_error(e: &OptionError) -> CliError {
+    CliError::BadInput(e.render(|o| option_flag(o).to_string()))
+}
+
+/// A case error's message with its field named by its flag.
+fn case_message(e: &CaseError) -> String {
+    format!("{}: {}", e.origin_named(|f| flag(f).to_string()), e.what())
+}
+
 /// A case error as the command line shows it: its field named by its flag.
 pub(crate) fn case_error(e: CaseError) -> CliError {
-    CliError::BadInput(format!(
-        "{}: {}",
-        e.origin_named(|f| flag(f).to_string()),
-        e.what()
-    ))
+    CliError::BadInput(case_message(&e))
+}
+
+/// A sampling error, its options named by their flags.
+pub(crate) fn sample_error(e: SampleError) -> CliError {
+    match e.option_error() {
+        Some(o) => option_error(&o),
+        None => bad(e),
+    }
+}
+
+/// An estimate error, its options named by their flags.
+pub(crate) fn estimate_error(e: EstimateError) -> CliError {
+    match e {
+        EstimateError::Options(o) => option_error(&o),
+        EstimateError::Sample(s) => sample_error(s),
+        e => bad(e),
+    }
+}
+
+/// A DSM error, its options and case fields named by their flags.
+pub(crate) fn dsm_error(e: DsmError) -> CliError {
+    match e {
+        DsmError::Option(o) => option_error(&o),
+        DsmError::Case(c) => case_error(c),
+        DsmError::Sample(s) => sample_error(s),
+        e => bad(e),
+    }
+}
+
+/// A Fisher error, its options named by their flags.
+pub(crate) fn fisher_error(e: FisherError) -> CliError {
+    match e {
+        FisherError::Option(o) => option_error(&o),
+        FisherError::Expr { option, source } => {
+            CliError::BadInput(format!("{}: {source}", option_flag(option)))
+        }
+        e => bad(e),
+    }
+}
+
+/// A sweep error, its options and case fields named by their flags.
+pub(crate) fn sweep_error(e: SweepError) -> CliError {
+    match e {
+        SweepError::Option(o) => option_error(&o),
+        SweepError::Case(c) => case_error(c),
+        SweepError::At {
+            at,
+            source: PointError::Case(c),
+        } => CliError::BadInput(format!("at {at}: {}", case_message(&c))),
+        SweepError::FigureNeedsOneGrid => CliError::BadInput(
+            "--plot draws the objectives against one parameter; give exactly one grid --param NAME=LO:HI:N (fix the others with --param NAME=VALUE)".into(),
+        ),
+        e => bad(e),
+    }
+}
+
+/// A score error, its options named by their flags.
+pub(crate) fn score_error(e: ScoreError) -> CliError {
+    match e {
+        ScoreError::BadOption(o) => option_error(&o),
+        e => bad(e),
+    }
+}
+
+/// A plot error, its options named by their flags.
+pub(crate) fn plot_error(e: PlotError) -> CliError {
+    match e {
+        PlotError::Option(o) => option_error(&o),
+        e => bad(e),
+    }
 }
 
 /// A case error about a value given with `flag_name` (a flag that is no case field, e.g.

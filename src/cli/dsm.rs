@@ -2,8 +2,10 @@
 
 use super::args::DsmArgs;
 use super::case_flags::overrides_of;
-use super::case_flags::{case_error, check_options, declare_flag_params, open_out, spec_of};
-use super::{CliError, Done, bad};
+use super::case_flags::{
+    case_error, check_options, declare_flag_params, dsm_error, open_out, spec_of,
+};
+use super::{CliError, Done};
 
 pub(crate) fn run(a: DsmArgs) -> Result<Done, CliError> {
     let out = open_out(&a.output.out)?;
@@ -14,7 +16,7 @@ pub(crate) fn run(a: DsmArgs) -> Result<Done, CliError> {
         .as_deref()
         .map(scorecheck::parse_noise_sweep)
         .transpose()
-        .map_err(bad)?;
+        .map_err(dsm_error)?;
     let mut declared = overrides.clone();
     if let Some(first) = sweep
         .as_ref()
@@ -35,7 +37,7 @@ pub(crate) fn run(a: DsmArgs) -> Result<Done, CliError> {
         max_evals: a.max_evals,
         ..Default::default()
     };
-    let report = scorecheck::dsm(&spec, &overrides, sweep.as_ref(), &opts).map_err(bad)?;
+    let report = scorecheck::dsm(&spec, &overrides, sweep.as_ref(), &opts).map_err(dsm_error)?;
     let text = if a.output.json {
         format!("{}\n", report.to_json())
     } else {

@@ -1,7 +1,7 @@
 //! `scorecheck estimate`: ism from samples of p, against quadrature.
 
 use super::args::{EstimateArgs, ProbeArg, SamplerArg};
-use super::case_flags::{load_case, open_figure, open_out, size_of};
+use super::case_flags::{estimate_error, load_case, open_figure, open_out, plot_error, size_of};
 use super::{CliError, Done, bad};
 use scorecheck::{EstimateOptions, Probe};
 use scorecheck::{SampleOptions, Sampler};
@@ -49,9 +49,9 @@ pub(crate) fn run(a: EstimateArgs) -> Result<Done, CliError> {
         check,
         min_ess: a.min_ess,
     };
-    let report = scorecheck::estimate(&case, &opts).map_err(bad)?;
+    let report = scorecheck::estimate(&case, &opts).map_err(estimate_error)?;
     if let Some((format, pending)) = figure {
-        let fig = scorecheck::plot::estimate_figure(&report).map_err(bad)?;
+        let fig = scorecheck::plot::estimate_figure(&report).map_err(plot_error)?;
         let bytes =
             scorecheck::plot::render(&scorecheck::plot::Figure::Estimate(fig), format, size)
                 .map_err(bad)?;

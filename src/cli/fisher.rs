@@ -1,8 +1,8 @@
 //! `scorecheck fisher`: the integration by parts in a simulator's parameter.
 
 use super::args::FisherArgs;
-use super::case_flags::{case_error_as, check_options, open_out, overrides_of};
-use super::{CliError, Done, bad};
+use super::case_flags::{case_error_as, check_options, fisher_error, open_out, overrides_of};
+use super::{CliError, Done};
 use scorecheck::parse_interval;
 
 pub(crate) fn run(a: FisherArgs) -> Result<Done, CliError> {
@@ -26,7 +26,7 @@ pub(crate) fn run(a: FisherArgs) -> Result<Done, CliError> {
         tol: a.tol,
         max_evals: a.max_evals,
     };
-    let report = scorecheck::fisher(&spec, &opts).map_err(bad)?;
+    let report = scorecheck::fisher(&spec, &opts).map_err(fisher_error)?;
     let text = if a.output.json {
         format!("{}\n", report.to_json())
     } else {

@@ -1,7 +1,7 @@
 //! `scorecheck plot`: the figure that explains a case, SVG or PNG by the file's extension.
 
 use super::args::{PlotArgs, PlotKind};
-use super::case_flags::{load_case, open_figure, size_of};
+use super::case_flags::{load_case, open_figure, plot_error, size_of};
 use super::{CliError, Done, bad};
 use scorecheck::Outcome;
 
@@ -26,7 +26,14 @@ pub(crate) fn run(a: PlotArgs) -> Result<Done, CliError> {
         PlotKind::Boundary => scorecheck::plot::Kind::Boundary,
         PlotKind::Convergence => scorecheck::plot::Kind::Convergence,
     };
-    let fig = scorecheck::plot::figure_for(&case, &report, kind, &opts).map_err(bad)?;
+    // The convergence figure of a case of 2 or more variables draws check's capped runs.
+    let capped = if kind == scorecheck::plot::Kind::Convergence && case.vars.len() > 1 {
+        scorecheck::capped_runs(&case, &report, &opts).map_err(bad)?
+    } else {
+        vec![]
+    };
+    let fig =
+        scorecheck::plot::figure_with_runs(&case, &report, kind, &capped).map_err(plot_error)?;
     let bytes = scorecheck::plot::render(&fig, format, size).map_err(bad)?;
     pending.commit_bytes(&bytes).map_err(bad)?;
     // The figure is written whatever the check found.

@@ -1,8 +1,8 @@
 //! `scorecheck score`: a hand-written score and divergence against exact derivatives.
 
 use super::args::ScoreArgs;
-use super::case_flags::{load_case, open_out};
-use super::{CliError, Done, bad};
+use super::case_flags::{load_case, open_out, score_error};
+use super::{CliError, Done};
 
 pub(crate) fn run(a: ScoreArgs) -> Result<Done, CliError> {
     let out = open_out(&a.output.out)?;
@@ -13,7 +13,7 @@ pub(crate) fn run(a: ScoreArgs) -> Result<Done, CliError> {
         atol: a.atol,
         ..Default::default()
     };
-    let report = scorecheck::score_case(&case, &opts).map_err(bad)?;
+    let report = scorecheck::score_case(&case, &opts).map_err(score_error)?;
     let text = if a.output.json {
         format!("{}\n", report.to_json())
     } else {

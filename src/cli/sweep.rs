@@ -1,7 +1,9 @@
 //! `scorecheck sweep`: `check` over a grid of parameter values, in parallel.
 
 use super::args::SweepArgs;
-use super::case_flags::{case_error, declare_flag_params, open_figure, open_out, size_of, spec_of};
+use super::case_flags::{
+    case_error, declare_flag_params, open_figure, open_out, size_of, spec_of, sweep_error,
+};
 use super::{CliError, Done, bad};
 use scorecheck::{ParamArg, parse_param_arg};
 use std::io::IsTerminal;
@@ -51,7 +53,7 @@ pub(crate) fn run(a: SweepArgs) -> Result<Done, CliError> {
         None => work(),
     };
     bar.finish_and_clear();
-    let sweep = sweep.map_err(bad)?;
+    let sweep = sweep.map_err(sweep_error)?;
     if let Some((format, pending)) = figure {
         // The figure's domain text is the case's at the first grid point.
         let overrides: Vec<(String, f64)> = fixed
@@ -95,7 +97,7 @@ fn draw(
 ) -> Result<(), CliError> {
     let fig = sweep
         .figure(scorecheck::plot::domain_text(case))
-        .map_err(bad)?;
+        .map_err(sweep_error)?;
     let bytes = scorecheck::plot::render(&scorecheck::plot::Figure::Sweep(fig), format, size)
         .map_err(bad)?;
     pending.commit_bytes(&bytes).map_err(bad)
@@ -107,7 +109,7 @@ fn grids_of(params: &[String]) -> Result<Grids, CliError> {
     let mut grids = vec![];
     let mut fixed = vec![];
     for p in params {
-        match parse_param_arg(p).map_err(bad)? {
+        match parse_param_arg(p).map_err(sweep_error)? {
             ParamArg::Grid(g) => grids.push(g),
             ParamArg::Fixed(k, v) => fixed.push((k, v)),
         }

@@ -49,14 +49,19 @@
 //! [`crate::sample::MAX_DRAWS`] Monte Carlo draws (beyond is bad input); each cubature ends at
 //! its `--max-evals` or at `quad::max_regions`; `locate` bounds the pieces.
 
-use crate::case::{Case, CaseSpec};
+use crate::Outcome;
+use crate::case::{Case, CaseError, CaseSpec};
 use crate::check::status_for_value;
+use crate::locate::LocateError;
 use crate::locate::Located;
 use crate::locate::locate;
 use crate::model::{Density, MAX_DIM, ScoreField};
+use crate::option_error::{Opt, OptionError};
 use crate::quad::{Cell, Piece, cubature, integrate_1d, pointwise};
 use crate::report::{Quantity, Status, fmt_q, fmt_value};
-use crate::sample::{BLOCK, SampleOptions, Sampler, rng_for, sample, stream, untrusted};
+use crate::sample::{
+    BLOCK, SampleError, SampleOptions, Sampler, Samples, rng_for, sample, stream, untrusted,
+};
 use crate::score::values_and_divergence;
 use crate::stats::{Agreement, compare_to};
 use crate::stats::{McMean, mc_mean};
@@ -77,8 +82,12 @@ pub struct Sweep {
 }
 
 /// Parse `NAME=LO:HI:COUNT` (COUNT evenly spaced values from LO to HI) or `NAME=V1,V2,…`.
-pub fn parse_sweep(s: &str) -> Result<Sweep, String> {
-    let bad = |why: &str| format!("--sweep {s}: {why}; expected NAME=LO:HI:COUNT or NAME=V1,V2,…");
+pub fn parse_sweep(s: &str) -> Result<Sweep, DsmError> {
+    let bad = |why: &str| {
+        DsmError::Option(OptionError::new(Opt::Sweep).text(format!(
+            " {s}: {why}; expected NAME=LO:HI:COUNT or NAME=V1,V2,…"
+        )))
+    };
     let (name, rest) = s.split_once('=').ok_or_else(|| bad("no '='"))?;
     let name = name.trim();
     if name.is_empty() {
@@ -196,16 +205,28 @@ pub struct DsmReport {
 }
 
 /// Bad input for [`dsm`].
-#[derive(Debug, Clone, PartialEq)]
-pub struct DsmError(pub String);
-
-impl std::fmt::Display for DsmError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.0)
-    }
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DsmError {
+    /// An option (σ, draws, tolerance, the sweep, a parameter) is unusable; the message names
+    /// its field.
+    #[error(transparent)]
+    Option(#[from] OptionError),
+    /// The case does not compile at a value of θ.
+    #[error(transparent)]
+    Case(#[from] CaseError),
+    /// DSM handles one or two variables.
+    #[error("dsm handles cases of one or two variables; this case has {} ({})", .0.len(), .0.join(", "))]
+    Dimension(Vec<String>),
+    /// The density's mass could not be found.
+    #[error("cannot find where the density has its mass: {0}")]
+    NoMass(#[source] LocateError),
+    /// `∫p̃` is 0, infinite or undefined.
+    #[error("the density has no finite positive mass")]
+    NoFiniteMass,
+    /// The Monte Carlo draws could not be made.
+    #[error(transparent)]
+    Sample(#[from] SampleError),
 }
-
-impl std::error::Error for DsmError {}
 
 fn phi(e: f64, sigma: f64) -> f64 {
     (-0.5 * (e / sigma).powi(2)).exp() / (sigma * (2.0 * std::f64::consts::PI).sqrt())
@@ -230,21 +251,130 @@ pub fn dsm(
     opts: &DsmOptions,
 ) -> Result<DsmReport, DsmError> {
     let sigma = opts.sigma;
+    validate(opts)?;
+    let (thetas, cases) = cases_at_thetas(spec, overrides, sweep)?;
+    let case0 = &cases[0];
+    let d = case0.vars.len();
+    if d > 2 {
+        return Err(DsmError::Dimension(case0.vars.clone()));
+    }
+    let p = &case0.density;
+    let located = locate(p, &case0.domain).map_err(DsmError::NoMass)?;
+    density_is_fixed(&cases, &located, sweep)?;
+    let fields: Vec<_> = cases.iter().map(Case::check_field).collect();
+    let tol = opts.tol.unwrap_or(if d == 1 { 1e-8 } else { 1e-5 });
+    if tol.is_nan() || tol <= 0.0 {
+        return Err(OptionError::new(Opt::Tol)
+            .text(format!(" must be a positive number, got {tol}"))
+            .into());
+    }
+    let mut notes = vec![];
+    let k = fields.len();
+
+    // --- DSM and ISM_σ by cubature over (x, ε).
+    let (dsm_q, ism_q) =
+        joint_cubature(p, &located, &fields, sigma, tol, opts.max_evals, &mut notes);
+
+    // --- ESM_σ by nested quadrature (one variable).
+    let (esm_q, fisher_sigma, constant_formula) = if d == 1 {
+        let (e, f) = noised_objectives(p, &located, &fields, sigma, tol)?;
+        let c = Quantity::combine(&[(&f, -1.0)], tol.max(1e-10));
+        let c = Quantity {
+            value: c.value.map(|v| v + 0.5 / (sigma * sigma)),
+            ..c
+        };
+        (e.into_iter().map(Some).collect(), Some(f), Some(c))
+    } else {
+        notes.push(
+            "ESM of p_σ is computed for one variable only (it needs p_σ and ∇p_σ by a 2-D quadrature at every point of a 2-D quadrature); DSM − ISM_σ = d/(2σ²) is checked".into(),
+        );
+        (vec![None; k], None, None)
+    };
+
+    // --- DSM by Monte Carlo: exact draws of p, Gaussian noise; the same (x, ε) for every θ.
+    // (Exact draws in 1-D and for product densities, MALA chains otherwise.)
+    let samples = sample(
+        p,
+        &case0.domain,
+        &SampleOptions {
+            n: opts.n,
+            seed: opts.seed,
+            sampler: Sampler::Auto,
+            ..Default::default()
+        },
+    )?;
+    let eps = noise(&samples, opts.seed, sigma, d);
+    let mut points = vec![];
+    for (j, fld) in fields.iter().enumerate() {
+        let at = Theta {
+            j,
+            theta: thetas[j],
+            dsm: &dsm_q[j],
+            ism: &ism_q[j],
+            esm: esm_q[j].as_ref(),
+        };
+        points.push(point_at(
+            &at, fld, &samples, &eps, sigma, tol, opts, &mut notes,
+        ));
+    }
+    let constant_agreement = (d == 1).then(|| constants_agree(&points, constant_formula.as_ref()));
+    if constant_agreement == Some(Agreement::Undecided) {
+        notes.push(
+            "a constant has no value (an integral diverged or was not finite) or did not reach the tolerance"
+                .into(),
+        );
+    }
+    let verdict = Agreement::all(
+        points
+            .iter()
+            .flat_map(|p| [p.mc_agreement, p.ism_agreement])
+            .chain(constant_agreement),
+    );
+    Ok(DsmReport {
+        case: case0.name.clone(),
+        vars: case0.vars.clone(),
+        sigma,
+        n: opts.n,
+        seed: opts.seed,
+        sweep: sweep.map(|s| s.name.clone()),
+        points,
+        fisher_sigma,
+        constant_formula,
+        constant_agreement,
+        verdict,
+        notes,
+    })
+}
+
+/// `sigma` and `n` are usable.
+fn validate(opts: &DsmOptions) -> Result<(), DsmError> {
+    let sigma = opts.sigma;
     if !(sigma > 0.0 && sigma.is_finite()) {
-        return Err(DsmError(format!(
-            "--sigma must be a positive number, got {sigma}"
-        )));
+        return Err(OptionError::new(Opt::Sigma)
+            .text(format!(" must be a positive number, got {sigma}"))
+            .into());
     }
     if opts.n < 2 {
-        return Err(DsmError("--n must be at least 2".into()));
+        return Err(OptionError::new(Opt::N).text(" must be at least 2").into());
     }
     if opts.n > crate::sample::MAX_DRAWS {
-        return Err(DsmError(format!(
-            "--n must be at most {}, got {}",
-            crate::sample::MAX_DRAWS,
-            opts.n
-        )));
+        return Err(OptionError::new(Opt::N)
+            .text(format!(
+                " must be at most {}, got {}",
+                crate::sample::MAX_DRAWS,
+                opts.n
+            ))
+            .into());
     }
+    Ok(())
+}
+
+/// The swept values (`None` without a sweep) and the case compiled at each.
+fn cases_at_thetas(
+    spec: &CaseSpec,
+    overrides: &[(String, f64)],
+    sweep: Option<&Sweep>,
+) -> Result<(Vec<Option<f64>>, Vec<Case>), DsmError> {
     // One compiled case per θ.
     let thetas: Vec<Option<f64>> = match sweep {
         Some(s) => s.values.iter().map(|v| Some(*v)).collect(),
@@ -255,43 +385,41 @@ pub fn dsm(
         let mut ov = overrides.to_vec();
         if let (Some(s), Some(v)) = (sweep, t) {
             if overrides.iter().any(|(k, _)| *k == s.name) {
-                return Err(DsmError(format!(
-                    "--sweep {}: the parameter is also set with --param",
-                    s.name
-                )));
+                return Err(OptionError::new(Opt::Sweep)
+                    .text(format!(" {}: the parameter is also set with ", s.name))
+                    .opt(Opt::Params)
+                    .into());
             }
             if !spec.params.iter().any(|(k, _, _)| *k == s.name) {
                 let have: Vec<&str> = spec.params.iter().map(|(k, _, _)| k.as_str()).collect();
-                return Err(DsmError(format!(
-                    "--sweep: unknown parameter `{}`; the case's parameters: {}",
-                    s.name,
-                    if have.is_empty() {
-                        "none".to_string()
-                    } else {
-                        have.join(", ")
-                    }
-                )));
+                return Err(OptionError::new(Opt::Sweep)
+                    .text(format!(
+                        ": unknown parameter `{}`; the case's parameters: {}",
+                        s.name,
+                        if have.is_empty() {
+                            "none".to_string()
+                        } else {
+                            have.join(", ")
+                        }
+                    ))
+                    .into());
             }
             ov.push((s.name.clone(), *v));
         }
-        cases.push(
-            spec.compile(&ov, false)
-                .map_err(|e| DsmError(e.to_string()))?,
-        );
+        cases.push(spec.compile(&ov, false)?);
     }
+    Ok((thetas, cases))
+}
+
+/// θ must be a parameter of the score only: the density must not change along the sweep
+/// (compared at points around each mode).
+fn density_is_fixed(
+    cases: &[Case],
+    located: &Located,
+    sweep: Option<&Sweep>,
+) -> Result<(), DsmError> {
     let case0 = &cases[0];
-    let d = case0.vars.len();
-    if d > 2 {
-        return Err(DsmError(format!(
-            "dsm handles cases of one or two variables; this case has {} ({})",
-            d,
-            case0.vars.join(", ")
-        )));
-    }
-    let p = &case0.density;
-    let located = locate(p, &case0.domain)
-        .map_err(|e| DsmError(format!("cannot find where the density has its mass: {e:?}")))?;
-    // θ must be a parameter of the score only: the density must not change along the sweep.
+    let (p, d) = (&case0.density, case0.vars.len());
     for c in &cases[1..] {
         for m in &located.modes {
             for k in [-2.0, -0.5, 0.0, 0.7, 1.9] {
@@ -303,30 +431,36 @@ pub fn dsm(
                     .collect();
                 let (a, b) = (p.log_density(&x[..]), c.density.log_density(&x[..]));
                 if a != b && !(a.is_nan() && b.is_nan()) {
-                    return Err(DsmError(format!(
-                        "--sweep {}: the parameter changes the density; DSM's θ must be a parameter of the score only",
-                        sweep.map(|s| s.name.as_str()).unwrap_or("")
-                    )));
+                    return Err(OptionError::new(Opt::Sweep)
+                        .text(format!(
+                            " {}: the parameter changes the density; DSM's θ must be a parameter of the score only",
+                            sweep.map(|s| s.name.as_str()).unwrap_or("")
+                        ))
+                        .into());
                 }
             }
         }
     }
-    let fields: Vec<_> = cases.iter().map(Case::check_field).collect();
+    Ok(())
+}
+
+/// DSM and ISM_σ of every field by one cubature over `(x, ε)` (2d variables): component 0
+/// is Z, then DSM and ISM_σ per θ, each as a ratio to Z.
+fn joint_cubature<P: Density, S: ScoreField>(
+    p: &P,
+    located: &Located,
+    fields: &[S],
+    sigma: f64,
+    tol: f64,
+    max_evals: u64,
+    notes: &mut Vec<String>,
+) -> (Vec<Quantity>, Vec<Quantity>) {
+    let d = located.pieces.len();
     let lm = located.log_max;
     let ptilde = |x: &[f64]| {
         let v = (p.log_density(x) - lm).exp();
         if v.is_finite() { v } else { 0.0 }
     };
-    let tol = opts.tol.unwrap_or(if d == 1 { 1e-8 } else { 1e-5 });
-    if tol.is_nan() || tol <= 0.0 {
-        return Err(DsmError(format!(
-            "--tol must be a positive number, got {tol}"
-        )));
-    }
-    let mut notes = vec![];
-
-    // --- DSM and ISM_σ by cubature over (x, ε) (2d variables): component 0 is Z, then DSM and
-    // ISM_σ per θ.
     let k = fields.len();
     let epieces = [
         Piece::Lower {
@@ -396,12 +530,12 @@ pub fn dsm(
         &cells,
         2 * k + 1,
         &targets,
-        opts.max_evals,
+        max_evals,
     );
     if !cub.converged {
         notes.push(format!(
             "the DSM cubature used its budget of {} evaluations before reaching the tolerance",
-            opts.max_evals
+            max_evals
         ));
     }
     let z2 = cub.values[0];
@@ -417,50 +551,22 @@ pub fn dsm(
     let dsm_q: Vec<Quantity> = (0..k).map(|j| ratio(1 + j)).collect();
     let ism_q: Vec<Quantity> = (0..k).map(|j| ratio(1 + k + j)).collect();
 
-    // --- ESM_σ by nested quadrature (one variable).
-    let (esm_q, fisher_sigma, constant_formula) = if d == 1 {
-        let (e, f) = noised_objectives(p, &located, &fields, sigma, tol)?;
-        let c = Quantity::combine(&[(&f, -1.0)], tol.max(1e-10));
-        let c = Quantity {
-            value: c.value.map(|v| v + 0.5 / (sigma * sigma)),
-            ..c
-        };
-        (e.into_iter().map(Some).collect(), Some(f), Some(c))
-    } else {
-        notes.push(
-            "ESM of p_σ is computed for one variable only (it needs p_σ and ∇p_σ by a 2-D quadrature at every point of a 2-D quadrature); DSM − ISM_σ = d/(2σ²) is checked".into(),
-        );
-        (vec![None; k], None, None)
-    };
+    (dsm_q, ism_q)
+}
 
-    // --- DSM by Monte Carlo: exact draws of p, Gaussian noise; the same (x, ε) for every θ.
-    // (Exact draws in 1-D and for product densities, MALA chains otherwise.)
-    let samples = sample(
-        p,
-        &case0.domain,
-        &SampleOptions {
-            n: opts.n,
-            seed: opts.seed,
-            sampler: Sampler::Auto,
-            ..Default::default()
-        },
-    )
-    .map_err(|e| DsmError(e.to_string()))?;
-    // Noise per draw, laid out like the draws; one generator per chain and block.
-    let eps: Vec<Vec<[f64; MAX_DIM]>> = samples
+/// Gaussian noise of scale σ per draw, laid out like the draws; one generator per chain and
+/// block.
+fn noise(samples: &Samples, seed: u64, sigma: f64, d: usize) -> Vec<Vec<[f64; MAX_DIM]>> {
+    samples
         .chains
         .iter()
         .enumerate()
         .map(|(c, chain)| {
-            let mut rng = rng_for(opts.seed, stream::NOISE, (c as u64) << 32);
+            let mut rng = rng_for(seed, stream::NOISE, (c as u64) << 32);
             (0..chain.len())
                 .map(|t| {
                     if t % BLOCK == 0 {
-                        rng = rng_for(
-                            opts.seed,
-                            stream::NOISE,
-                            ((c as u64) << 32) | (t / BLOCK) as u64,
-                        );
+                        rng = rng_for(seed, stream::NOISE, ((c as u64) << 32) | (t / BLOCK) as u64);
                     }
                     let mut e = [0.0; MAX_DIM];
                     for ei in e.iter_mut().take(d) {
@@ -470,81 +576,103 @@ pub fn dsm(
                 })
                 .collect()
         })
+        .collect()
+}
+
+/// The cubature's results at one θ (the `j`-th).
+struct Theta<'a> {
+    j: usize,
+    theta: Option<f64>,
+    dsm: &'a Quantity,
+    ism: &'a Quantity,
+    esm: Option<&'a Quantity>,
+}
+
+/// The point at one θ: DSM by Monte Carlo against the cubature, the constant DSM − ESM_σ
+/// (one variable) and DSM − ISM_σ against d/(2σ²).
+#[allow(clippy::too_many_arguments)]
+fn point_at<S: ScoreField>(
+    at: &Theta<'_>,
+    fld: &S,
+    samples: &Samples,
+    eps: &[Vec<[f64; MAX_DIM]>],
+    sigma: f64,
+    tol: f64,
+    opts: &DsmOptions,
+    notes: &mut Vec<String>,
+) -> DsmPoint {
+    let (j, d) = (at.j, samples.dim);
+    let vals: Vec<Vec<f64>> = samples
+        .chains
+        .iter()
+        .zip(eps)
+        .map(|(chain, es)| {
+            chain
+                .iter()
+                .zip(es)
+                .map(|(x, e)| {
+                    let mut y = [0.0; MAX_DIM];
+                    for i in 0..d {
+                        y[i] = x[i] + e[i];
+                    }
+                    (0..d)
+                        .map(|i| {
+                            let r = fld.component(i, &y[..d]) + e[i] / (sigma * sigma);
+                            0.5 * r * r
+                        })
+                        .sum::<f64>()
+                })
+                .collect()
+        })
         .collect();
-
-    let mut points = vec![];
-    for (j, fld) in fields.iter().enumerate() {
-        let vals: Vec<Vec<f64>> = samples
-            .chains
-            .iter()
-            .zip(&eps)
-            .map(|(chain, es)| {
-                chain
-                    .iter()
-                    .zip(es)
-                    .map(|(x, e)| {
-                        let mut y = [0.0; MAX_DIM];
-                        for i in 0..d {
-                            y[i] = x[i] + e[i];
-                        }
-                        (0..d)
-                            .map(|i| {
-                                let r = fld.component(i, &y[..d]) + e[i] / (sigma * sigma);
-                                0.5 * r * r
-                            })
-                            .sum::<f64>()
-                    })
-                    .collect()
-            })
-            .collect();
-        let mc = mc_mean(&vals, samples.independent());
-        let (mc_agreement, why) = match untrusted(&samples) {
-            Some(why) => (Agreement::Undecided, why),
-            None => compare_to(&mc, &dsm_q[j], opts.min_ess),
-        };
-        if !why.is_empty() {
-            notes.push(format!("θ #{}: Monte Carlo DSM: {why}", j + 1));
-        }
-        let constant = esm_q[j]
-            .as_ref()
-            .map(|e| Quantity::combine(&[(&dsm_q[j], 1.0), (e, -1.0)], tol.max(1e-10)));
-        let dsm_minus_ism =
-            Quantity::combine(&[(&dsm_q[j], 1.0), (&ism_q[j], -1.0)], tol.max(1e-10));
-        // As in `check`: agreement of integrals that did not converge is undecided.
-        let ism_agreement = match (dsm_minus_ism.value, dsm_minus_ism.error) {
-            (Some(v), Some(e)) if (v - 0.5 * d as f64 / (sigma * sigma)).abs() <= e + 1e-12 => {
-                if dsm_minus_ism.status == Status::Ok {
-                    Agreement::Agrees
-                } else {
-                    notes.push(format!(
-                        "θ #{}: DSM − ISM_σ agrees with d/(2σ²) but its integrals did not converge",
-                        j + 1
-                    ));
-                    Agreement::Undecided
-                }
-            }
-            (Some(_), Some(_)) => Agreement::Disagrees,
-            _ => Agreement::Undecided,
-        };
-        points.push(DsmPoint {
-            theta: thetas[j],
-            dsm: dsm_q[j].clone(),
-            dsm_mc: mc,
-            mc_agreement,
-            esm_sigma: esm_q[j].clone(),
-            constant,
-            ism_sigma: ism_q[j].clone(),
-            dsm_minus_ism,
-            ism_agreement,
-        });
+    let mc = mc_mean(&vals, samples.independent());
+    let (mc_agreement, why) = match untrusted(samples) {
+        Some(why) => (Agreement::Undecided, why),
+        None => compare_to(&mc, at.dsm, opts.min_ess),
+    };
+    if !why.is_empty() {
+        notes.push(format!("θ #{}: Monte Carlo DSM: {why}", j + 1));
     }
+    let constant = at
+        .esm
+        .map(|e| Quantity::combine(&[(at.dsm, 1.0), (e, -1.0)], tol.max(1e-10)));
+    let dsm_minus_ism = Quantity::combine(&[(at.dsm, 1.0), (at.ism, -1.0)], tol.max(1e-10));
+    // As in `check`: agreement of integrals that did not converge is undecided.
+    let ism_agreement = match (dsm_minus_ism.value, dsm_minus_ism.error) {
+        (Some(v), Some(e)) if (v - 0.5 * d as f64 / (sigma * sigma)).abs() <= e + 1e-12 => {
+            if dsm_minus_ism.status == Status::Ok {
+                Agreement::Agrees
+            } else {
+                notes.push(format!(
+                    "θ #{}: DSM − ISM_σ agrees with d/(2σ²) but its integrals did not converge",
+                    j + 1
+                ));
+                Agreement::Undecided
+            }
+        }
+        (Some(_), Some(_)) => Agreement::Disagrees,
+        _ => Agreement::Undecided,
+    };
+    DsmPoint {
+        theta: at.theta,
+        dsm: at.dsm.clone(),
+        dsm_mc: mc,
+        mc_agreement,
+        esm_sigma: at.esm.cloned(),
+        constant,
+        ism_sigma: at.ism.clone(),
+        dsm_minus_ism,
+        ism_agreement,
+    }
+}
 
-    // The constants: each against the formula, and against each other (one variable).
+/// The constants (one variable): each against the formula, and against each other.
+fn constants_agree(points: &[DsmPoint], constant_formula: Option<&Quantity>) -> Agreement {
     let mut constant_agreement = Agreement::Agrees;
     let with_formula: Vec<&Quantity> = points
         .iter()
         .filter_map(|p| p.constant.as_ref())
-        .chain(constant_formula.iter())
+        .chain(constant_formula)
         .collect();
     for (i, a) in with_formula.iter().enumerate() {
         for b in &with_formula[i + 1..] {
@@ -565,33 +693,7 @@ pub fn dsm(
             ]);
         }
     }
-    let constant_agreement = (d == 1).then_some(constant_agreement);
-    if constant_agreement == Some(Agreement::Undecided) {
-        notes.push(
-            "a constant has no value (an integral diverged or was not finite) or did not reach the tolerance"
-                .into(),
-        );
-    }
-    let verdict = Agreement::all(
-        points
-            .iter()
-            .flat_map(|p| [p.mc_agreement, p.ism_agreement])
-            .chain(constant_agreement),
-    );
-    Ok(DsmReport {
-        case: case0.name.clone(),
-        vars: case0.vars.clone(),
-        sigma,
-        n: opts.n,
-        seed: opts.seed,
-        sweep: sweep.map(|s| s.name.clone()),
-        points,
-        fisher_sigma,
-        constant_formula,
-        constant_agreement,
-        verdict,
-        notes,
-    })
+    constant_agreement
 }
 
 /// One variable: `ESM_σ` for each field and `½E_{p_σ}|∇log p_σ|²`, by nested quadrature.
@@ -611,7 +713,7 @@ fn noised_objectives<P: Density, S: ScoreField>(
     // Z = ∫ p̃ e^{−log_max}.
     let (z, z_div) = integrate_1d(&ptilde, xpieces);
     if z_div || z.value.is_nan() || z.value <= 0.0 {
-        return Err(DsmError("the density has no finite positive mass".into()));
+        return Err(DsmError::NoFiniteMass);
     }
     let zrel = z.error / z.value;
 
@@ -736,8 +838,9 @@ fn opt_q(q: &Option<Quantity>) -> String {
 }
 
 impl DsmReport {
-    pub fn exit_code(&self) -> u8 {
-        self.verdict.exit_code()
+    /// The worst comparison of DSM with the noised density's objectives.
+    pub fn outcome(&self) -> Outcome {
+        self.verdict.into()
     }
 
     pub fn to_json(&self) -> String {

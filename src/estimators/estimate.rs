@@ -54,9 +54,11 @@
 //! the 2^d ≤ 16 sign vectors, the series by its logarithmic sizes; the quadrature value is a
 //! `check` (see [`crate::check`] for its bounds).
 
+use crate::Outcome;
 use crate::case::Case;
 use crate::check::{CheckError, CheckOptions};
 use crate::model::MAX_DIM;
+use crate::option_error::{Opt, OptionError};
 use crate::report::{Quantity, Status, fmt_value};
 use crate::sample::{
     BLOCK, Method, SampleError, SampleOptions, rng_for, sample, stream, untrusted,
@@ -199,24 +201,18 @@ pub struct EstimateReport {
 }
 
 /// Why an estimate cannot be run.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum EstimateError {
-    Sample(SampleError),
-    Check(CheckError),
-    Options(String),
+    /// The draws could not be made.
+    #[error(transparent)]
+    Sample(#[from] SampleError),
+    /// The quadrature check could not be run.
+    #[error(transparent)]
+    Check(#[from] CheckError),
+    /// Bad options; the message names their fields.
+    #[error(transparent)]
+    Options(#[from] OptionError),
 }
-
-impl std::fmt::Display for EstimateError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            EstimateError::Sample(e) => write!(f, "{e}"),
-            EstimateError::Check(e) => write!(f, "{e}"),
-            EstimateError::Options(m) => write!(f, "{m}"),
-        }
-    }
-}
-
-impl std::error::Error for EstimateError {}
 
 fn quad_form(jac: &[[f64; MAX_DIM]; MAX_DIM], v: &[f64]) -> f64 {
     let d = v.len();
@@ -314,16 +310,18 @@ pub const MAX_PROBES_PER_DRAW: usize = 1024;
 /// Estimate `ism` from samples of the case's `p` and compare with quadrature.
 pub fn estimate(case: &Case, opts: &EstimateOptions) -> Result<EstimateReport, EstimateError> {
     if opts.probes_per_draw == 0 {
-        return Err(EstimateError::Options(
-            "--probes-per-draw must be at least 1".into(),
-        ));
+        return Err(OptionError::new(Opt::ProbesPerDraw)
+            .text(" must be at least 1")
+            .into());
     }
     // Bound: every draw runs probes_per_draw probes per estimator.
     if opts.probes_per_draw > MAX_PROBES_PER_DRAW {
-        return Err(EstimateError::Options(format!(
-            "--probes-per-draw must be at most {MAX_PROBES_PER_DRAW}, got {}",
-            opts.probes_per_draw
-        )));
+        return Err(OptionError::new(Opt::ProbesPerDraw)
+            .text(format!(
+                " must be at most {MAX_PROBES_PER_DRAW}, got {}",
+                opts.probes_per_draw
+            ))
+            .into());
     }
     let d = case.vars.len();
     let field = case.check_field();
@@ -555,8 +553,9 @@ pub fn fmt_mc(m: &McMean) -> String {
 }
 
 impl EstimateReport {
-    pub fn exit_code(&self) -> u8 {
-        self.verdict.exit_code()
+    /// The worst comparison of the sample estimators with quadrature.
+    pub fn outcome(&self) -> Outcome {
+        self.verdict.into()
     }
 
     pub fn to_json(&self) -> String {

@@ -40,17 +40,19 @@
 //! };
 //! let r = fisher(&spec, &FisherOptions::default()).unwrap();
 //! assert!((r.ism.value.unwrap() + 0.5).abs() <= r.ism.error.unwrap());
-//! assert_eq!(r.exit_code(), 0);
+//! assert_eq!(r.outcome(), scorecheck::Outcome::Holds);
 //! ```
 //!
 //! Bounds (issue 17): a fixed number of integrals (the joint cubature over (θ, x) ending at
 //! its `--max-evals` or `quad::max_regions`, 4 checks of the simulator's normalizer, at most
 //! 4 limits per end of θ), each over pieces and cells bounded by `locate`.
 
+use crate::Outcome;
 use crate::check::{CheckOptions, cross_check_z, status_for_value};
-use crate::expr::Program;
-use crate::locate::locate;
+use crate::expr::{ExprError, Program};
+use crate::locate::{LocateError, locate};
 use crate::model::Density;
+use crate::option_error::{Opt, OptionError};
 use crate::quad::{Cell, Estimate, cubature, integrate_1d, pointwise};
 use crate::report::{Quantity, Status, fmt_q};
 use crate::stats::Agreement;
@@ -129,16 +131,25 @@ pub struct FisherReport {
 }
 
 /// Bad input for [`fisher`].
-#[derive(Debug, Clone, PartialEq)]
-pub struct FisherError(pub String);
-
-impl std::fmt::Display for FisherError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.0)
-    }
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FisherError {
+    /// An option is unusable (θ and the data named alike, an empty interval, a proposal that
+    /// depends on the data, a simulator whose normalizer depends on θ); the message names
+    /// its field.
+    #[error(transparent)]
+    Option(#[from] OptionError),
+    /// An expression does not compile.
+    #[error("`{}`: {source}", option.key())]
+    Expr {
+        /// The option that holds it (`simulator`, `proposal` or `field`).
+        option: Opt,
+        #[source]
+        source: Box<ExprError>,
+    },
+    /// The joint density's mass could not be found.
+    #[error("cannot find where q(θ)·p(x|θ) has its mass: {0}")]
+    NoMass(#[source] LocateError),
 }
-
-impl std::error::Error for FisherError {}
 
 struct Joint<'a> {
     sim: &'a Program,
@@ -182,46 +193,51 @@ fn at(sim: &Program, prop: &Program, field: &Program, th: f64, x: f64) -> [f64; 
 pub fn fisher(spec: &FisherSpec, opts: &FisherOptions) -> Result<FisherReport, FisherError> {
     let vars = [spec.theta.clone(), spec.data.clone()];
     if spec.theta == spec.data {
-        return Err(FisherError(format!(
-            "--theta and --data must differ, both are `{}`",
-            spec.theta
-        )));
+        return Err(OptionError::new(Opt::Theta)
+            .text(" and ")
+            .opt(Opt::Data)
+            .text(format!(" must differ, both are `{}`", spec.theta))
+            .into());
     }
-    let compile = |src: &str, what: &str| {
-        Program::compile(src, &vars, &spec.params).map_err(|e| FisherError(format!("{what}: {e}")))
+    let compile = |src: &str, option: Opt| {
+        Program::compile(src, &vars, &spec.params).map_err(|e| FisherError::Expr {
+            option,
+            source: Box::new(e),
+        })
     };
-    let sim = compile(&spec.simulator, "--simulator")?;
-    let prop = compile(&spec.proposal, "--proposal")?;
-    let field = compile(&spec.field, "--field")?;
+    let sim = compile(&spec.simulator, Opt::Simulator)?;
+    let prop = compile(&spec.proposal, Opt::Proposal)?;
+    let field = compile(&spec.field, Opt::Field)?;
     if prop.used_vars().contains(&1) {
-        return Err(FisherError(format!(
-            "--proposal: the proposal q(θ) must not depend on the data `{}`",
-            spec.data
-        )));
+        return Err(OptionError::new(Opt::Proposal)
+            .text(format!(
+                ": the proposal q(θ) must not depend on the data `{}`",
+                spec.data
+            ))
+            .into());
     }
     for (what, (a, b)) in [
-        ("--theta-domain", spec.theta_domain),
-        ("--data-domain", spec.data_domain),
+        (Opt::ThetaDomain, spec.theta_domain),
+        (Opt::DataDomain, spec.data_domain),
     ] {
         if a.is_nan() || b.is_nan() || a >= b {
-            return Err(FisherError(format!(
-                "{what}: expected LO < HI, got {a}:{b}"
-            )));
+            return Err(OptionError::new(what)
+                .text(format!(": expected LO < HI, got {a}:{b}"))
+                .into());
         }
     }
     let tol = opts.tol;
     if tol.is_nan() || tol <= 0.0 {
-        return Err(FisherError(format!(
-            "--tol must be a positive number, got {tol}"
-        )));
+        return Err(OptionError::new(Opt::Tol)
+            .text(format!(" must be a positive number, got {tol}"))
+            .into());
     }
     let domain = [spec.theta_domain, spec.data_domain];
     let joint = Joint {
         sim: &sim,
         prop: &prop,
     };
-    let located = locate(&joint, &domain)
-        .map_err(|e| FisherError(format!("cannot find where q(θ)·p(x|θ) has its mass: {e:?}")))?;
+    let located = locate(&joint, &domain).map_err(FisherError::NoMass)?;
     let lm = located.log_max;
     let mut notes = vec![];
 
@@ -258,11 +274,13 @@ pub fn fisher(spec: &FisherSpec, opts: &FisherOptions) -> Result<FisherReport, F
         let th = (mode.x[0] + k * mode.scale[0]).clamp(spec.theta_domain.0, spec.theta_domain.1);
         let z = zsim(th);
         if (z - z0).abs() > 1e-7 * z0.abs() {
-            return Err(FisherError(format!(
-                "--simulator: its normalizer ∫p̃(x|θ)dx depends on θ ({z0:.6e} at θ = {:.4}, {z:.6e} at θ = {th:.4}); \
-                 give the normalized log-density so that its θ-derivative is the Fisher score",
-                mode.x[0]
-            )));
+            return Err(OptionError::new(Opt::Simulator)
+                .text(format!(
+                    ": its normalizer ∫p̃(x|θ)dx depends on θ ({z0:.6e} at θ = {:.4}, {z:.6e} at θ = {th:.4}); \
+                     give the normalized log-density so that its θ-derivative is the Fisher score",
+                    mode.x[0]
+                ))
+                .into());
         }
     }
 
@@ -438,14 +456,15 @@ pub fn fisher(spec: &FisherSpec, opts: &FisherOptions) -> Result<FisherReport, F
 }
 
 impl FisherReport {
-    /// 0 when the identity is usable (IBP holds, B = 0, esm = ism + const); 1 when one of
-    /// those fails; 3 when one is undecided.
-    pub fn exit_code(&self) -> u8 {
+    /// Holds when integration by parts holds, the boundary term vanishes and esm = ism +
+    /// const (the identity is usable); when the first two hold, the last decides; otherwise
+    /// the worst of the three.
+    pub fn outcome(&self) -> Outcome {
         let v = &self.verdict;
         if v.ibp == Agreement::Agrees && v.boundary_vanishes == Agreement::Agrees {
-            return v.tractable.exit_code();
+            return v.tractable.into();
         }
-        Agreement::all([v.ibp, v.boundary_vanishes, v.tractable]).exit_code()
+        Outcome::all([v.ibp, v.boundary_vanishes, v.tractable].map(Outcome::from))
     }
 
     pub fn to_json(&self) -> String {

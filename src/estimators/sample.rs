@@ -28,8 +28,9 @@
 //! cells per piece (at most `locate::MAX_PIECES_1D` pieces); a quantile takes at most 100
 //! Newton or bisection steps; the autocorrelation sum at most [`MAX_LAG`](crate::stats::MAX_LAG) lags.
 
-use crate::locate::{Located, locate};
+use crate::locate::{LocateError, Located, locate};
 use crate::model::{Density, MAX_DIM, log_density_hessian};
+use crate::option_error::{Opt, OptionError};
 use crate::quad::Piece;
 use num_dual::{Dual64, DualNum};
 use rand::{Rng, SeedableRng};
@@ -139,40 +140,50 @@ impl Samples {
 }
 
 /// Why samples cannot be drawn.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum SampleError {
     /// The density's mass could not be found.
-    Locate(String),
+    #[error("cannot find where the density has its mass: {0}")]
+    Locate(#[source] LocateError),
     /// The inverse CDF was asked for in more than one dimension.
+    #[error("{}", self.option_error().unwrap_or_else(|| unreachable!()))]
     InverseCdfDim(usize),
     /// The product sampler was asked for a density that is not a product.
+    #[error("{}", self.option_error().unwrap_or_else(|| unreachable!()))]
     NotProduct(Vec<f64>),
     /// The density integrates to zero or a non-finite number on the CDF grid.
+    #[error("the density has no finite positive mass to sample")]
     NoMass,
-    /// Bad options.
-    Options(String),
+    /// Bad options; the message names their fields.
+    #[error(transparent)]
+    Options(#[from] OptionError),
 }
 
-impl std::fmt::Display for SampleError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl SampleError {
+    /// The message, when it names options, with its options as pieces (so that the binary
+    /// can show them by their flags).
+    pub fn option_error(&self) -> Option<OptionError> {
         match self {
-            SampleError::Locate(m) => write!(f, "cannot find where the density has its mass: {m}"),
-            SampleError::InverseCdfDim(d) => write!(
-                f,
-                "the inverse-CDF sampler is for one variable, the case has {d}; use --sampler mala"
+            SampleError::InverseCdfDim(d) => Some(
+                OptionError::text_first(format!(
+                    "the inverse-CDF sampler is for one variable, the case has {d}; use "
+                ))
+                .opt(Opt::Sampler)
+                .text(" mala"),
             ),
-            SampleError::NotProduct(x) => write!(
-                f,
-                "the density is not a product of one-variable factors: a mixed second derivative of log p is not 0 at {}; use --sampler mala",
-                crate::report::fmt_point(x)
+            SampleError::NotProduct(x) => Some(
+                OptionError::text_first(format!(
+                    "the density is not a product of one-variable factors: a mixed second derivative of log p is not 0 at {}; use ",
+                    crate::report::fmt_point(x)
+                ))
+                .opt(Opt::Sampler)
+                .text(" mala"),
             ),
-            SampleError::NoMass => write!(f, "the density has no finite positive mass to sample"),
-            SampleError::Options(m) => write!(f, "{m}"),
+            SampleError::Options(o) => Some(o.clone()),
+            SampleError::Locate(_) | SampleError::NoMass => None,
         }
     }
 }
-
-impl std::error::Error for SampleError {}
 
 /// A generator for `(seed, stream, index)`: the three are mixed by SplitMix64 steps so that
 /// nearby seeds, streams and indices give unrelated generators.
@@ -202,19 +213,20 @@ pub fn sample<P: Density>(
 ) -> Result<Samples, SampleError> {
     let d = domain.len();
     if opts.n == 0 {
-        return Err(SampleError::Options("--n must be at least 1".into()));
+        return Err(OptionError::new(Opt::N).text(" must be at least 1").into());
     }
     if opts.n > MAX_DRAWS {
-        return Err(SampleError::Options(format!(
-            "--n must be at most {MAX_DRAWS}, got {}",
-            opts.n
-        )));
+        return Err(OptionError::new(Opt::N)
+            .text(format!(" must be at most {MAX_DRAWS}, got {}", opts.n))
+            .into());
     }
     if opts.chains > MAX_CHAINS {
-        return Err(SampleError::Options(format!(
-            "--chains must be at most {MAX_CHAINS}, got {}",
-            opts.chains
-        )));
+        return Err(OptionError::new(Opt::Chains)
+            .text(format!(
+                " must be at most {MAX_CHAINS}, got {}",
+                opts.chains
+            ))
+            .into());
     }
     let steps = opts
         .chains
@@ -222,11 +234,17 @@ pub fn sample<P: Density>(
         .saturating_mul(opts.burn_in)
         .saturating_add(opts.n);
     if steps > MAX_MALA_STEPS {
-        return Err(SampleError::Options(format!(
-            "--chains × --burn-in + --n must be at most {MAX_MALA_STEPS} MALA steps, got {steps}"
-        )));
+        return Err(OptionError::new(Opt::Chains)
+            .text(" × ")
+            .opt(Opt::BurnIn)
+            .text(" + ")
+            .opt(Opt::N)
+            .text(format!(
+                " must be at most {MAX_MALA_STEPS} MALA steps, got {steps}"
+            ))
+            .into());
     }
-    let located = locate(p, domain).map_err(|e| SampleError::Locate(format!("{e:?}")))?;
+    let located = locate(p, domain).map_err(SampleError::Locate)?;
     let method = match (opts.sampler, d) {
         (Sampler::Auto, 1) | (Sampler::InverseCdf, 1) => Sampler::InverseCdf,
         (Sampler::InverseCdf, d) => return Err(SampleError::InverseCdfDim(d)),
@@ -258,8 +276,7 @@ pub fn sample<P: Density>(
             let mut slices = vec![];
             for i in 0..d {
                 let slice = Slice { p, x0, axis: i };
-                let loc = locate(&slice, &domain[i..=i])
-                    .map_err(|e| SampleError::Locate(format!("{e:?}")))?;
+                let loc = locate(&slice, &domain[i..=i]).map_err(SampleError::Locate)?;
                 let cdf = Cdf::new(&slice, &loc)?;
                 slices.push((slice, cdf));
             }
@@ -520,9 +537,9 @@ fn mala<P: Density>(
     let d = domain.len();
     let k = opts.chains.max(1);
     if opts.n < k {
-        return Err(SampleError::Options(format!(
-            "--n must be at least the number of chains ({k})"
-        )));
+        return Err(OptionError::new(Opt::N)
+            .text(format!(" must be at least the number of chains ({k})"))
+            .into());
     }
     let per = opts.n / k;
     // Diagonal preconditioner: the largest width of any mode along each axis.

@@ -5,7 +5,6 @@ use super::style::BLUE_;
 use super::style::RED_;
 
 use super::PlotError;
-use super::format::fmt_q;
 use super::format::pow10;
 use super::numerics::Eval;
 use super::numerics::inside;
@@ -18,11 +17,12 @@ use super::style::side_width;
 use super::style::title;
 use crate::case::Case;
 use crate::locate::Located;
-use crate::numbers::fmt_num;
 use crate::quad::Piece;
 use crate::quad::integrate_1d;
 use crate::report::Quantity;
 use crate::report::Report;
+use crate::report::format::fmt_num;
+use crate::report::format::fmt_q_capped;
 use plotters::coord::Shift;
 
 use super::style::DrawResult;
@@ -253,7 +253,7 @@ impl BoundaryFlux {
             .y_label_formatter(&|v| pow10(*v))
             .x_label_formatter(&|v| {
                 if (1e-3..1e5).contains(v) {
-                    fmt_num(*v)
+                    fmt_num(*v, 6)
                 } else {
                     format!("{v:.0e}")
                 }
@@ -299,7 +299,7 @@ impl BoundaryFlux {
             )))?;
             notes.push(format!(
                 "Beyond R = {} p·s is below the smallest f64 (it underflows to 0); nothing is drawn there, which is not a measured value.",
-                fmt_num(rk)
+                fmt_num(rk, 6)
             ));
         }
         let mut items = vec![(
@@ -317,7 +317,7 @@ impl BoundaryFlux {
         }
         notes.push(format!(
             "boundary term from scorecheck check (R → ∞): {}",
-            fmt_q(&self.boundary)
+            fmt_q_capped(&self.boundary, 6)
         ));
         notes.push(
             "The flux through the moving faces must decay to 0 for the boundary term to be the finite edges' alone."
@@ -329,7 +329,7 @@ impl BoundaryFlux {
             .filter(|v| v.is_finite())
             .fold(0.0, f64::max);
         let last = m.last().cloned().unwrap_or(0.0);
-        let r_last = fmt_num(*self.r.last().unwrap());
+        let r_last = fmt_num(*self.r.last().unwrap(), 6);
         notes.push(if last.is_finite() && last <= 1e-3 * peak {
             format!("Here it decays: at R = {r_last} it is {last:.1e}, against {peak:.1e} at most.")
         } else {

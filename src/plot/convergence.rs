@@ -5,10 +5,8 @@ use super::style::BLUE_;
 use super::style::RED_;
 
 use super::PlotError;
-use super::format::fmt_q;
 use super::format::pow10;
 use super::numerics::Eval;
-use super::numerics::logspace;
 use super::style::FONT;
 use super::style::Mark;
 use super::style::axis;
@@ -16,9 +14,9 @@ use super::style::side_panel;
 use super::style::side_width;
 use super::style::title;
 use crate::case::Case;
-use crate::check::CheckOptions;
 use crate::report::Quantity;
 use crate::report::Report;
+use crate::report::format::fmt_q_capped;
 use plotters::coord::Shift;
 
 use super::style::DrawResult;
@@ -44,12 +42,13 @@ pub struct Convergence {
 }
 
 /// Runs at growing effort: in 1-D, the tanh-sinh rule `check` uses, at steps 1, 1/2, …, 1/64
-/// (its own) over the check's pieces; in 2-D and up, `check` itself with budgets
-/// of evaluations growing to the final run's. "Final" is the report of `check` at `opts`.
+/// (its own) over the check's pieces; in 2-D and up, `capped`, the runs of `check` with
+/// budgets of evaluations growing to the final run's ([`crate::check_runs::capped_runs`];
+/// unused in 1-D). "Final" is `report`, the deciding identity of `check`'s report.
 pub fn convergence(
     case: &Case,
     report: &Report,
-    opts: &CheckOptions,
+    capped: &[Report],
 ) -> Result<Convergence, PlotError> {
     let d = case.vars.len();
     let (fl, fr) = (&report.cross.lhs, &report.cross.rhs);
@@ -107,18 +106,9 @@ pub fn convergence(
         }
     } else {
         out.method =
-            "scorecheck check with a cap on evaluations (--max-evals) growing to the final run's"
+            "scorecheck check with a cap on evaluations (`max_evals`) growing to the final run's"
                 .into();
-        let full = fl.evals.max(1000);
-        let budgets = logspace(500.0, full as f64, 14);
-        for b in budgets {
-            let o = CheckOptions {
-                tol: opts.tol,
-                max_evals: b.round() as u64,
-                ..opts.clone()
-            };
-            // The identity that decides (the weighted one with a weight), as the final values.
-            let rep = crate::check_case(case, &o)?.deciding();
+        for rep in capped {
             // A run that used as many evaluations as the final one is the final run (check is
             // deterministic): its difference from itself is 0 by construction, and drawing it
             // made the curve drop to "exact" at the end, convergence that did not happen.
@@ -240,8 +230,8 @@ impl Convergence {
             format!(
                 "final = scorecheck check at tolerance {:.0e}: lhs = {}, rhs = {}",
                 self.tol,
-                fmt_q(&self.final_lhs),
-                fmt_q(&self.final_rhs)
+                fmt_q_capped(&self.final_lhs, 6),
+                fmt_q_capped(&self.final_rhs, 6)
             ),
             format!("runs: {}", self.method),
             "Below the dashed line of its reported error, a difference from the final value means nothing.".into(),

@@ -7,7 +7,6 @@ use super::style::RED_;
 
 use super::PlotError;
 use super::format::count_tick;
-use super::format::fmt_q;
 use super::format::tick;
 use super::numerics::y_range;
 use super::style::FONT;
@@ -19,9 +18,10 @@ use super::style::axis;
 use super::style::side_panel;
 use super::style::side_width;
 use super::style::title;
-use crate::estimate::EstimateReport;
-use crate::estimate::SeriesPoint;
+use crate::estimators::estimate::EstimateReport;
+use crate::estimators::estimate::SeriesPoint;
 use crate::report::Quantity;
+use crate::report::format::fmt_q_capped;
 use crate::sample::Method;
 use crate::stats::Agreement;
 use plotters::coord::Shift;
@@ -225,7 +225,7 @@ impl EstimateFigure {
                 BLACK.stroke_width(2),
             ))?;
             items.push((
-                format!("quadrature ism = {}", fmt_q(&self.ism)),
+                format!("quadrature ism = {}", fmt_q_capped(&self.ism, 6)),
                 BLACK,
                 Mark::Line,
             ));
@@ -283,7 +283,7 @@ impl EstimateFigure {
         if quad.is_none() {
             notes.push(format!(
                 "No quadrature value of ism to compare with ({}).",
-                fmt_q(&self.ism)
+                fmt_q_capped(&self.ism, 6)
             ));
         } else if qerr >= 0.003 * (yhi - ylo) {
             notes.push("The grey band is the quadrature's reported error.".into());

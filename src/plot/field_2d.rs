@@ -4,7 +4,6 @@ use super::style::BLUE_;
 use super::style::RED_;
 
 use super::PlotError;
-use super::format::fmt_q;
 use super::format::tick;
 use super::numerics::Eval;
 use super::style::FONT;
@@ -16,10 +15,11 @@ use super::style::side_panel;
 use super::style::side_width;
 use super::style::title;
 use crate::case::Case;
-use crate::numbers::fmt_num;
 use crate::numbers::linspace;
 use crate::report::Quantity;
 use crate::report::Report;
+use crate::report::format::fmt_num;
+use crate::report::format::fmt_q_capped;
 use plotters::coord::Shift;
 
 use super::style::DrawResult;
@@ -411,7 +411,7 @@ impl Field2d {
             [p90, largest].into_iter().find(|&v| v > 0.0)
         };
         let cell_text = |v: Option<f64>| match v {
-            Some(v) => fmt_num(v),
+            Some(v) => fmt_num(v, 6),
             None => "— (every arrow is 0)".to_string(),
         };
         let t1 = match (top(&s), top(&g)) {
@@ -469,16 +469,22 @@ impl Field2d {
                     cell_text(t1),
                     cell_text(t2)
                 ),
-                format!("largest |s − ∇log p| drawn: {}", fmt_num(dmax)),
+                format!("largest |s − ∇log p| drawn: {}", fmt_num(dmax, 6)),
                 if self.weighted {
-                    format!("esm = E ½h|s − ∇log p|² = {}", fmt_q(&self.esm))
+                    format!("esm = E ½h|s − ∇log p|² = {}", fmt_q_capped(&self.esm, 6))
                 } else {
-                    format!("esm = E ½|s − ∇log p|² = {}", fmt_q(&self.esm))
+                    format!("esm = E ½|s − ∇log p|² = {}", fmt_q_capped(&self.esm, 6))
                 },
                 if self.weighted {
-                    format!("boundary term ∮ h p s·n = {}", fmt_q(&self.boundary))
+                    format!(
+                        "boundary term ∮ h p s·n = {}",
+                        fmt_q_capped(&self.boundary, 6)
+                    )
                 } else {
-                    format!("boundary term ∮ p s·n = {}", fmt_q(&self.boundary))
+                    format!(
+                        "boundary term ∮ p s·n = {}",
+                        fmt_q_capped(&self.boundary, 6)
+                    )
                 },
                 format!("verdict: {}", self.verdict),
             ],

@@ -1,9 +1,7 @@
 //! Numbers as figures print them: ticks, quantities, the domain.
 
 use crate::case::Case;
-use crate::numbers::fmt_num;
-use crate::report::Quantity;
-use crate::report::Status;
+use crate::report::format::fmt_num;
 
 /// An axis tick: the value to 10 significant digits, without a trailing `.0` or a `-0`.
 pub(super) fn tick(v: &f64) -> String {
@@ -29,32 +27,6 @@ pub(super) fn pow10(v: f64) -> String {
     }
 }
 
-/// `v ± e` for a quantity in at most 6 significant digits, and never more digits than its
-/// error supports ([`crate::report::fmt_value`]); or its status.
-pub fn fmt_q(q: &Quantity) -> String {
-    match (q.value, q.error) {
-        (Some(v), Some(e)) => {
-            let earned = if e > 0.0 && v != 0.0 && e.is_finite() {
-                (v.abs().log10().floor() - e.log10().floor()) as i32 + 1
-            } else {
-                i32::MAX
-            };
-            let s = if earned < 6 {
-                crate::report::fmt_value(v, e)
-            } else {
-                format!("{} ± {:.1e}", fmt_num(v), e)
-            };
-            if q.status == Status::NotConverged {
-                format!("{s} (not converged)")
-            } else {
-                s
-            }
-        }
-        (Some(v), None) => fmt_num(v),
-        _ => format!("{:?}", q.status).to_lowercase(),
-    }
-}
-
 /// The domain as text, e.g. `x ∈ [0, ∞)`-style intervals per variable.
 pub fn domain_text(case: &Case) -> String {
     let parts: Vec<String> = case
@@ -68,7 +40,7 @@ pub fn domain_text(case: &Case) -> String {
                 } else if x == f64::NEG_INFINITY {
                     "−∞".to_string()
                 } else {
-                    fmt_num(x)
+                    fmt_num(x, 6)
                 }
             };
             let open = |x: f64, c: char, o: char| if x.is_finite() { c } else { o };

@@ -7,7 +7,6 @@ use super::style::RED_;
 
 use super::PlotError;
 use super::format::domain_text;
-use super::format::fmt_q;
 use super::format::tick;
 use super::numerics::Eval;
 use super::numerics::inside;
@@ -22,11 +21,12 @@ use super::style::side_panel;
 use super::style::side_width;
 use super::style::title;
 use crate::case::Case;
-use crate::numbers::fmt_num;
 use crate::numbers::linspace;
 use crate::report::Ibp;
 use crate::report::Quantity;
 use crate::report::Report;
+use crate::report::format::fmt_num;
+use crate::report::format::fmt_q_capped;
 use plotters::coord::Shift;
 use plotters::style::text_anchor::HPos;
 use plotters::style::text_anchor::Pos;
@@ -296,9 +296,9 @@ impl Identity1d {
             chart.draw_series(std::iter::once(Circle::new((x1 - dx, r), 6, RED_.filled())))?;
         }
         let mut notes = vec![
-            format!("lhs = ∫ {hs} p′ d{v} = {}", fmt_q(&self.lhs)),
-            format!("rhs = −∫ p {ph}′ d{v} = {}", fmt_q(&self.rhs)),
-            format!("boundary [{hb}] = {}", fmt_q(&self.boundary)),
+            format!("lhs = ∫ {hs} p′ d{v} = {}", fmt_q_capped(&self.lhs, 6)),
+            format!("rhs = −∫ p {ph}′ d{v} = {}", fmt_q_capped(&self.rhs, 6)),
+            format!("boundary [{hb}] = {}", fmt_q_capped(&self.boundary, 6)),
         ];
         if let (Some(l), Some(r)) = (lhs, rhs) {
             let gap = l - r;
@@ -319,9 +319,9 @@ impl Identity1d {
                 // "=" exactly when `check` found lhs = boundary + rhs within the errors.
                 let ok = self.ibp == Ibp::Holds;
                 let label = if ok {
-                    format!("lhs − rhs = {} = boundary term", fmt_num(gap))
+                    format!("lhs − rhs = {} = boundary term", fmt_num(gap, 6))
                 } else {
-                    format!("lhs − rhs = {} ≠ boundary", fmt_num(gap))
+                    format!("lhs − rhs = {} ≠ boundary", fmt_num(gap, 6))
                 };
                 chart.draw_series(std::iter::once(Text::new(
                     label,
@@ -334,7 +334,7 @@ impl Identity1d {
                 notes.push(if ok {
                     "The running integrals end apart by the boundary term.".into()
                 } else {
-                    format!("The running integrals end {} apart, but the boundary term is {}: the identity fails (a jump in s, say, puts a delta in s′ that pointwise derivatives miss).", fmt_num(gap), fmt_num(b))
+                    format!("The running integrals end {} apart, but the boundary term is {}: the identity fails (a jump in s, say, puts a delta in s′ that pointwise derivatives miss).", fmt_num(gap, 6), fmt_num(b, 6))
                 });
             } else {
                 notes.push(

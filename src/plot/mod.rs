@@ -43,12 +43,13 @@ pub use boundary::{BoundaryFlux, boundary_flux};
 pub use convergence::{Convergence, convergence};
 pub use estimate::{EstimateFigure, EstimateSeries, estimate_figure};
 pub use field_2d::{Arrow, Field2d, Polyline, Segment, field_2d};
-pub use format::{domain_text, fmt_q};
+pub use format::domain_text;
 pub use identity_1d::{Identity1d, identity_1d};
 pub use sweep::SweepFigure;
 
 use crate::case::Case;
 use crate::check::CheckOptions;
+use crate::option_error::{Opt, OptionError};
 use crate::report::Report;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -78,6 +79,9 @@ pub enum PlotError {
     /// The report's normalizer has no finite value to scale p by.
     #[error("the normalizer Z has no finite value")]
     NoNormalizer,
+    /// The figure asked for does not suit the case; the message names the option to change.
+    #[error(transparent)]
+    Option(#[from] crate::option_error::OptionError),
     /// A capped `check` run of the convergence figure failed.
     #[error(transparent)]
     Check(#[from] crate::check::CheckError),
@@ -224,12 +228,31 @@ pub fn render(
     }
 }
 
-/// Build the figure of `kind` for a case and its report.
+/// Build the figure of `kind` for a case and its report, running the capped checks of the
+/// convergence figure (2-D and up) with [`crate::check_runs::capped_runs`] at `opts`. (The
+/// binary runs them itself and calls [`figure_with_runs`].)
 pub fn figure_for(
     case: &Case,
     report: &Report,
     kind: Kind,
     opts: &CheckOptions,
+) -> Result<Figure, PlotError> {
+    let capped = if kind == Kind::Convergence && case.vars.len() > 1 {
+        crate::check_runs::capped_runs(case, report, opts)?
+    } else {
+        vec![]
+    };
+    figure_with_runs(case, report, kind, &capped)
+}
+
+/// Build the figure of `kind` for a case, its report and, for the convergence figure of a
+/// case of 2 or more variables, `check`'s capped runs ([`crate::check_runs::capped_runs`];
+/// ignored otherwise).
+pub fn figure_with_runs(
+    case: &Case,
+    report: &Report,
+    kind: Kind,
+    capped: &[Report],
 ) -> Result<Figure, PlotError> {
     let d = case.vars.len();
     // With a weight, the weighted identity decides check's exit code: draw its numbers.
@@ -239,12 +262,16 @@ pub fn figure_for(
         Kind::Identity => match d {
             1 => identity_1d(case, report).map(Figure::Identity1d),
             2 => field_2d(case, report).map(Figure::Field2d),
-            _ => Err(err(format!(
-                "the identity figure is drawn for 1-D and 2-D cases; this case has {d} variables (try --kind convergence)"
-            ))),
+            _ => Err(PlotError::Option(
+                OptionError::text_first(format!(
+                    "the identity figure is drawn for 1-D and 2-D cases; this case has {d} variables (try "
+                ))
+                .opt(Opt::Kind)
+                .text(" convergence)"),
+            )),
         },
         Kind::Boundary => boundary_flux(case, report).map(Figure::Boundary),
-        Kind::Convergence => convergence(case, report, opts).map(Figure::Convergence),
+        Kind::Convergence => convergence(case, report, capped).map(Figure::Convergence),
     }
 }
 

@@ -1,8 +1,6 @@
 //! The numbers the figures share: p (normalised by the report's Z), s and their
 //! derivatives at points, grids, running integrals, and clipping to a plotted range.
 
-use crate::numbers::linspace;
-
 use super::PlotError;
 use crate::case::Case;
 use crate::locate::Located;
@@ -115,13 +113,6 @@ impl<'a> Eval<'a> {
         }
         (lo, hi)
     }
-}
-
-pub(super) fn logspace(a: f64, b: f64, n: usize) -> Vec<f64> {
-    linspace(a.ln(), b.ln(), n)
-        .into_iter()
-        .map(f64::exp)
-        .collect()
 }
 
 /// The running trapezoid integral of `f` over `x`, from 0 at `x[0]`.

@@ -13,7 +13,7 @@ use super::style::axis;
 use super::style::side_panel;
 use super::style::side_width;
 use super::style::title;
-use crate::numbers::fmt_num;
+use crate::report::format::fmt_num;
 use plotters::coord::Shift;
 use plotters::style::text_anchor::HPos;
 use plotters::style::text_anchor::Pos;
@@ -120,33 +120,33 @@ impl SweepFigure {
             mark(
                 a,
                 BLACK,
-                format!("same minimiser {th}* = {}", fmt_num(a)),
+                format!("same minimiser {th}* = {}", fmt_num(a, 6)),
                 true,
             )?;
             notes.push(if self.boundary_vanishes {
                 format!(
                     "esm and ism + const coincide: the boundary term vanishes at every grid point (largest |boundary|: {}), and ism, shifted by const, has the same minimiser.",
-                    fmt_num(self.max_boundary)
+                    fmt_num(self.max_boundary, 6)
                 )
             } else {
                 format!(
                     "The minimisers agree to the grid's resolution, but the boundary term does not vanish at every grid point (largest |boundary|: {}).",
-                    fmt_num(self.max_boundary)
+                    fmt_num(self.max_boundary, 6)
                 )
             });
         } else {
             if let Some(a) = argmin_esm {
-                mark(a, BLUE_, format!("argmin esm = {}", fmt_num(a)), true)?;
+                mark(a, BLUE_, format!("argmin esm = {}", fmt_num(a, 6)), true)?;
             }
             if let Some(b) = argmin_ism {
-                mark(b, RED_, format!("argmin ism = {}", fmt_num(b)), false)?;
+                mark(b, RED_, format!("argmin ism = {}", fmt_num(b, 6)), false)?;
             }
             if let (Some(a), Some(b)) = (argmin_esm, argmin_ism) {
                 notes.push(format!(
                     "The curves separate by the boundary term (up to {} over the grid): minimising ism gives {th} = {}, not the {} that esm picks.",
-                    fmt_num(self.max_boundary),
-                    fmt_num(b),
-                    fmt_num(a)
+                    fmt_num(self.max_boundary, 6),
+                    fmt_num(b, 6),
+                    fmt_num(a, 6)
                 ));
             }
         }
@@ -178,9 +178,7 @@ impl Sweep {
     /// The figure of esm, ism and ism + const against the one grid parameter.
     pub fn figure(&self, domain: String) -> Result<SweepFigure, SweepError> {
         let [g] = self.grid.as_slice() else {
-            return Err(SweepError(
-                "--plot draws the objectives against one parameter; give exactly one grid (fix the others with --param NAME=VALUE)".into(),
-            ));
+            return Err(SweepError::FigureNeedsOneGrid);
         };
         let a = self.argmin.as_ref();
         Ok(SweepFigure {

@@ -6,8 +6,8 @@ use super::format::tick;
 use super::numerics::inside;
 use super::numerics::running;
 use super::style::wrap;
-use crate::numbers::fmt_num;
 use crate::numbers::linspace;
+use crate::report::format::fmt_num;
 use std::path::Path;
 #[test]
 fn format_by_extension() {
@@ -64,8 +64,8 @@ fn text_helpers() {
     assert_eq!(tick(&-5.551115123125783e-17), "0");
     assert_eq!(tick(&0.30000000000000004), "0.3");
     assert_eq!(pow10(-8.0), "1e-8");
-    assert_eq!(fmt_num(-0.7978845608), "-0.797885");
-    assert_eq!(fmt_num(2.0), "2");
+    assert_eq!(fmt_num(-0.7978845608, 6), "-0.797885");
+    assert_eq!(fmt_num(2.0, 6), "2");
 }
 
 #[test]

@@ -67,7 +67,7 @@ pub(crate) fn fmt_point(x: &[f64]) -> String {
 
 /// Print `v ± e` showing only the digits the error supports (down to the error's leading
 /// digit), so that no digit printed claims more accuracy than the estimate allows.
-pub fn fmt_value(v: f64, e: f64) -> String {
+pub(crate) fn fmt_value(v: f64, e: f64) -> String {
     if e.is_nan() || e <= 0.0 {
         return if v == 0.0 {
             "0 ± 0".to_string()

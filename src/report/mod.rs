@@ -27,9 +27,7 @@ pub(crate) mod format;
 pub(crate) mod markdown;
 mod text;
 
-pub(crate) use format::{fmt_point, fmt_q};
-// Public while `plot`'s public docs link to it (crate-internal at the merge of issue 15).
-pub use format::fmt_value;
+pub(crate) use format::{fmt_point, fmt_q, fmt_value};
 pub(crate) use text::header;
 
 use crate::outcome::Outcome;

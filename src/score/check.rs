@@ -243,7 +243,7 @@ pub fn check_score<P: Density, S: ScoreField, M: Density, V: ScalarFunction>(
 /// let info = CaseInfo { name: "shift".into(), vars: vars.clone(), ..Default::default() };
 /// let r = compare_score(&p, &field, &model, &[(f64::NEG_INFINITY, f64::INFINITY)], &info,
 ///     &ScoreOptions::default()).unwrap();
-/// assert_eq!(r.exit_code(), 0);
+/// assert_eq!(r.outcome(), scorecheck::Outcome::Holds);
 /// ```
 pub fn compare_score<P: Density, S: ScoreField, M: Density>(
     p: &P,

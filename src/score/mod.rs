@@ -54,7 +54,7 @@
 //! let r = compare_score(&Normal, &SignSlip, &Normal, &domain, &info, &ScoreOptions::default())
 //!     .unwrap();
 //! assert_eq!(r.verdict.field, Some(Agreement::Disagrees));
-//! assert_eq!(r.exit_code(), 1);
+//! assert_eq!(r.outcome(), scorecheck::Outcome::Violated);
 //! let bad = &r.counterexamples[0];
 //! assert_eq!(bad.check, "s_x");
 //! assert_eq!(bad.sample.a, -bad.sample.b); // s = x against ∂ log p = −x

@@ -1,6 +1,7 @@
 //! The options of `score` and its errors.
 
 use super::FD_STEPS;
+use crate::option_error::{Opt, OptionError};
 use crate::report::fmt_point;
 
 /// Settings of a score check.
@@ -29,66 +30,43 @@ impl Default for ScoreOptions {
 }
 
 /// Why a score check could not be run: the input is unusable.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum ScoreError {
     /// `log p̃` is −∞ or undefined at every point tried.
+    #[error(
+        "the density is zero or undefined everywhere it was evaluated; check the [density] expression and the domain"
+    )]
     DensityNowhere,
     /// The density is negative or undefined (NaN) at a point of the domain.
+    #[error(
+        "the density is negative or undefined (NaN) at x = {}; a density must be defined and >= 0 on the whole domain",
+        fmt_point(at)
+    )]
     DensityUndefined { at: Vec<f64> },
     /// The density does not decay towards an infinite end (∫ p̃ = ∞).
+    #[error(
+        "the density is not integrable on the domain (Z = ∫ p = ∞); restrict the domain or fix the density"
+    )]
     NotIntegrable,
     /// Neither a field nor a divergence was given: nothing hand-written to check.
+    #[error(
+        "nothing hand-written to check: `score` compares a hand-written `field = [...]` (and an optional `divergence = \"...\"`) with exact derivatives of `log_model`; add a `field` to [score]"
+    )]
     NothingToCheck,
     /// A divergence was given with neither a field nor a log-model to take `∇·s` of.
+    #[error("a `divergence` needs a `field` or a `log_model` to compare with: add one to [score]")]
     DivergenceOfNothing,
     /// The parts have different numbers of variables.
+    #[error("the {what} has {got} variables but the domain has {expected}")]
     Dimension {
         what: &'static str,
         got: usize,
         expected: usize,
     },
-    /// An option is out of range; the message names it.
-    BadOption(String),
+    /// An option is out of range; the message names its field.
+    #[error(transparent)]
+    BadOption(#[from] OptionError),
 }
-
-impl std::fmt::Display for ScoreError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ScoreError::NotIntegrable => write!(
-                f,
-                "the density is not integrable on the domain (Z = ∫ p = ∞); restrict the domain or fix the density"
-            ),
-            ScoreError::DensityNowhere => write!(
-                f,
-                "the density is zero or undefined everywhere it was evaluated; check the [density] expression and the domain"
-            ),
-            ScoreError::DensityUndefined { at } => write!(
-                f,
-                "the density is negative or undefined (NaN) at x = {}; a density must be defined and >= 0 on the whole domain",
-                fmt_point(at)
-            ),
-            ScoreError::NothingToCheck => write!(
-                f,
-                "nothing hand-written to check: `score` compares a hand-written `field = [...]` (and an optional `divergence = \"...\"`) with exact derivatives of `log_model`; add a `field` to [score]"
-            ),
-            ScoreError::DivergenceOfNothing => write!(
-                f,
-                "a `divergence` needs a `field` or a `log_model` to compare with: add one to [score]"
-            ),
-            ScoreError::Dimension {
-                what,
-                got,
-                expected,
-            } => write!(
-                f,
-                "the {what} has {got} variables but the domain has {expected}"
-            ),
-            ScoreError::BadOption(m) => f.write_str(m),
-        }
-    }
-}
-
-impl std::error::Error for ScoreError {}
 
 /// The most points `score` checks (`--points`): each is a few hundred bytes and a few dual
 /// evaluations, so a million take under a second and 300 MB at most.
@@ -97,23 +75,23 @@ pub const MAX_POINTS: usize = 1_000_000;
 impl ScoreOptions {
     /// Check the options; the error names the flag-like field that is wrong.
     pub fn validate(&self) -> Result<(), ScoreError> {
-        let bad = |m: String| Err(ScoreError::BadOption(m));
+        let bad = |o: Opt, m: String| Err(OptionError::new(o).text(m).into());
         if self.points == 0 {
-            return bad("points must be at least 1".into());
+            return bad(Opt::Points, " must be at least 1".into());
         }
         if self.points > MAX_POINTS {
-            return bad(format!(
-                "points must be at most {MAX_POINTS}, got {}",
-                self.points
-            ));
+            return bad(
+                Opt::Points,
+                format!(" must be at most {MAX_POINTS}, got {}", self.points),
+            );
         }
-        for (name, v) in [("rtol", self.rtol), ("atol", self.atol)] {
+        for (name, v) in [(Opt::Rtol, self.rtol), (Opt::Atol, self.atol)] {
             if !(v.is_finite() && v >= 0.0) {
-                return bad(format!("{name} must be a finite number >= 0, got {v}"));
+                return bad(name, format!(" must be a finite number >= 0, got {v}"));
             }
         }
         if let Some(h) = self.fd_steps.iter().find(|h| !(h.is_finite() && **h > 0.0)) {
-            return bad(format!("finite-difference steps must be positive, got {h}"));
+            return bad(Opt::FdSteps, format!(" must be positive, got {h}"));
         }
         Ok(())
     }

@@ -272,3 +272,13 @@ pub(super) mod float {
 }
 
 // ---------------------------------------------------------------------------------------------
+
+impl From<GradientVerdict> for crate::Outcome {
+    fn from(g: GradientVerdict) -> crate::Outcome {
+        match g {
+            GradientVerdict::Gradient => crate::Outcome::Holds,
+            GradientVerdict::NotGradient => crate::Outcome::Violated,
+            GradientVerdict::Undecided => crate::Outcome::Undecided,
+        }
+    }
+}

@@ -2,10 +2,10 @@ use super::compare::*;
 use super::points::point_set;
 use super::points::radical_inverse;
 use super::points::truncated_logistic;
-use super::text::fmt_num;
 use super::*;
 use crate::locate::locate;
 use crate::model::Density;
+use crate::report::format::fmt_num;
 use num_dual::DualNum;
 
 #[test]
@@ -125,9 +125,9 @@ fn json_keeps_non_finite_numbers() {
 
 #[test]
 fn number_format() {
-    assert_eq!(fmt_num(0.5), "0.5");
-    assert_eq!(fmt_num(-1.25), "-1.25");
-    assert_eq!(fmt_num(1.0 / 3.0), "0.33333333");
-    assert_eq!(fmt_num(123.0), "123");
-    assert_eq!(fmt_num(1e-9), "1.0000000e-9");
+    assert_eq!(fmt_num(0.5, 8), "0.5");
+    assert_eq!(fmt_num(-1.25, 8), "-1.25");
+    assert_eq!(fmt_num(1.0 / 3.0, 8), "0.33333333");
+    assert_eq!(fmt_num(123.0, 8), "123");
+    assert_eq!(fmt_num(1e-9, 8), "1.0000000e-9");
 }

@@ -4,40 +4,18 @@ use super::NEGLIGIBLE_LOG;
 use super::report::Agreement;
 use super::report::Discrepancy;
 use super::report::FiniteDifferences;
-use super::report::GradientVerdict;
 use super::report::PointKind;
 use super::report::Sample;
 use super::report::ScoreReport;
 use super::report::TailPoint;
+use crate::Outcome;
 use crate::report::fmt_point;
+use crate::report::format::fmt_num;
 
 use std::fmt::Write as _;
 
 // Rendering
 // ---------------------------------------------------------------------------------------------
-
-/// A number with up to 8 significant digits, in exponent form when very large or small.
-pub(super) fn fmt_num(v: f64) -> String {
-    if v == 0.0 {
-        return "0".into();
-    }
-    if !v.is_finite() {
-        return format!("{v}");
-    }
-    let a = v.abs();
-    if (1e-4..1e7).contains(&a) {
-        let mag = a.log10().floor() as i32;
-        let decimals = (7 - mag).clamp(0, 11) as usize;
-        let s = format!("{v:.decimals$}");
-        if s.contains('.') {
-            s.trim_end_matches('0').trim_end_matches('.').to_string()
-        } else {
-            s
-        }
-    } else {
-        format!("{v:.7e}")
-    }
-}
 
 /// `x = 0.5` or `(x, y) = (0.5, 1)`.
 pub(super) fn fmt_at(vars: &[String], x: &[f64]) -> String {
@@ -71,22 +49,16 @@ pub(super) fn verdict_word(v: Agreement) -> &'static str {
 }
 
 impl ScoreReport {
-    /// The process exit code: 0 every check agrees, 1 one disagrees (or the field is not a
-    /// gradient), 3 one is undecided.
-    pub fn exit_code(&self) -> u8 {
+    /// Violated when a hand-written field or divergence disagrees with the exact derivatives
+    /// or the field is not a gradient; undecided when one of them could not be compared.
+    pub fn outcome(&self) -> Outcome {
         let v = &self.verdict;
-        let agreements = [v.field, v.divergence];
-        if agreements.contains(&Some(Agreement::Disagrees))
-            || v.gradient == Some(GradientVerdict::NotGradient)
-        {
-            1
-        } else if agreements.contains(&Some(Agreement::Undecided))
-            || v.gradient == Some(GradientVerdict::Undecided)
-        {
-            3
-        } else {
-            0
-        }
+        Outcome::all(
+            [v.field.map(Outcome::from), v.divergence.map(Outcome::from)]
+                .into_iter()
+                .chain([v.gradient.map(Outcome::from)])
+                .flatten(),
+        )
     }
 
     /// The JSON report.
@@ -106,9 +78,9 @@ impl ScoreReport {
                     c.check,
                     fmt_at(&self.vars, &s.at),
                     c.a,
-                    fmt_num(s.a),
+                    fmt_num(s.a, 8),
                     c.b,
-                    fmt_num(s.b)
+                    fmt_num(s.b, 8)
                 )
             })
             .collect()
@@ -187,7 +159,7 @@ impl ScoreReport {
                 if used.is_empty() {
                     String::new()
                 } else {
-                    format!(" (down to log p/p_max = {})", fmt_num(lowest))
+                    format!(" (down to log p/p_max = {})", fmt_num(lowest, 8))
                 }
             );
         }
@@ -206,17 +178,17 @@ impl ScoreReport {
                     o,
                     "  {line}  ({}, log p/p_max = {})",
                     kind_name(c.sample.kind),
-                    fmt_num(c.sample.log_p)
+                    fmt_num(c.sample.log_p, 8)
                 );
             }
         }
         for n in &self.notes {
             let _ = writeln!(o, "note: {n}");
         }
-        let verdict = match self.exit_code() {
-            0 => "verdict: agree",
-            1 => "verdict: DISAGREE",
-            _ => "verdict: undecided",
+        let verdict = match self.outcome() {
+            Outcome::Holds => "verdict: agree",
+            Outcome::Violated => "verdict: DISAGREE",
+            Outcome::Undecided => "verdict: undecided",
         };
         let _ = writeln!(o, "{verdict}");
         o
@@ -239,8 +211,8 @@ impl ScoreReport {
                 let _ = writeln!(
                     o,
                     "      max |a − b| = {}, max relative = {}",
-                    fmt_num(a.abs),
-                    fmt_num(b.rel)
+                    fmt_num(a.abs, 8),
+                    fmt_num(b.rel, 8)
                 );
             }
             return;
@@ -250,10 +222,10 @@ impl ScoreReport {
             let _ = writeln!(
                 o,
                 "      {what:<20} {:<14} at {}  ({sa} = {}, {sb} = {})",
-                fmt_num(v),
+                fmt_num(v, 8),
                 fmt_at(&self.vars, &s.at),
-                fmt_num(s.a),
-                fmt_num(s.b)
+                fmt_num(s.a, 8),
+                fmt_num(s.b, 8)
             );
         };
         if let Some(s) = &r.max_abs {
@@ -271,11 +243,11 @@ impl ScoreReport {
                 "      counterexample: at {} ({}, log p/p_max = {}): {} = {} but {} = {}",
                 fmt_at(&self.vars, &s.at),
                 kind_name(s.kind),
-                fmt_num(s.log_p),
+                fmt_num(s.log_p, 8),
                 r.a,
-                fmt_num(s.a),
+                fmt_num(s.a, 8),
                 r.b,
-                fmt_num(s.b)
+                fmt_num(s.b, 8)
             );
         }
     }
@@ -296,7 +268,7 @@ impl ScoreReport {
         }
         let _ = writeln!(o, "   (error |fd − exact|)");
         for r in &fd.rows {
-            let _ = write!(o, "  {:<18} {:>16}", r.derivative, fmt_num(r.exact));
+            let _ = write!(o, "  {:<18} {:>16}", r.derivative, fmt_num(r.exact, 8));
             for s in &r.steps {
                 let cell = if !s.inside {
                     "outside".to_string()

@@ -81,7 +81,7 @@ fn gaussian_sweep_matches_the_closed_forms_at_every_theta() {
             );
         }
         assert_eq!(r.constant_agreement, Some(Agreement::Agrees));
-        assert_eq!(r.exit_code(), 0);
+        assert_eq!(r.outcome(), scorecheck::Outcome::Holds);
     }
 }
 

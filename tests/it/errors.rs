@@ -82,3 +82,106 @@ fn output_errors_say_what_is_wrong_before_any_work() {
     assert!(e.to_string().ends_with("does not exist"), "{e}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The options of the estimators, the sweep and score are told by their field names (the
+/// binary shows the same options by their flags: tests/it/dsm.rs, estimators.rs, fisher.rs).
+#[test]
+fn option_errors_name_fields_not_flags() {
+    use scorecheck::Opt;
+    let spec = parse_case(
+        "params = { m = 0 }\n[density]\nlog = \"-x^2/2\"\n[score]\nfield = [\"-(x-m)\"]\n",
+        "c.toml",
+        "c",
+    )
+    .unwrap();
+    let dsm = |o: scorecheck::DsmOptions| scorecheck::dsm(&spec, &[], None, &o);
+    let e = dsm(scorecheck::DsmOptions {
+        sigma: 0.0,
+        ..Default::default()
+    })
+    .unwrap_err();
+    assert_eq!(e.to_string(), "`sigma` must be a positive number, got 0");
+    let scorecheck::DsmError::Option(o) = &e else {
+        panic!("{e:?}")
+    };
+    assert_eq!(o.options().collect::<Vec<_>>(), [Opt::Sigma]);
+    assert_eq!(
+        o.render(|o| format!("<{}>", o.key())),
+        "<sigma> must be a positive number, got 0"
+    );
+    let e = scorecheck::parse_noise_sweep("m=1").unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("`sweep` m=1: a sweep needs at least two values"),
+        "{e}"
+    );
+    // A sweep over a parameter that is also fixed names both options.
+    let sw = scorecheck::parse_noise_sweep("m=0,1").unwrap();
+    let e =
+        scorecheck::dsm(&spec, &[("m".into(), 0.5)], Some(&sw), &Default::default()).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "`sweep` m: the parameter is also set with `params`"
+    );
+
+    let case = spec.compile(&[], false).unwrap();
+    let sample = |o: scorecheck::SampleOptions| scorecheck::sample(&case.density, &case.domain, &o);
+    let e = sample(scorecheck::SampleOptions {
+        n: 0,
+        ..Default::default()
+    })
+    .unwrap_err();
+    assert_eq!(e.to_string(), "`n` must be at least 1");
+    let e = sample(scorecheck::SampleOptions {
+        chains: 1000,
+        ..Default::default()
+    })
+    .unwrap_err();
+    assert!(e.to_string().starts_with("`chains` must be at most"), "{e}");
+    let e = scorecheck::estimate(
+        &case,
+        &scorecheck::EstimateOptions {
+            probes_per_draw: 0,
+            ..Default::default()
+        },
+    )
+    .unwrap_err();
+    assert_eq!(e.to_string(), "`probes_per_draw` must be at least 1");
+
+    let e = scorecheck::parse_param_arg("m").unwrap_err();
+    assert!(
+        e.to_string().starts_with("`params`: expected NAME=LO:HI:N"),
+        "{e}"
+    );
+    let e = scorecheck::ScoreOptions {
+        points: 0,
+        ..Default::default()
+    }
+    .validate()
+    .unwrap_err();
+    assert_eq!(e.to_string(), "`points` must be at least 1");
+
+    // A bad expression of fisher names its option and keeps the expression error as source.
+    let f = scorecheck::FisherSpec {
+        theta: "theta".into(),
+        data: "x".into(),
+        simulator: "-(x - theta)^2/2 - 0.5*ln(2*pi)".into(),
+        proposal: "-theta^2/2".into(),
+        field: "(x - theta".into(),
+        theta_domain: (f64::NEG_INFINITY, f64::INFINITY),
+        data_domain: (f64::NEG_INFINITY, f64::INFINITY),
+        params: vec![],
+    };
+    let e = scorecheck::fisher(&f, &Default::default()).unwrap_err();
+    assert!(e.to_string().starts_with("`field`: "), "{e}");
+    assert!(e.source().is_some());
+    let f = scorecheck::FisherSpec {
+        data: "theta".into(),
+        ..f
+    };
+    let e = scorecheck::fisher(&f, &Default::default()).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "`theta` and `data` must differ, both are `theta`"
+    );
+}

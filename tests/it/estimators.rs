@@ -52,7 +52,7 @@ fn assert_all_agree(r: &EstimateReport, exact: f64) {
         assert_eq!(p.agreement, Agreement::Agrees, "{:?}: {}", p.probe, p.why);
     }
     assert_eq!(r.verdict, Agreement::Agrees);
-    assert_eq!(r.exit_code(), 0);
+    assert_eq!(r.outcome(), scorecheck::Outcome::Holds);
 }
 
 const MISMATCH: &str = "params = { mu = 0.3, s = 1.4 }\n[density]\nlog = \"-x^2/2\"\n[score]\nfield = [\"-(x-mu)/s^2\"]\n";

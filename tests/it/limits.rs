@@ -222,7 +222,7 @@ fn options_beyond_their_bounds_are_bad_input() {
     for (args, msg) in [
         (
             vec!["score", "case.toml", "--points", "1000001"],
-            "points must be at most 1000000",
+            "--points must be at most 1000000",
         ),
         (
             vec!["estimate", "case.toml", "--n", "4000001"],

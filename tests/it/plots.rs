@@ -505,7 +505,8 @@ fn convergence_2d_does_not_draw_the_final_run_against_itself() {
     let case = banana();
     let opts = scorecheck::CheckOptions::default();
     let report = scorecheck::check_case(&case, &opts).unwrap().deciding();
-    let c = scorecheck::plot::convergence(&case, &report, &opts).unwrap();
+    let runs = scorecheck::capped_runs(&case, &report, &opts).unwrap();
+    let c = scorecheck::plot::convergence(&case, &report, &runs).unwrap();
     assert!(c.capped);
     assert!(!c.lhs.is_empty() && !c.rhs.is_empty(), "{c:?}");
     for &(evals, _) in &c.lhs {

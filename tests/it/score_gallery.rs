@@ -490,9 +490,9 @@ fn bad_options_are_bad_input() {
         (
             "--rtol",
             "-1",
-            "error: rtol must be a finite number >= 0, got -1",
+            "error: --rtol must be a finite number >= 0, got -1",
         ),
-        ("--points", "0", "error: points must be at least 1"),
+        ("--points", "0", "error: --points must be at least 1"),
     ] {
         let o = run(&["score", &case("sign"), flag, value]);
         exit_code(&o, 2);
