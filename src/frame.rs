@@ -460,7 +460,7 @@ fn tail_directions<P: Density>(
         };
         // Before turn `t` (a new round when t is a multiple of np): the step and moved flag.
         let round_start = |t: usize, step: &mut f64, moved: &mut bool| {
-            if t > 0 && t % np == 0 {
+            if t > 0 && t.is_multiple_of(np) {
                 if !*moved {
                     *step *= 0.5;
                 }

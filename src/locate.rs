@@ -930,10 +930,10 @@ pub fn locate<P: Density>(p: &P, domain: &[(f64, f64)]) -> Result<Located, Locat
     }
     let probed = log_ps(p, &probes);
     for (m, vals) in cands.into_iter().zip(probed.chunks(2 * d.max(1))) {
-        let is_max = vals
+        let higher = vals
             .iter()
-            .all(|&v| !(v > m.logp + 1e-12 * (1.0 + m.logp.abs())));
-        if !is_max {
+            .any(|&v| v > m.logp + 1e-12 * (1.0 + m.logp.abs()));
+        if higher {
             continue;
         }
         let dup = modes.iter().any(|o| {
