@@ -43,9 +43,9 @@ pub struct PyFns {
     /// Calls made into Python, and points passed.
     pub calls: AtomicU64,
     pub points: AtomicU64,
-    /// `log p̃` at single points already asked for: locating the modes asks again for many
-    /// (a Newton ascent's point, then its Hessian there; ascents that meet). At most
-    /// [`CACHE_MAX`] entries.
+    /// `log p̃` at single points already asked for (a mode's value, then its Hessian there).
+    /// Locating the modes evaluates its searches in batches (`gradient_hessian_points`, the
+    /// batch methods), so few single points remain. At most [`CACHE_MAX`] entries.
     pub cache: Mutex<HashMap<[u64; MAX_DIM], f64>>,
 }
 
