@@ -234,6 +234,9 @@ fn starts(domain: &[(f64, f64)]) -> Vec<Vec<f64>> {
 /// values [`Density::log_density`] gives point by point, in one call of a model that pays per
 /// call).
 fn log_ps<P: Density>(p: &P, pts: &[Vec<f64>]) -> Vec<f64> {
+    if !p.supplies_derivatives() {
+        return pts.iter().map(|x| p.log_density(x)).collect();
+    }
     let n = pts.len();
     let Some(d) = pts.first().map(Vec::len) else {
         return vec![];
@@ -289,6 +292,18 @@ const MAX_AHEAD: usize = 64;
 /// next point, and its following ones (twice as many each round, up to [`MAX_AHEAD`]), in one
 /// batch. Each search takes exactly the values it would take alone.
 fn run_searches<P: Density, S: Search>(p: &P, searches: &mut [S]) {
+    if !p.supplies_derivatives() {
+        // A model that does not pay per call (an expression, a Rust model): each search
+        // alone, point by point, costs least (the same points, without the batches' upkeep:
+        // batched, a 1-D check took twice as long).
+        for s in searches.iter_mut() {
+            // Bound: each search takes a bounded number of values (see its `Search` impl).
+            while let Some(x) = s.next() {
+                s.take(p.log_density(&x));
+            }
+        }
+        return;
+    }
     let mut ahead = vec![1usize; searches.len()];
     // Bound: each round every unfinished search takes at least one value (its first point in
     // the round is its own next one), and each search takes a bounded number of values.
@@ -332,15 +347,26 @@ fn run_searches<P: Density, S: Search>(p: &P, searches: &mut [S]) {
 /// Solve `A y = g` for symmetric positive definite `A` (nalgebra's Cholesky, from the lower
 /// triangle); `None` if not definite (or not finite).
 fn spd_solve(a: &[[f64; MAX_DIM]; MAX_DIM], g: &[f64], d: usize) -> Option<[f64; MAX_DIM]> {
-    let m = nalgebra::DMatrix::from_fn(d, d, |i, j| a[i][j]);
+    match d {
+        1 => spd_solve_n::<1>(a, g),
+        2 => spd_solve_n::<2>(a, g),
+        3 => spd_solve_n::<3>(a, g),
+        4 => spd_solve_n::<4>(a, g),
+        _ => None,
+    }
+}
+
+/// [`spd_solve`] in dimension `N`, on the stack (no heap matrix per Newton step).
+fn spd_solve_n<const N: usize>(a: &[[f64; MAX_DIM]; MAX_DIM], g: &[f64]) -> Option<[f64; MAX_DIM]> {
+    let m = nalgebra::SMatrix::<f64, N, N>::from_fn(|i, j| a[i][j]);
     let chol = nalgebra::Cholesky::new(m)?;
     let l = chol.l_dirty();
-    if (0..d).any(|i| !(l[(i, i)].is_finite() && l[(i, i)] > 0.0)) {
+    if (0..N).any(|i| !(l[(i, i)].is_finite() && l[(i, i)] > 0.0)) {
         return None;
     }
-    let y = chol.solve(&nalgebra::DVector::from_column_slice(&g[..d]));
+    let y = chol.solve(&nalgebra::SVector::<f64, N>::from_fn(|i, _| g[i]));
     let mut x = [0.0; MAX_DIM];
-    x[..d].copy_from_slice(y.as_slice());
+    x[..N].copy_from_slice(y.as_slice());
     Some(x)
 }
 
@@ -636,8 +662,9 @@ struct EndScan {
     inward: f64,
     reach: f64,
     least: f64,
-    /// The next quarter decade, `δ = 10^(k/4)`.
+    /// The next quarter decade, `δ = 10^(k/4)`, and that `δ`.
     k: i32,
+    delta: f64,
     /// (δ·p̃ in log, δ, log p̃) at the best δ so far.
     best: Option<(f64, f64, f64)>,
     done: bool,
@@ -659,24 +686,27 @@ impl EndScan {
             inward,
             reach,
             least: (4.0 * f64::EPSILON * e.abs()).max(1e-300),
-            k: (reach.log10() * 4.0).floor() as i32,
+            k: 0,
+            delta: 1.0,
             best: None,
             done: false,
         };
+        s.set_k((reach.log10() * 4.0).floor() as i32);
         s.settle();
         s
     }
-    fn delta(&self) -> f64 {
-        10f64.powf(self.k as f64 / 4.0)
+    fn set_k(&mut self, k: i32) {
+        self.k = k;
+        self.delta = 10f64.powf(k as f64 / 4.0);
     }
     /// Skip the quarter decades beyond the reach; end below the least distance.
     fn settle(&mut self) {
         // Bound: k falls by one each pass, to −1300 at most.
         while !self.done {
-            if self.k <= -1300 || self.delta() < self.least {
+            if self.k <= -1300 || self.delta < self.least {
                 self.done = true;
-            } else if self.delta() > self.reach {
-                self.k -= 1;
+            } else if self.delta > self.reach {
+                self.set_k(self.k - 1);
             } else {
                 break;
             }
@@ -690,12 +720,12 @@ impl Search for EndScan {
             return None;
         }
         let mut y = self.y.clone();
-        y[self.i] = self.e + self.inward * self.delta();
+        y[self.i] = self.e + self.inward * self.delta;
         Some(y)
     }
     fn take(&mut self, l: f64) {
-        let delta = self.delta();
-        self.k -= 1;
+        let delta = self.delta;
+        self.set_k(self.k - 1);
         if l.is_finite() {
             let score = l + delta.ln();
             if self.best.is_none_or(|(s, _, _)| score > s) {
@@ -712,7 +742,7 @@ impl Search for EndScan {
         self.settle();
     }
     fn skip(&mut self) -> bool {
-        self.k -= 1;
+        self.set_k(self.k - 1);
         self.settle();
         !self.done
     }
