@@ -19,7 +19,7 @@
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
 use crate::locate::Located;
-use crate::model::{Density, MAX_DIM, log_density_hessian};
+use crate::model::{Density, GradHess, MAX_DIM, log_density_hessian};
 use num_dual::DualNum;
 
 /// `x = c + Q z`.
@@ -127,6 +127,37 @@ impl<P: Density> Density for InFrame<'_, P> {
             }
         }
         (v, g, h)
+    }
+    // As `log_density_hessian`, with one call of the model for all the points.
+    fn gradient_hessian_points(&self, zs: &[f64], n: usize, out: &mut [GradHess]) {
+        if !self.p.supplies_derivatives() {
+            for (l, o) in out.iter_mut().enumerate().take(n) {
+                let d = self.frame.d;
+                let z: Vec<f64> = (0..d).map(|v| zs[v * n + l]).collect();
+                let (_, g, h) = crate::model::hessian_by_duals(self, &z);
+                *o = (g, h);
+            }
+            return;
+        }
+        let d = self.frame.d;
+        let mut xs = vec![0.0; d * n];
+        self.frame.to_x_batch(zs, n, &mut xs);
+        self.p.gradient_hessian_points(&xs, n, out);
+        let q = &self.frame.q;
+        for (gx, hx) in out.iter_mut().take(n) {
+            let mut g = [0.0; MAX_DIM];
+            let mut h = [[0.0; MAX_DIM]; MAX_DIM];
+            for a in 0..d {
+                g[a] = (0..d).map(|i| q[i][a] * gx[i]).sum();
+                for b in 0..d {
+                    h[a][b] = (0..d)
+                        .map(|i| (0..d).map(|j| q[i][a] * hx[i][j] * q[j][b]).sum::<f64>())
+                        .sum();
+                }
+            }
+            *gx = g;
+            *hx = h;
+        }
     }
 }
 
@@ -269,22 +300,45 @@ fn frame_of<P: Density>(
 
 /// Whether `log p̃` falls off polynomially along `±v` from the mode (see [`frame_of`]).
 fn heavy_tail<P: Density>(p: &P, mode: &[f64], v: &[f64; MAX_DIM], d: usize) -> bool {
-    let at = |r: f64| {
-        let up: Vec<f64> = (0..d).map(|i| mode[i] + r * v[i]).collect();
-        let dn: Vec<f64> = (0..d).map(|i| mode[i] - r * v[i]).collect();
-        p.log_density(&up).max(p.log_density(&dn))
-    };
-    let l0 = p.log_density(mode);
-    let mut r = 1.0;
-    while r < 1e12 {
-        let l = at(r);
+    // Every radius of the doubling search (and the one beyond) in one batch.
+    let radii: Vec<f64> = std::iter::successors(Some(1.0f64), |r| Some(2.0 * r))
+        .take_while(|&r| r < 2e12)
+        .collect();
+    let mut pts: Vec<Vec<f64>> = vec![mode.to_vec()];
+    for &r in &radii {
+        pts.push((0..d).map(|i| mode[i] + r * v[i]).collect());
+        pts.push((0..d).map(|i| mode[i] - r * v[i]).collect());
+    }
+    let vals = log_ps(p, &pts);
+    let l0 = vals[0];
+    let at = |k: usize| vals[1 + 2 * k].max(vals[2 + 2 * k]);
+    let mut k = 0;
+    while radii[k] < 1e12 {
+        let l = at(k);
         if !(l > l0 - 20.0) {
-            return l.is_finite() && at(2.0 * r) > l - 12.0;
+            return l.is_finite() && at(k + 1) > l - 12.0;
         }
-        r *= 2.0;
+        k += 1;
     }
     // Not even fallen by 20 at 1e12: heavier than any law with finite moments.
     true
+}
+
+/// `log p̃` at the points `pts`, in one batch (the values `log_density` gives one by one).
+fn log_ps<P: Density>(p: &P, pts: &[Vec<f64>]) -> Vec<f64> {
+    let n = pts.len();
+    let Some(d) = pts.first().map(Vec::len) else {
+        return vec![];
+    };
+    let mut xs = vec![0.0; d * n];
+    for (l, x) in pts.iter().enumerate() {
+        for v in 0..d {
+            xs[v * n + l] = x[v];
+        }
+    }
+    let mut out = vec![0.0; n];
+    p.log_density_batch(&xs, n, &mut out);
+    out
 }
 
 /// Within the span of `basis` (orthonormal), directions one after the other, each orthogonal
@@ -296,19 +350,28 @@ fn tail_directions<P: Density>(
     basis: &[[f64; MAX_DIM]],
     d: usize,
 ) -> Vec<[f64; MAX_DIM]> {
-    let at = |v: &[f64; MAX_DIM], r: f64| {
-        let x: Vec<f64> = (0..d).map(|i| mode[i] + r * v[i]).collect();
-        p.log_density(&x)
-    };
-    let l0 = p.log_density(mode);
-    // The radius: where log p̃ along the first basis direction has dropped by 20.
+    let point =
+        |v: &[f64; MAX_DIM], r: f64| -> Vec<f64> { (0..d).map(|i| mode[i] + r * v[i]).collect() };
+    // The radius: where log p̃ along the first basis direction has dropped by 20 (every
+    // radius of the doubling search in one batch, with the mode).
+    let radii: Vec<f64> = std::iter::successors(Some(1.0f64), |r| Some(2.0 * r))
+        .take_while(|&r| r < 1e8)
+        .collect();
+    let mut pts = vec![mode.to_vec()];
+    for &r in &radii {
+        pts.push(point(&basis[0], r));
+        pts.push(point(&basis[0].map(|c| -c), r));
+    }
+    let vals = log_ps(p, &pts);
+    let l0 = vals[0];
     let mut r = 1.0;
-    while r < 1e8 {
-        let v = at(&basis[0], r).max(at(&basis[0].map(|c| -c), r));
+    for (k, &rk) in radii.iter().enumerate() {
+        r = rk;
+        let v = vals[1 + 2 * k].max(vals[2 + 2 * k]);
         if !(v > l0 - 20.0) {
             break;
         }
-        r *= 2.0;
+        r = 2.0 * rk;
     }
     let mut left: Vec<[f64; MAX_DIM]> = basis.to_vec();
     let mut out = vec![];
@@ -350,17 +413,24 @@ fn tail_directions<P: Density>(
                 }
             }
         }
-        let score = |w: &[f64]| {
-            let v = combine(w);
-            at(&v, r).max(at(&v.map(|c| -c), r))
+        // The scores of directions `ws`, in one batch.
+        let scores = |ws: &[Vec<f64>]| -> Vec<f64> {
+            let mut pts = Vec::with_capacity(2 * ws.len());
+            for w in ws {
+                let v = combine(w);
+                pts.push(point(&v, r));
+                pts.push(point(&v.map(|c| -c), r));
+            }
+            let vals = log_ps(p, &pts);
+            vals.chunks(2).map(|u| u[0].max(u[1])).collect()
         };
         // Only a clear gain moves a direction: on a law that looks the same every way (an
         // isotropic Gaussian) the first candidate, an axis, stays.
         let gain = |s: f64, best: f64| {
             s > best && (best == f64::NEG_INFINITY || s > best + 1e-9 * (1.0 + best.abs()))
         };
-        for w in cands {
-            let s = score(&w);
+        let cand_scores = scores(&cands);
+        for (w, s) in cands.into_iter().zip(cand_scores) {
             if gain(s, best) {
                 best = s;
                 best_w = w;
@@ -371,29 +441,64 @@ fn tail_directions<P: Density>(
         } else {
             0.25
         };
-        for _ in 0..80 {
-            let mut moved = false;
-            for a in 0..m {
-                for b in a + 1..m {
-                    for sg in [-1.0, 1.0] {
-                        // Turn by `step` in the plane of coordinates a, b.
-                        let (cs, sn) = ((sg * step).cos(), (sg * step).sin());
-                        let mut w = best_w.clone();
-                        let (wa, wb) = (w[a], w[b]);
-                        w[a] = cs * wa - sn * wb;
-                        w[b] = sn * wa + cs * wb;
-                        let s = score(&w);
-                        if gain(s, best) {
-                            best = s;
-                            best_w = w;
-                            moved = true;
-                        }
-                    }
+        // 80 rounds of a turn by ±step in each plane of two coordinates; a round that moves
+        // nothing halves the step. Evaluated ahead: from the current turn on, every turn of
+        // the rounds left as if none moved, in one batch; the turns after one that moves
+        // are evaluated again from there.
+        let planes: Vec<(usize, usize, f64)> = (0..m)
+            .flat_map(|a| (a + 1..m).flat_map(move |b| [(a, b, -1.0), (a, b, 1.0)]))
+            .collect();
+        let np = planes.len();
+        let turned = |w: &[f64], (a, b, sg): (usize, usize, f64), step: f64| {
+            // Turn by `step` in the plane of coordinates a, b.
+            let (cs, sn) = ((sg * step).cos(), (sg * step).sin());
+            let mut w = w.to_vec();
+            let (wa, wb) = (w[a], w[b]);
+            w[a] = cs * wa - sn * wb;
+            w[b] = sn * wa + cs * wb;
+            w
+        };
+        // Before turn `t` (a new round when t is a multiple of np): the step and moved flag.
+        let round_start = |t: usize, step: &mut f64, moved: &mut bool| {
+            if t > 0 && t.is_multiple_of(np) {
+                if !*moved {
+                    *step *= 0.5;
+                }
+                *moved = false;
+            }
+        };
+        let mut moved = false;
+        let mut t = 0;
+        // Turns evaluated in a batch: one round at first, twice as many after a batch in
+        // which none moved, half after one that moved.
+        let mut ahead = np;
+        // Bound: 80 rounds of np turns; each batch takes at least one turn.
+        while t < 80 * np {
+            let (mut st, mut mv) = (step, moved);
+            let ws: Vec<Vec<f64>> = (t..(t + ahead).min(80 * np))
+                .map(|u| {
+                    round_start(u, &mut st, &mut mv);
+                    turned(&best_w, planes[u % np], st)
+                })
+                .collect();
+            let sc = scores(&ws);
+            let mut turned_to = false;
+            for (w, s) in ws.into_iter().zip(sc) {
+                round_start(t, &mut step, &mut moved);
+                t += 1;
+                if gain(s, best) {
+                    best = s;
+                    best_w = w;
+                    moved = true;
+                    turned_to = true;
+                    break;
                 }
             }
-            if !moved {
-                step *= 0.5;
-            }
+            ahead = if turned_to {
+                (ahead / 2).max(np)
+            } else {
+                2 * ahead
+            };
         }
         // Then the vertex of the parabola through three turns in each plane, twice: a turn
         // of 1e-6 rad matters for a tail as heavy as Student-t(3)'s, and near its maximum the
@@ -409,11 +514,12 @@ fn tail_directions<P: Density>(
         for delta in [1e-3, 1e-5] {
             for a in 0..m {
                 for b in a + 1..m {
-                    let s0 = score(&best_w);
-                    let (sp, sm) = (
-                        score(&turn(&best_w, a, b, delta)),
-                        score(&turn(&best_w, a, b, -delta)),
-                    );
+                    let three = scores(&[
+                        best_w.clone(),
+                        turn(&best_w, a, b, delta),
+                        turn(&best_w, a, b, -delta),
+                    ]);
+                    let (s0, sp, sm) = (three[0], three[1], three[2]);
                     let bend = s0 - 0.5 * (sp + sm);
                     if !(bend > 1e-9 * (1.0 + s0.abs())) {
                         continue;
@@ -421,7 +527,7 @@ fn tail_directions<P: Density>(
                     let t = 0.25 * delta * (sp - sm) / bend;
                     if t.abs() <= delta {
                         let w = turn(&best_w, a, b, t);
-                        if score(&w) >= s0 {
+                        if scores(std::slice::from_ref(&w))[0] >= s0 {
                             best_w = w;
                         }
                     }

@@ -112,8 +112,8 @@ pub use case::{
 pub use expr::{Arity, ExprError, FUNCTIONS, Program, free_symbols};
 // The models.
 pub use model::{
-    Density, DensityKind, ExprDensity, ExprField, MAX_DIM, Point, ScalarFunction, ScoreField,
-    eval_point, eval_points,
+    Density, DensityKind, ExprDensity, ExprField, GradHess, MAX_DIM, Point, ScalarFunction,
+    ScoreField, eval_point, eval_points,
 };
 // Where the mass is: its one public name is its error.
 pub use locate::LocateError;

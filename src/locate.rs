@@ -14,7 +14,7 @@
 //! of a mode; at most [`MAX_CELLS`] cells ([`MAX_PIECES_1D`] pieces in 1-D). A mass doubles
 //! cannot resolve (see `resolution`) is reported in [`Located::unresolved`].
 
-use crate::model::{Density, MAX_DIM, log_density_hessian};
+use crate::model::{Density, GradHess, MAX_DIM};
 use crate::quad::Piece;
 
 /// A local maximum of the density.
@@ -181,10 +181,6 @@ fn spacing(x: f64) -> f64 {
     (a.next_up() - a).max(f64::from_bits(1))
 }
 
-fn log_p<P: Density>(p: &P, x: &[f64]) -> f64 {
-    p.log_density(x)
-}
-
 fn clamp_into(x: &mut [f64], domain: &[(f64, f64)]) {
     for (v, &(a, b)) in x.iter_mut().zip(domain) {
         *v = v.clamp(a, b);
@@ -234,217 +230,579 @@ fn starts(domain: &[(f64, f64)]) -> Vec<Vec<f64>> {
     out
 }
 
-/// Solve `A y = g` for symmetric positive definite `A` (Cholesky); `None` if not definite.
-fn spd_solve(a: &[[f64; MAX_DIM]; MAX_DIM], g: &[f64], d: usize) -> Option<[f64; MAX_DIM]> {
-    let mut l = [[0.0; MAX_DIM]; MAX_DIM];
-    for i in 0..d {
-        for j in 0..=i {
-            let mut s = a[i][j];
-            s -= (0..j).map(|k| l[i][k] * l[j][k]).sum::<f64>();
-            if i == j {
-                if s.is_nan() || s <= 0.0 || !s.is_finite() {
-                    return None;
-                }
-                l[i][i] = s.sqrt();
-            } else {
-                l[i][j] = s / l[j][j];
+/// `log p̃` at the points `pts`, in one batch through [`Density::log_density_batch`] (the same
+/// values [`Density::log_density`] gives point by point, in one call of a model that pays per
+/// call).
+fn log_ps<P: Density>(p: &P, pts: &[Vec<f64>]) -> Vec<f64> {
+    if !p.supplies_derivatives() {
+        return pts.iter().map(|x| p.log_density(x)).collect();
+    }
+    let n = pts.len();
+    let Some(d) = pts.first().map(Vec::len) else {
+        return vec![];
+    };
+    let mut xs = vec![0.0; d * n];
+    for (l, x) in pts.iter().enumerate() {
+        for v in 0..d {
+            xs[v * n + l] = x[v];
+        }
+    }
+    let mut out = vec![0.0; n];
+    p.log_density_batch(&xs, n, &mut out);
+    out
+}
+
+/// The gradient and Hessian of `log p̃` at the points `xs`, in one batch.
+fn grad_hessians<P: Density>(p: &P, pts: &[&[f64]]) -> Vec<GradHess> {
+    let n = pts.len();
+    let Some(d) = pts.first().map(|x| x.len()) else {
+        return vec![];
+    };
+    let mut xs = vec![0.0; d * n];
+    for (l, x) in pts.iter().enumerate() {
+        for v in 0..d {
+            xs[v * n + l] = x[v];
+        }
+    }
+    let mut out = vec![([0.0; MAX_DIM], [[0.0; MAX_DIM]; MAX_DIM]); n];
+    p.gradient_hessian_points(&xs, n, &mut out);
+    out
+}
+
+/// A one-dimensional search that evaluates `log p̃` at one point after another, each chosen
+/// from the values before (a line search, a half width, the scan of an end). Many searches run
+/// in lockstep ([`run_searches`]): each round, one batch of every unfinished search's next
+/// points. A search may be evaluated ahead, at the points it would take next if the values
+/// went the usual way (a line search failing, a halving going on); points it does not reach
+/// are wasted evaluations, never a different result.
+trait Search: Clone {
+    /// The point the search evaluates next; `None` once it is done.
+    fn next(&self) -> Option<Vec<f64>>;
+    /// Take the value of `log p̃` at [`Search::next`].
+    fn take(&mut self, v: f64);
+    /// Step on as if the value at [`Search::next`] had let the search go on the usual way
+    /// (to evaluate ahead); `false` when what comes next depends on that value.
+    fn skip(&mut self) -> bool;
+}
+
+/// The most points one search is evaluated ahead in a round.
+const MAX_AHEAD: usize = 64;
+
+/// Run `searches` to their ends in lockstep: each round evaluates every unfinished search's
+/// next point, and its following ones (twice as many each round, up to [`MAX_AHEAD`]), in one
+/// batch. Each search takes exactly the values it would take alone.
+fn run_searches<P: Density, S: Search>(p: &P, searches: &mut [S]) {
+    if !p.supplies_derivatives() {
+        // A model that does not pay per call (an expression, a Rust model): each search
+        // alone, point by point, costs least (the same points, without the batches' upkeep:
+        // batched, a 1-D check took twice as long).
+        for s in searches.iter_mut() {
+            // Bound: each search takes a bounded number of values (see its `Search` impl).
+            while let Some(x) = s.next() {
+                s.take(p.log_density(&x));
             }
         }
+        return;
     }
-    let mut y = [0.0; MAX_DIM];
-    for i in 0..d {
-        let mut s = g[i];
-        for k in 0..i {
-            s -= l[i][k] * y[k];
+    let mut ahead = vec![1usize; searches.len()];
+    // Bound: each round every unfinished search takes at least one value (its first point in
+    // the round is its own next one), and each search takes a bounded number of values.
+    loop {
+        let mut pts: Vec<Vec<f64>> = vec![];
+        let mut spans = Vec::with_capacity(searches.len());
+        for (s, &k) in searches.iter().zip(&ahead) {
+            let start = pts.len();
+            let mut sim = s.clone();
+            while pts.len() - start < k {
+                let Some(x) = sim.next() else { break };
+                pts.push(x);
+                if !sim.skip() {
+                    break;
+                }
+            }
+            spans.push(start..pts.len());
         }
-        y[i] = s / l[i][i];
+        if pts.is_empty() {
+            return;
+        }
+        let vals = log_ps(p, &pts);
+        for ((s, span), k) in searches.iter_mut().zip(spans).zip(ahead.iter_mut()) {
+            for j in span {
+                let same = s.next().is_some_and(|x| {
+                    x.len() == pts[j].len()
+                        && x.iter()
+                            .zip(&pts[j])
+                            .all(|(a, b)| a.to_bits() == b.to_bits())
+                });
+                if !same {
+                    break;
+                }
+                s.take(vals[j]);
+            }
+            *k = (*k * 2).min(MAX_AHEAD);
+        }
     }
+}
+
+/// Solve `A y = g` for symmetric positive definite `A` (nalgebra's Cholesky, from the lower
+/// triangle); `None` if not definite (or not finite).
+fn spd_solve(a: &[[f64; MAX_DIM]; MAX_DIM], g: &[f64], d: usize) -> Option<[f64; MAX_DIM]> {
+    match d {
+        1 => spd_solve_n::<1>(a, g),
+        2 => spd_solve_n::<2>(a, g),
+        3 => spd_solve_n::<3>(a, g),
+        4 => spd_solve_n::<4>(a, g),
+        _ => None,
+    }
+}
+
+/// [`spd_solve`] in dimension `N`, on the stack (no heap matrix per Newton step).
+fn spd_solve_n<const N: usize>(a: &[[f64; MAX_DIM]; MAX_DIM], g: &[f64]) -> Option<[f64; MAX_DIM]> {
+    let m = nalgebra::SMatrix::<f64, N, N>::from_fn(|i, j| a[i][j]);
+    let chol = nalgebra::Cholesky::new(m)?;
+    let l = chol.l_dirty();
+    if (0..N).any(|i| !(l[(i, i)].is_finite() && l[(i, i)] > 0.0)) {
+        return None;
+    }
+    let y = chol.solve(&nalgebra::SVector::<f64, N>::from_fn(|i, _| g[i]));
     let mut x = [0.0; MAX_DIM];
-    for i in (0..d).rev() {
-        let mut s = y[i];
-        for k in (i + 1)..d {
-            s -= l[k][i] * x[k];
-        }
-        x[i] = s / l[i][i];
-    }
+    x[..N].copy_from_slice(y.as_slice());
     Some(x)
 }
 
-/// Climb from `x0`; returns the end point and its log density.
-fn ascend<P: Density>(p: &P, x0: &[f64], domain: &[(f64, f64)]) -> Option<(Vec<f64>, f64)> {
-    let d = x0.len();
-    let mut x = x0.to_vec();
-    let mut l = log_p(p, &x);
-    if !l.is_finite() {
-        return None;
+/// The backtracking line search of one ascent step: from `x` along `dir`, halving `alpha` up
+/// to 80 times (a factor 1e-24) until `log p̃` goes up.
+#[derive(Clone)]
+struct LineSearch<'a> {
+    x: &'a [f64],
+    l: f64,
+    dir: Vec<f64>,
+    alpha: f64,
+    left: u32,
+    domain: &'a [(f64, f64)],
+    /// The point taken, its `log p̃` and step.
+    found: Option<(Vec<f64>, f64, f64)>,
+}
+
+impl Search for LineSearch<'_> {
+    fn next(&self) -> Option<Vec<f64>> {
+        if self.found.is_some() || self.left == 0 {
+            return None;
+        }
+        let mut xn: Vec<f64> = self
+            .x
+            .iter()
+            .zip(&self.dir)
+            .map(|(a, b)| a + self.alpha * b)
+            .collect();
+        clamp_into(&mut xn, self.domain);
+        Some(xn)
     }
-    let mut trust = 1.0f64.max(0.1 * x.iter().fold(0.0f64, |m, v| m.max(v.abs())));
+    fn take(&mut self, v: f64) {
+        if v.is_finite() && v > self.l {
+            let xn = self.next().expect("a point was evaluated");
+            self.found = Some((xn, v, self.alpha));
+        } else {
+            self.skip();
+        }
+    }
+    fn skip(&mut self) -> bool {
+        self.alpha *= 0.5;
+        self.left -= 1;
+        self.left > 0
+    }
+}
+
+/// One ascent (see [`ascend_all`]).
+struct Ascent {
+    x: Vec<f64>,
+    l: f64,
+    trust: f64,
+    climbing: bool,
+}
+
+/// Climb from every start in lockstep; each gives its end point and log density (`None` where
+/// `log p̃` is not finite at the start, whose value is `l0`). One batch of gradients and
+/// Hessians per step, the line searches run together ([`run_searches`]): the same points as
+/// one ascent after another.
+fn ascend_all<P: Density>(
+    p: &P,
+    x0: &[Vec<f64>],
+    l0: &[f64],
+    domain: &[(f64, f64)],
+) -> Vec<Option<(Vec<f64>, f64)>> {
+    let mut asc: Vec<Option<Ascent>> = x0
+        .iter()
+        .zip(l0)
+        .map(|(x, &l)| {
+            l.is_finite().then(|| Ascent {
+                x: x.clone(),
+                l,
+                trust: 1.0f64.max(0.1 * x.iter().fold(0.0f64, |m, v| m.max(v.abs()))),
+                climbing: true,
+            })
+        })
+        .collect();
     // Bound: 300 steps (Newton converges in a few; gradient steps end when none goes up).
     for _ in 0..300 {
-        let (_, g, h) = log_density_hessian(p, &x);
-        if g[..d].iter().any(|v| !v.is_finite()) {
+        let live: Vec<usize> = (0..asc.len())
+            .filter(|&j| asc[j].as_ref().is_some_and(|a| a.climbing))
+            .collect();
+        if live.is_empty() {
             break;
         }
-        let gnorm = g[..d].iter().map(|v| v * v).sum::<f64>().sqrt();
-        if gnorm == 0.0 {
-            break;
-        }
-        let mut neg_h = [[0.0; MAX_DIM]; MAX_DIM];
-        for i in 0..d {
-            for j in 0..d {
-                neg_h[i][j] = -h[i][j];
+        let at: Vec<&[f64]> = live
+            .iter()
+            .map(|&j| &asc[j].as_ref().expect("live").x[..])
+            .collect();
+        let gh = grad_hessians(p, &at);
+        let mut searches = vec![];
+        let mut owners = vec![];
+        let mut newton_of = vec![];
+        for (&j, (g, h)) in live.iter().zip(&gh) {
+            let a = asc[j].as_ref().expect("live");
+            let d = a.x.len();
+            let gnorm = g[..d].iter().map(|v| v * v).sum::<f64>().sqrt();
+            if g[..d].iter().any(|v| !v.is_finite()) || gnorm == 0.0 {
+                continue;
             }
-        }
-        let newton = spd_solve(&neg_h, &g[..d], d);
-        let (dir, mut alpha) = match newton {
-            Some(step) => (step[..d].to_vec(), 1.0),
-            None => (g[..d].iter().map(|v| v / gnorm).collect::<Vec<_>>(), trust),
-        };
-        let mut moved = false;
-        // Bound: 80 halvings of the step (a factor 1e-24).
-        for _ in 0..80 {
-            let mut xn: Vec<f64> = x.iter().zip(&dir).map(|(a, b)| a + alpha * b).collect();
-            clamp_into(&mut xn, domain);
-            let ln = log_p(p, &xn);
-            if ln.is_finite() && ln > l {
-                let step: f64 = x
-                    .iter()
-                    .zip(&xn)
-                    .map(|(a, b)| (a - b).abs())
-                    .fold(0.0, f64::max);
-                x = xn;
-                l = ln;
-                moved = step > 1e-15 * (1.0 + x.iter().fold(0.0f64, |m, v| m.max(v.abs())));
-                if newton.is_none() {
-                    trust = (alpha * 2.0).max(1e-300);
+            let mut neg_h = [[0.0; MAX_DIM]; MAX_DIM];
+            for i in 0..d {
+                for k in 0..d {
+                    neg_h[i][k] = -h[i][k];
                 }
-                break;
             }
-            alpha *= 0.5;
+            let newton = spd_solve(&neg_h, &g[..d], d);
+            let (dir, alpha) = match newton {
+                Some(step) => (step[..d].to_vec(), 1.0),
+                None => (
+                    g[..d].iter().map(|v| v / gnorm).collect::<Vec<_>>(),
+                    a.trust,
+                ),
+            };
+            searches.push(LineSearch {
+                x: &a.x,
+                l: a.l,
+                dir,
+                alpha,
+                left: 80,
+                domain,
+                found: None,
+            });
+            owners.push(j);
+            newton_of.push(newton.is_some());
         }
-        if !moved {
-            break;
+        run_searches(p, &mut searches);
+        let taken: Vec<Option<(Vec<f64>, f64, f64)>> =
+            searches.into_iter().map(|s| s.found).collect();
+        for &j in &live {
+            let a = asc[j].as_mut().expect("live");
+            let Some(s) = owners.iter().position(|&o| o == j) else {
+                a.climbing = false;
+                continue;
+            };
+            let Some((xn, ln, alpha)) = taken[s].clone() else {
+                a.climbing = false;
+                continue;
+            };
+            let step: f64 =
+                a.x.iter()
+                    .zip(&xn)
+                    .map(|(u, v)| (u - v).abs())
+                    .fold(0.0, f64::max);
+            a.x = xn;
+            a.l = ln;
+            a.climbing = step > 1e-15 * (1.0 + a.x.iter().fold(0.0f64, |m, v| m.max(v.abs())));
+            if !newton_of[s] {
+                a.trust = (alpha * 2.0).max(1e-300);
+            }
         }
     }
-    Some((x, l))
+    asc.into_iter().map(|a| a.map(|a| (a.x, a.l))).collect()
 }
 
-/// Distance along axis `i` (direction `sgn`) at which `log p̃` has dropped by ½ from the
-/// mode; `None` if the domain ends first.
-fn half_width<P: Density>(
-    p: &P,
-    m: &Mode,
+/// Where along axis `i` (direction `sgn`) `log p̃` has dropped by ½ from the mode at `x`
+/// (whose `log p̃` is `logp`): halving from the guess while below, doubling while above.
+#[derive(Clone)]
+struct HalfWidth {
+    x: Vec<f64>,
     i: usize,
     sgn: f64,
-    domain: &[(f64, f64)],
-    guess: f64,
-) -> Option<f64> {
-    let (a, b) = domain[i];
-    let room = if sgn > 0.0 { b - m.x[i] } else { m.x[i] - a };
-    if room <= 0.0 {
-        return None;
+    target: f64,
+    room: f64,
+    t: f64,
+    phase: Phase,
+    /// The answer once done: the distance, or `None` if the domain ends first.
+    done: Option<Option<f64>>,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Phase {
+    /// The value at the guess decides the direction.
+    Start,
+    /// Halving while still below the target (the count left).
+    Halving(u32),
+    /// Doubling while still above the target (the count left).
+    Doubling(u32),
+}
+
+impl HalfWidth {
+    fn new(x: &[f64], logp: f64, i: usize, sgn: f64, domain: &[(f64, f64)], guess: f64) -> Self {
+        let (a, b) = domain[i];
+        let room = if sgn > 0.0 { b - x[i] } else { x[i] - a };
+        HalfWidth {
+            x: x.to_vec(),
+            i,
+            sgn,
+            target: logp - 0.5,
+            room,
+            t: guess.min(room),
+            phase: Phase::Start,
+            done: (room <= 0.0).then_some(None),
+        }
     }
-    let target = m.logp - 0.5;
-    let at = |t: f64| {
-        let mut x = m.x.clone();
-        x[i] += sgn * t;
-        log_p(p, &x)
-    };
-    let mut t = guess.min(room);
-    let below = |v: f64| v.is_nan() || v <= target;
-    if below(at(t)) {
-        // Bound: 200 halvings (widths are floored in `resolution` anyway).
-        for _ in 0..200 {
-            let tn = 0.5 * t;
-            if tn == 0.0 || !below(at(tn)) {
-                break;
-            }
-            t = tn;
+    fn below(&self, v: f64) -> bool {
+        v.is_nan() || v <= self.target
+    }
+    /// The distance evaluated next.
+    fn t_next(&self) -> f64 {
+        match self.phase {
+            Phase::Start => self.t,
+            Phase::Halving(_) => 0.5 * self.t,
+            Phase::Doubling(_) => (2.0 * self.t).min(self.room),
         }
-        Some(t)
-    } else {
-        // Bound: 200 doublings (2^200 ≈ 1e60 times the guess; beyond, the width is unknown).
-        for _ in 0..200 {
-            if t >= room {
-                return if room.is_finite() { Some(room) } else { None };
+    }
+    /// Before each halving or doubling: whether the search ends without an evaluation.
+    fn settle(&mut self) {
+        match self.phase {
+            // Bound: 200 halvings (widths are floored in `resolution` anyway).
+            Phase::Halving(left) if left == 0 || 0.5 * self.t == 0.0 => {
+                self.done = Some(Some(self.t));
             }
-            t = (2.0 * t).min(room);
-            if below(at(t)) {
-                return Some(t);
+            // Bound: 200 doublings (2^200 ≈ 1e60 times the guess; beyond, the width is
+            // unknown).
+            Phase::Doubling(0) => self.done = Some(None),
+            Phase::Doubling(_) if self.t >= self.room => {
+                self.done = Some(self.room.is_finite().then_some(self.room));
+            }
+            _ => {}
+        }
+    }
+    fn step(&mut self, below: bool) {
+        let tn = self.t_next();
+        match self.phase {
+            Phase::Start => {
+                self.phase = if below {
+                    Phase::Halving(200)
+                } else {
+                    Phase::Doubling(200)
+                };
+            }
+            Phase::Halving(left) => {
+                if !below {
+                    self.done = Some(Some(self.t));
+                    return;
+                }
+                self.t = tn;
+                self.phase = Phase::Halving(left - 1);
+            }
+            Phase::Doubling(left) => {
+                self.t = tn;
+                if below {
+                    self.done = Some(Some(self.t));
+                    return;
+                }
+                self.phase = Phase::Doubling(left - 1);
             }
         }
-        None
+        self.settle();
     }
 }
 
-/// A mode on the finite end `e` of axis `i` (the density rises towards it from `x`): the
-/// width along `i` is the distance `δ` from the end (at quarter decades from 4 ulps of the
-/// end out to the axis' width) at which `δ·p̃` is largest, and `log p̃` is taken there.
-/// Along the other axes, the half-widths at that point.
-fn end_mode<P: Density>(
-    p: &P,
-    x: &[f64],
+impl Search for HalfWidth {
+    fn next(&self) -> Option<Vec<f64>> {
+        if self.done.is_some() {
+            return None;
+        }
+        let mut x = self.x.clone();
+        x[self.i] += self.sgn * self.t_next();
+        Some(x)
+    }
+    fn take(&mut self, v: f64) {
+        let b = self.below(v);
+        self.step(b);
+    }
+    fn skip(&mut self) -> bool {
+        match self.phase {
+            Phase::Start => return false,
+            Phase::Halving(_) => self.step(true),
+            Phase::Doubling(_) => self.step(false),
+        }
+        self.done.is_none()
+    }
+}
+
+/// The half widths `searches` describe, run together; `None` where the domain ends first.
+fn half_widths<P: Density>(p: &P, mut searches: Vec<HalfWidth>) -> Vec<Option<f64>> {
+    run_searches(p, &mut searches);
+    searches
+        .into_iter()
+        .map(|s| s.done.expect("a search runs to its end"))
+        .collect()
+}
+
+/// The scan of a finite end `e` of axis `i` from the point `x` (see [`modes_at_ends`]): the
+/// distance `δ` from the end, at quarter decades from the reach down to 4 ulps of the end,
+/// at which `δ·p̃` is largest.
+#[derive(Clone)]
+struct EndScan {
+    y: Vec<f64>,
     i: usize,
     e: f64,
     inward: f64,
-    domain: &[(f64, f64)],
-) -> Option<Mode> {
-    let (a, b) = domain[i];
-    // Half the width at most: beyond, the other end's behaviour would count.
-    let reach = if (b - a).is_finite() {
-        0.5 * (b - a)
-    } else {
-        1e6 * (1.0 + e.abs())
-    };
-    let least = (4.0 * f64::EPSILON * e.abs()).max(1e-300);
-    let mut best: Option<(f64, f64, f64)> = None; // (δ·p̃ in log, δ, log p̃)
-    let mut y = x.to_vec();
-    let mut k = (reach.log10() * 4.0).floor() as i32;
-    while k > -1300 {
-        let delta = 10f64.powf(k as f64 / 4.0);
-        k -= 1;
-        if delta > reach {
-            continue;
-        }
-        if delta < least {
-            break;
-        }
-        y[i] = e + inward * delta;
-        let l = log_p(p, &y);
-        if !l.is_finite() {
-            continue;
-        }
-        let score = l + delta.ln();
-        if best.is_none_or(|(s, _, _)| score > s) {
-            best = Some((score, delta, l));
-        } else if best.is_some_and(|(s, _, _)| score < s - 2.0 * KEEP_BELOW) {
-            // Nearer the end, δ·p̃ keeps falling for an integrable p̃ ~ δ^α (α > −1).
-            break;
-        }
-    }
-    let (_, delta, logp) = best?;
-    let mut m = Mode {
-        x: x.to_vec(),
-        logp,
-        scale: vec![1.0; x.len()],
-    };
-    m.x[i] = e;
-    m.scale[i] = delta;
-    let mut inner = m.clone();
-    inner.x[i] = e + inward * delta;
-    for j in 0..x.len() {
-        if j == i {
-            continue;
-        }
-        let up = half_width(p, &inner, j, 1.0, domain, 1.0);
-        let dn = half_width(p, &inner, j, -1.0, domain, 1.0);
-        m.scale[j] = match (up, dn) {
-            (Some(u), Some(v)) => (u * v).sqrt(),
-            (Some(u), None) | (None, Some(u)) => u,
-            (None, None) => 1.0,
+    reach: f64,
+    least: f64,
+    /// The next quarter decade, `δ = 10^(k/4)`, and that `δ`.
+    k: i32,
+    delta: f64,
+    /// (δ·p̃ in log, δ, log p̃) at the best δ so far.
+    best: Option<(f64, f64, f64)>,
+    done: bool,
+}
+
+impl EndScan {
+    fn new(x: &[f64], i: usize, e: f64, inward: f64, domain: &[(f64, f64)]) -> Self {
+        let (a, b) = domain[i];
+        // Half the width at most: beyond, the other end's behaviour would count.
+        let reach = if (b - a).is_finite() {
+            0.5 * (b - a)
+        } else {
+            1e6 * (1.0 + e.abs())
         };
+        let mut s = EndScan {
+            y: x.to_vec(),
+            i,
+            e,
+            inward,
+            reach,
+            least: (4.0 * f64::EPSILON * e.abs()).max(1e-300),
+            k: 0,
+            delta: 1.0,
+            best: None,
+            done: false,
+        };
+        s.set_k((reach.log10() * 4.0).floor() as i32);
+        s.settle();
+        s
     }
-    Some(m)
+    fn set_k(&mut self, k: i32) {
+        self.k = k;
+        self.delta = 10f64.powf(k as f64 / 4.0);
+    }
+    /// Skip the quarter decades beyond the reach; end below the least distance.
+    fn settle(&mut self) {
+        // Bound: k falls by one each pass, to −1300 at most.
+        while !self.done {
+            if self.k <= -1300 || self.delta < self.least {
+                self.done = true;
+            } else if self.delta > self.reach {
+                self.set_k(self.k - 1);
+            } else {
+                break;
+            }
+        }
+    }
+}
+
+impl Search for EndScan {
+    fn next(&self) -> Option<Vec<f64>> {
+        if self.done {
+            return None;
+        }
+        let mut y = self.y.clone();
+        y[self.i] = self.e + self.inward * self.delta;
+        Some(y)
+    }
+    fn take(&mut self, l: f64) {
+        let delta = self.delta;
+        self.set_k(self.k - 1);
+        if l.is_finite() {
+            let score = l + delta.ln();
+            if self.best.is_none_or(|(s, _, _)| score > s) {
+                self.best = Some((score, delta, l));
+            } else if self
+                .best
+                .is_some_and(|(s, _, _)| score < s - 2.0 * KEEP_BELOW)
+            {
+                // Nearer the end, δ·p̃ keeps falling for an integrable p̃ ~ δ^α (α > −1).
+                self.done = true;
+                return;
+            }
+        }
+        self.settle();
+    }
+    fn skip(&mut self) -> bool {
+        self.set_k(self.k - 1);
+        self.settle();
+        !self.done
+    }
+}
+
+/// Modes on finite ends, one per `(x, i, e, inward)`: the density rises from `x` towards the
+/// end `e` of axis `i`. The width along `i` is the distance `δ` from the end (at quarter
+/// decades from 4 ulps of the end out to the axis' width) at which `δ·p̃` is largest, and
+/// `log p̃` is taken there; along the other axes, the half-widths at that point. `None` where
+/// `log p̃` is nowhere finite along the scan. All scans, then all half widths, run together.
+fn modes_at_ends<P: Density>(
+    p: &P,
+    tasks: &[(&[f64], usize, f64, f64)],
+    domain: &[(f64, f64)],
+) -> Vec<Option<Mode>> {
+    let mut scans: Vec<EndScan> = tasks
+        .iter()
+        .map(|&(x, i, e, inward)| EndScan::new(x, i, e, inward, domain))
+        .collect();
+    run_searches(p, &mut scans);
+    let mut modes: Vec<Option<(Mode, Mode)>> = vec![];
+    let mut searches = vec![];
+    for (&(x, i, e, inward), s) in tasks.iter().zip(&scans) {
+        let Some((_, delta, logp)) = s.best else {
+            modes.push(None);
+            continue;
+        };
+        let mut m = Mode {
+            x: x.to_vec(),
+            logp,
+            scale: vec![1.0; x.len()],
+        };
+        m.x[i] = e;
+        m.scale[i] = delta;
+        let mut inner = m.clone();
+        inner.x[i] = e + inward * delta;
+        for j in (0..x.len()).filter(|&j| j != i) {
+            for sgn in [1.0, -1.0] {
+                searches.push(HalfWidth::new(&inner.x, inner.logp, j, sgn, domain, 1.0));
+            }
+        }
+        modes.push(Some((m, inner)));
+    }
+    let mut widths = half_widths(p, searches).into_iter();
+    modes
+        .into_iter()
+        .zip(tasks)
+        .map(|(m, &(_, i, _, _))| {
+            let (mut m, _) = m?;
+            for j in (0..m.x.len()).filter(|&j| j != i) {
+                let (up, dn) = (widths.next().expect("up"), widths.next().expect("down"));
+                m.scale[j] = match (up, dn) {
+                    (Some(u), Some(v)) => (u * v).sqrt(),
+                    (Some(u), None) | (None, Some(u)) => u,
+                    (None, None) => 1.0,
+                };
+            }
+            Some(m)
+        })
+        .collect()
 }
 
 /// Why the mass of a density could not be found.
@@ -470,18 +828,24 @@ pub enum LocateError {
 }
 
 /// Find the modes of `p` on the box `domain` and cut each axis into pieces.
+///
+/// The density is evaluated in batches: the starting points together, the ascents in
+/// lockstep (one batch of gradients and Hessians per Newton step, the line searches
+/// together), and likewise the scans of the ends, the half widths and the probes that each
+/// mode is a maximum. The points are the ones the searches would take one after another
+/// (plus some evaluated ahead), so the modes and widths are too.
 pub fn locate<P: Density>(p: &P, domain: &[(f64, f64)]) -> Result<Located, LocateError> {
     let d = domain.len();
-    let mut found: Vec<(Vec<f64>, f64)> = vec![];
     // Bound: one ascent per starting point (at most 1 + 16·d + 4).
-    for s in starts(domain) {
-        if log_p(p, &s).is_nan() {
-            return Err(LocateError::Undefined(s));
-        }
-        if let Some((x, l)) = ascend(p, &s, domain) {
-            found.push((x, l));
-        }
+    let starts = starts(domain);
+    let l0 = log_ps(p, &starts);
+    if let Some(j) = l0.iter().position(|l| l.is_nan()) {
+        return Err(LocateError::Undefined(starts[j].clone()));
     }
+    let mut found: Vec<(Vec<f64>, f64)> = ascend_all(p, &starts, &l0, domain)
+        .into_iter()
+        .flatten()
+        .collect();
     if found.is_empty() {
         return Err(LocateError::NowhereFinite);
     }
@@ -490,9 +854,9 @@ pub fn locate<P: Density>(p: &P, domain: &[(f64, f64)]) -> Result<Located, Locat
     // mode of its own, placed on the end, whose width is where the mass per decade of
     // distance from the end, δ·p̃(end ± δ), is largest; its log p̃ is the value there, not
     // the (perhaps unbounded) values the ascent climbed to.
-    let mut end_modes: Vec<Mode> = vec![];
-    found.retain(|(x, _)| {
-        let mut at_end = false;
+    let mut at_end = vec![false; found.len()];
+    let mut tasks: Vec<(&[f64], usize, f64, f64)> = vec![];
+    for (f, (x, _)) in found.iter().enumerate() {
         for (i, &(a, b)) in domain.iter().enumerate() {
             for (e, inward) in [(a, 1.0), (b, -1.0)] {
                 if !e.is_finite() {
@@ -506,17 +870,19 @@ pub fn locate<P: Density>(p: &P, domain: &[(f64, f64)]) -> Result<Located, Locat
                 if (x[i] - e).abs() > 1e-9 * width {
                     continue;
                 }
-                at_end = true;
-                if let Some(m) = end_mode(p, x, i, e, inward, domain) {
-                    let dup = end_modes.iter().any(|o| o.x == m.x);
-                    if !dup {
-                        end_modes.push(m);
-                    }
-                }
+                at_end[f] = true;
+                tasks.push((x, i, e, inward));
             }
         }
-        !at_end
-    });
+    }
+    let mut end_modes: Vec<Mode> = vec![];
+    for m in modes_at_ends(p, &tasks, domain).into_iter().flatten() {
+        if !end_modes.iter().any(|o| o.x == m.x) {
+            end_modes.push(m);
+        }
+    }
+    let mut ends = at_end.into_iter();
+    found.retain(|_| !ends.next().expect("one flag per ascent"));
     let log_max = found
         .iter()
         .map(|f| f.1)
@@ -530,30 +896,48 @@ pub fn locate<P: Density>(p: &P, domain: &[(f64, f64)]) -> Result<Located, Locat
         .into_iter()
         .filter(|m| m.logp >= log_max - KEEP_BELOW)
         .collect();
-    for (x, l) in found {
-        if l < log_max - KEEP_BELOW {
-            continue;
+    found.retain(|(_, l)| *l >= log_max - KEEP_BELOW);
+    // Every candidate's Hessian, half widths and maximum probes, each in one batch.
+    let at: Vec<&[f64]> = found.iter().map(|(x, _)| &x[..]).collect();
+    let hs = grad_hessians(p, &at);
+    let guesses: Vec<Vec<f64>> = hs
+        .iter()
+        .map(|(_, h)| {
+            (0..d)
+                .map(|i| {
+                    if h[i][i] < 0.0 && h[i][i].is_finite() {
+                        1.0 / (-h[i][i]).sqrt()
+                    } else {
+                        1.0
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    let mut searches = vec![];
+    for ((x, l), guess) in found.iter().zip(&guesses) {
+        for (i, &g) in guess.iter().enumerate() {
+            for sgn in [1.0, -1.0] {
+                searches.push(HalfWidth::new(x, *l, i, sgn, domain, g));
+            }
         }
-        let (_, _, h) = log_density_hessian(p, &x);
+    }
+    let mut widths = half_widths(p, searches).into_iter();
+    let mut cands = vec![];
+    let mut probes = vec![];
+    for ((x, l), guess) in found.into_iter().zip(&guesses) {
         let mut m = Mode {
             x,
             logp: l,
             scale: vec![1.0; d],
         };
-        let mut is_max = true;
-        for i in 0..d {
-            let guess = if h[i][i] < 0.0 && h[i][i].is_finite() {
-                1.0 / (-h[i][i]).sqrt()
-            } else {
-                1.0
-            };
+        for (i, &guess) in guess.iter().enumerate() {
+            let (up, dn) = (widths.next().expect("up"), widths.next().expect("down"));
             // A side whose half width is the room left to the domain's end says only that
             // the width is at least that: it does not count when the other side has a drop
             // (a mode 1e-165 from an end had a width of 3e-83, and ~90 cuts per axis).
             let (a, b) = domain[i];
             let ended = |w: Option<f64>, room: f64| w.filter(|&w| w < room);
-            let up = half_width(p, &m, i, 1.0, domain, guess);
-            let dn = half_width(p, &m, i, -1.0, domain, guess);
             let (up, dn) = match (ended(up, b - m.x[i]), ended(dn, m.x[i] - a)) {
                 (None, None) => (up, dn),
                 cut => cut,
@@ -569,12 +953,17 @@ pub fn locate<P: Density>(p: &P, domain: &[(f64, f64)]) -> Result<Located, Locat
             for sgn in [-1.0, 1.0] {
                 let mut y = m.x.clone();
                 y[i] = (y[i] + sgn * probe).clamp(domain[i].0, domain[i].1);
-                if log_p(p, &y) > m.logp + 1e-12 * (1.0 + m.logp.abs()) {
-                    is_max = false;
-                }
+                probes.push(y);
             }
         }
-        if !is_max {
+        cands.push(m);
+    }
+    let probed = log_ps(p, &probes);
+    for (m, vals) in cands.into_iter().zip(probed.chunks(2 * d.max(1))) {
+        let higher = vals
+            .iter()
+            .any(|&v| v > m.logp + 1e-12 * (1.0 + m.logp.abs()));
+        if higher {
             continue;
         }
         let dup = modes.iter().any(|o| {

@@ -1,7 +1,7 @@
 """Timings of the Python package against the in-process Rust engine (issue 16).
 
 1. A 1-D expression check through Python against the same check in Rust (the binary's
-   `check --json`, in-process time as printed by `scorecheck-bench-1d`, i.e. the median of
+   in-process time printed by `cargo run --release --example time_check`, the median of
    repeated library calls): the target is within 2x.
 2. A 2-D check with numpy functions against the same case from expressions (both through
    Python): the target is within 3x.

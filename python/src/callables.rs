@@ -25,7 +25,7 @@ use num_dual::DualNum;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use scorecheck::Program;
-use scorecheck::{Density, ExprDensity, ExprField, MAX_DIM, Point, ScoreField};
+use scorecheck::{Density, ExprDensity, ExprField, GradHess, MAX_DIM, Point, ScoreField};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -43,9 +43,9 @@ pub struct PyFns {
     /// Calls made into Python, and points passed.
     pub calls: AtomicU64,
     pub points: AtomicU64,
-    /// `log p̃` at single points already asked for: locating the modes asks again for many
-    /// (a Newton ascent's point, then its Hessian there; ascents that meet). At most
-    /// [`CACHE_MAX`] entries.
+    /// `log p̃` at single points already asked for (a mode's value, then its Hessian there).
+    /// Locating the modes evaluates its searches in batches (`gradient_hessian_points`, the
+    /// batch methods), so few single points remain. At most [`CACHE_MAX`] entries.
     pub cache: Mutex<HashMap<[u64; MAX_DIM], f64>>,
 }
 
@@ -196,49 +196,59 @@ fn fd_hessians(fns: &PyFns, x0: &[f64], n: usize) -> Vec<[[f64; MAX_DIM]; MAX_DI
     out
 }
 
-/// The gradient and the central-difference Hessian at one point `x`, from one call of the
-/// gradient at `x` and `x ± h e_j`.
-fn fd_hessians_with_grad(fns: &PyFns, x: &[f64]) -> ([f64; MAX_DIM], [[f64; MAX_DIM]; MAX_DIM]) {
+/// Gradients and central-difference Hessians at the `n` points `xs` (coordinate-major), from
+/// one call of the gradient at every `x` and `x ± h e_j`.
+fn fd_grad_hessians(fns: &PyFns, xs: &[f64], n: usize) -> Vec<GradHess> {
     let d = fns.d;
-    let m = 1 + 2 * d;
-    let mut xs = vec![0.0; d * m];
-    let mut steps = [0.0; MAX_DIM];
-    for v in 0..d {
-        xs[v * m] = x[v];
-    }
-    for j in 0..d {
-        let h = f64::EPSILON.cbrt() * x[j].abs().max(1.0);
-        steps[j] = h;
-        for (s, sign) in [(0, 1.0), (1, -1.0)] {
-            let p = 1 + 2 * j + s;
-            for v in 0..d {
-                xs[v * m + p] = x[v] + if v == j { sign * h } else { 0.0 };
+    let per = 1 + 2 * d;
+    let m = per * n;
+    let mut pts = vec![0.0; d * m];
+    let mut steps = vec![[0.0; MAX_DIM]; n];
+    for l in 0..n {
+        let x = |v: usize| xs[v * n + l];
+        for v in 0..d {
+            pts[v * m + l * per] = x(v);
+        }
+        for j in 0..d {
+            let h = f64::EPSILON.cbrt() * x(j).abs().max(1.0);
+            steps[l][j] = h;
+            for (s, sign) in [(0, 1.0), (1, -1.0)] {
+                let p = l * per + 1 + 2 * j + s;
+                for v in 0..d {
+                    pts[v * m + p] = x(v) + if v == j { sign * h } else { 0.0 };
+                }
             }
         }
     }
     let g = fns.call(
         fns.grad_log_density.as_ref().expect("a gradient"),
-        &xs,
+        &pts,
         m,
         d,
     );
-    let mut grad = [0.0; MAX_DIM];
-    grad[..d].copy_from_slice(&g[..d]);
-    let mut hm = [[0.0; MAX_DIM]; MAX_DIM];
-    for j in 0..d {
-        let (up, dn) = (1 + 2 * j, 2 + 2 * j);
-        for k in 0..d {
-            hm[j][k] = (g[up * d + k] - g[dn * d + k]) / (2.0 * steps[j]);
-        }
-    }
-    for j in 0..d {
-        for k in 0..j {
-            let s = 0.5 * (hm[j][k] + hm[k][j]);
-            hm[j][k] = s;
-            hm[k][j] = s;
-        }
-    }
-    (grad, hm)
+    (0..n)
+        .map(|l| {
+            let at = |p: usize, k: usize| g[(l * per + p) * d + k];
+            let mut grad = [0.0; MAX_DIM];
+            for k in 0..d {
+                grad[k] = at(0, k);
+            }
+            let mut hm = [[0.0; MAX_DIM]; MAX_DIM];
+            for j in 0..d {
+                for k in 0..d {
+                    hm[j][k] = (at(1 + 2 * j, k) - at(2 + 2 * j, k)) / (2.0 * steps[l][j]);
+                }
+            }
+            for j in 0..d {
+                for k in 0..j {
+                    let s = 0.5 * (hm[j][k] + hm[k][j]);
+                    hm[j][k] = s;
+                    hm[k][j] = s;
+                }
+            }
+            (grad, hm)
+        })
+        .collect()
 }
 
 impl Density for DensityModel<'_> {
@@ -312,8 +322,20 @@ impl Density for DensityModel<'_> {
         };
         // One value call and one gradient call at x and x ± h e_j.
         let (v, _) = fns.density(x, 1, false);
-        let h = fd_hessians_with_grad(fns, x);
-        (v[0], h.0, h.1)
+        let (g, h) = fd_grad_hessians(fns, x, 1).remove(0);
+        (v[0], g, h)
+    }
+    fn gradient_hessian_points(&self, xs: &[f64], n: usize, out: &mut [GradHess]) {
+        let fns = match self {
+            DensityModel::Expr(e) => return e.gradient_hessian_points(xs, n, out),
+            DensityModel::Py(f) => f,
+        };
+        if n == 0 {
+            return;
+        }
+        for (o, gh) in out.iter_mut().zip(fd_grad_hessians(fns, xs, n)) {
+            *o = gh;
+        }
     }
     fn log_density_points(&self, xs: &[f64], n: usize, out: &mut [Point]) {
         let fns = match self {

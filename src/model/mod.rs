@@ -50,6 +50,9 @@ use num_dual::{Dual64, DualNum};
 /// The largest dimension the checks support.
 pub const MAX_DIM: usize = 4;
 
+/// A gradient and a Hessian (of `log p̃` at a point).
+pub type GradHess = ([f64; MAX_DIM], [[f64; MAX_DIM]; MAX_DIM]);
+
 /// An unnormalized density, given by its logarithm.
 pub trait Density: Sync {
     /// Number of variables.
@@ -86,6 +89,24 @@ pub trait Density: Sync {
         Self: Sized,
     {
         hessian_by_duals(self, x)
+    }
+    /// The gradient and Hessian of [`Density::log_density_hessian`] at `n` points (`xs[v * n + l]`
+    /// is variable `v` at point `l`) into `out[l]`: locating the modes takes them for all its
+    /// ascents at once. The default calls [`Density::log_density_hessian`] per point; a model
+    /// that pays per call (a Python function) overrides it to take the batch at once.
+    fn gradient_hessian_points(&self, xs: &[f64], n: usize, out: &mut [GradHess])
+    where
+        Self: Sized,
+    {
+        let d = xs.len().checked_div(n).unwrap_or(0);
+        let mut x = [0.0; MAX_DIM];
+        for (l, o) in out.iter_mut().enumerate().take(n) {
+            for (v, xv) in x.iter_mut().enumerate().take(d) {
+                *xv = xs[v * n + l];
+            }
+            let (_, g, h) = self.log_density_hessian(&x[..d]);
+            *o = (g, h);
+        }
     }
     fn log_density_points(&self, xs: &[f64], n: usize, out: &mut [Point])
     where
