@@ -62,9 +62,9 @@ use crate::locate::{LocateError, Located, locate};
 use crate::model::{Density, ScalarFunction, ScoreField};
 use crate::quad::{Cell, Estimate, Piece, cubature_hinted, integrate_1d_vec};
 use crate::report::{
-    Component, Cross, Face, Flux, Ibp, Objective, Quantity, Report, Status, Weighted,
+    Component, Cross, Face, Flux, Found, Ibp, Objective, Quantity, Report, Status, Weighted,
 };
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// Run the check of `s` against `p` on the box `domain`.
 pub fn check<P: Density, S: ScoreField>(
@@ -109,6 +109,8 @@ pub fn check_weighted<P: Density, S: ScoreField, W: ScalarFunction>(
             why,
         ));
     }
+    // As located, before the breakpoints: what the figures draw from (Report::located).
+    let located = Found(Some(Arc::new(loc.clone())));
     let found = crate::breaks::find_breaks(&opts.switches, domain, &loc.modes);
     let breaks = crate::breaks::merge(&opts.breaks, &found, domain);
     // Breakpoints lie along the coordinate axes: a turned frame would make them diagonal,
@@ -400,6 +402,7 @@ pub fn check_weighted<P: Density, S: ScoreField, W: ScalarFunction>(
         notes: notes_all,
         half_s2,
         weighted,
+        located,
     })
 }
 

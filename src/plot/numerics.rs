@@ -35,7 +35,12 @@ pub(super) struct At {
 
 impl<'a> Eval<'a> {
     pub(super) fn new(case: &'a Case, report: &Report) -> Result<Eval<'a>, PlotError> {
-        let loc = locate(&case.density, &case.domain).map_err(PlotError::NoMass)?;
+        // Where check found the mass; located here only for a report that does not carry it
+        // (one read back from JSON, or undecided before integrating).
+        let loc = match &report.located.0 {
+            Some(loc) => Located::clone(loc),
+            None => locate(&case.density, &case.domain).map_err(PlotError::NoMass)?,
+        };
         // Z of p̃·e^(−log_max), from log Z (Z itself may be outside f64 range).
         let z_scaled = (report.log_normalizer - loc.log_max).exp();
         if !(z_scaled.is_finite() && z_scaled > 0.0) {

@@ -78,3 +78,35 @@ fn segments_inside_a_band() {
         vec![vec![(0.0, 0.0)], vec![(2.0, 0.5)], vec![(4.0, 0.2)]]
     );
 }
+
+#[test]
+fn figures_draw_from_the_mass_check_located() {
+    // The report carries check's Located (before its breakpoints), so the figures need not
+    // locate again; it must be what locating the case's density afresh gives, mode for mode
+    // and piece for piece (a two-mode 2-D case and a 1-D case with a finite end).
+    use crate::locate::locate;
+    for (text, stem) in [
+        (
+            "vars = [\"x\", \"y\"]\n[density]\nlog = \"ln(exp(-((x-2)^2 + y^2)/2) + exp(-((x+1)^2 + (y-1)^2)/0.5))\"\n[score]\nfield = [\"-x\", \"-y\"]\n",
+            "two_modes",
+        ),
+        (
+            "domain = [[0, inf]]\n[density]\nlog = \"2*ln(x) - x\"\n[score]\nfield = [\"2/x - 1\"]\n",
+            "gamma3",
+        ),
+    ] {
+        let case = crate::case::parse_case(text, stem, stem)
+            .unwrap()
+            .compile(&[], false)
+            .unwrap();
+        let report = crate::check_case(&case, &Default::default()).unwrap();
+        let kept = report.located.0.as_ref().expect("check keeps what it located");
+        let fresh = locate(&case.density, &case.domain).unwrap();
+        assert_eq!(format!("{kept:?}"), format!("{fresh:?}"), "{stem}");
+        // JSON carries no such field, and reading it back gives a report without it.
+        let json = serde_json::to_string(&report).unwrap();
+        assert!(!json.contains("located"), "{stem}");
+        let back: crate::Report = serde_json::from_str(&json).unwrap();
+        assert!(back.located.0.is_none(), "{stem}");
+    }
+}

@@ -30,9 +30,11 @@ mod text;
 pub(crate) use format::{fmt_point, fmt_q, fmt_value};
 pub(crate) use text::header;
 
+use crate::locate::Located;
 use crate::outcome::Outcome;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// The state of one integral.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -306,6 +308,21 @@ pub struct Report {
     /// The weighted identity, when the case has a weight `h`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weighted: Option<Weighted>,
+    /// Where check found the mass, for the figures (not part of the JSON).
+    #[serde(skip)]
+    pub(crate) located: Found,
+}
+
+/// The modes, widths and pieces check located the mass with (before its breakpoints), kept
+/// in the report so the figures draw from them instead of locating again. It is a cache, not
+/// content: it is not serialised, and two reports compare equal whatever it holds.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Found(pub(crate) Option<Arc<Located>>);
+
+impl PartialEq for Found {
+    fn eq(&self, _: &Found) -> bool {
+        true
+    }
 }
 
 /// The weighted identity `E_p[½h|s − ∇log p|²] = E_p[h(½|s|² + ∇·s) + ∇h·s] + ½E_p[h|∇log p|²]`:
@@ -470,6 +487,7 @@ impl Report {
                 verdict: verdict(),
                 explanations,
             }),
+            located: Found::default(),
         }
     }
 }
