@@ -848,9 +848,9 @@ pub struct Cell {
 /// Share of the embedded-rule difference |r7 − r5| kept as a floor on a split region's error.
 const EMBEDDED_SHARE: f64 = 0.02;
 
-/// Above this share of the parent's embedded-rule difference, the children's (together)
-/// mark an integrand that is not smooth at the children's scale (see [`cubature`]'s loop).
-const ROUGH_SHARE: f64 = 0.25;
+/// A region whose degree-7/degree-5 difference is above this share of its degree-7/degree-3
+/// difference shows no order of convergence (see `finish_region`).
+const ROUGH_SHARE: f64 = 1.0;
 
 struct Region {
     cell: usize,
@@ -858,7 +858,8 @@ struct Region {
     d: usize,
     k: usize,
     /// The centre and half-widths (`d` each), then per component the estimate, its error,
-    /// |r7 − r5| and the rounding floor (`k` each): one allocation per region.
+    /// the share of |r7 − r5| its children keep as a floor on their errors (see
+    /// `finish_region`) and the rounding floor (`k` each): one allocation per region.
     data: Vec<f64>,
 }
 
@@ -1266,20 +1267,13 @@ fn cubature_inner(
             // the children's (an estimate of the parent's own error, so generous for the
             // children), but never below a small share of the children's embedded-rule
             // difference.
-            //
-            // Unless the embedded-rule difference did not fall under the halving as a smooth
-            // integrand's does (the children's together above ROUGH_SHARE of the parent's):
-            // then the integrand is not smooth at this scale (a jump, a kink, an unresolved
-            // peak), the degree-7 rule is no better than the degree-5 one, and the children
-            // keep their whole difference. (A jump of ∂s along a diagonal: regions across it
-            // kept 2% of their difference, and rhs was 8.3e-7 off with an error of 3.0e-7.)
+            // (That share is the whole difference in a region where the rules show no order
+            // of convergence: see `finish_region`.)
             let worst = &store[id];
             for j in 0..k {
                 let diff = (worst.est()[j] - (pair[0].est()[j] + pair[1].est()[j])).abs();
-                let rough = pair[0].raw()[j] + pair[1].raw()[j] > ROUGH_SHARE * worst.raw()[j];
-                let share = if rough { 1.0 } else { EMBEDDED_SHARE };
                 for r in pair.iter_mut() {
-                    let e = (0.5 * diff).max(share * r.raw()[j]) + r.floor()[j];
+                    let e = (0.5 * diff).max(r.raw()[j]) + r.floor()[j];
                     r.err_mut()[j] = e;
                 }
             }
@@ -2093,11 +2087,23 @@ fn finish_region(
                 + w.w7[4] * s.s5[j]);
         let r5 =
             vol * (w.w5[0] * f0[j] + w.w5[1] * s.s2[j] + w.w5[2] * s.s3[j] + w.w5[3] * s.s4[j]);
+        // A degree-3 rule from the centre and the ±λ3 points: ∫x_i² = 1/3 on [−1, 1]^d (as
+        // a mean) gives their weight 1/(6λ3²).
+        let w3 = 1.0 / (6.0 * L3 * L3);
+        let r3 = vol * ((1.0 - 2.0 * d as f64 * w3) * f0[j] + w3 * s.s3[j]);
         est[j] = r7;
         // Embedded-rule difference plus a floor of rounding error in the sums.
-        raw[j] = (r7 - r5).abs();
+        let e5 = (r7 - r5).abs();
         floor[j] = 64.0 * f64::EPSILON * vol * s.abs[j] / npts as f64;
-        err[j] = raw[j] + floor[j];
+        err[j] = e5 + floor[j];
+        // The children of a smooth region keep a small share of its difference as a floor;
+        // where the rules show no order of convergence (|r7 − r5| not well below
+        // |r7 − r3|, as across a jump or a kink, where the degree-7 rule is no better than
+        // the lower ones) they keep all of it. (A jump of ∂s along a diagonal: regions
+        // across it kept 2% of their difference, and rhs was 8.3e-7 off with an error of
+        // 3.0e-7.)
+        let rough = e5 > ROUGH_SHARE * (r7 - r3).abs();
+        raw[j] = if rough { e5 } else { EMBEDDED_SHARE * e5 };
     }
     // If no axis shows a difference, split the widest.
     if best_diff <= 0.0 {
