@@ -1700,6 +1700,31 @@ fn hidden_peak(
     if !(peak > best + HIDDEN_PEAK_LOG) {
         return None;
     }
+    // The least curvature of log p̃ in x along each axis between neighbouring points of the
+    // rule's lines (0 where some stretch is not concave): what bounds the crest's rise.
+    // Only where that curvature is the same, within CURVATURE_SPREAD, wherever the points
+    // see it (log p̃ quadratic along the axis, as in a Gaussian): the least curvature along a
+    // banana's lines does not bound its crest's (4-D bananas: Z 3% off with an error of
+    // 0.03% when it was taken as a bound).
+    let mut curv = [f64::INFINITY; MAX_CUBATURE_DIM];
+    let mut most = [0.0f64; MAX_CUBATURE_DIM];
+    let stride = xs.len() / d;
+    for (axis, line) in &geom.lines {
+        let i = *axis;
+        for w in line.windows(2) {
+            let (a, b) = (w[0], w[1]);
+            let (ga, gb) = (out[a * ks + k + 1 + i], out[b * ks + k + 1 + i]);
+            let dx = xs[i * stride + at + b] - xs[i * stride + at + a];
+            let c = -(gb - ga) / dx;
+            curv[i] = if c.is_nan() { 0.0 } else { curv[i].min(c) };
+            most[i] = if c.is_nan() { f64::INFINITY } else { most[i].max(c) };
+        }
+    }
+    for (c, m) in curv.iter_mut().zip(most) {
+        if !(c.is_finite() && *c > 0.0 && m <= CURVATURE_SPREAD * *c) {
+            *c = 0.0;
+        }
+    }
     // The highest few, each at its own place.
     found.sort_by(|p, q| q.0.total_cmp(&p.0));
     found.truncate(MAX_CANDIDATES);
@@ -1724,7 +1749,7 @@ fn hidden_peak(
             }
         })
         .collect();
-    Some(Candidate { at, best })
+    Some(Candidate { at, best, curv })
 }
 
 /// One candidate point of [`hidden_peak`]: at `u` (coordinate `axis` at `x`), with the
@@ -1749,6 +1774,10 @@ struct Probe {
 /// a parabola (the steep flank of a Rosenbrock ridge seen along x).
 const PROBE_ROUNDS: usize = 12;
 
+/// How much the curvatures of log p̃ along an axis may differ, largest over least, for the
+/// least to bound a crest's rise along it (see [`hidden_peak`]).
+const CURVATURE_SPREAD: f64 = 1.1;
+
 /// The most candidate peaks of one region that are evaluated.
 const MAX_CANDIDATES: usize = 6;
 
@@ -1758,6 +1787,8 @@ const MAX_CANDIDATES: usize = 6;
 struct Candidate {
     at: Vec<Probe>,
     best: f64,
+    /// Per axis, the least curvature of `−log p̃` the region's points show (0: none).
+    curv: [f64; MAX_CUBATURE_DIM],
 }
 
 /// Evaluate a batch of regions: all their points in one call of the integrand.
@@ -1858,7 +1889,12 @@ fn eval_batch_of_regions(
                 // across a region long in u₂ was e^-180 where the line met it and e^-16 at
                 // the region's lower edge). Its tangent, followed to the edge, bounds a
                 // concave crest from above: log p̃ + Σ|∂ᵢ log p̃|·(distance to the edge
-                // uphill), capped at log p̃_max.
+                // uphill), capped at log p̃_max. Where the region's points show log p̃
+                // curving down along axis i by at least cᵢ everywhere they see it, the
+                // parabola of that curvature bounds it tighter: |gᵢ|t − cᵢt²/2 with
+                // t = min(|gᵢ|/cᵢ, distance) (the straight line made a plain Gaussian's
+                // regions count e^6 times their mass: 4-D benchmark 4.29M → 5.01M).
+                let curv = &cands[*c].1.curv;
                 let reg = &regions[cands[*c].0];
                 let pieces = &cells[reg.cell].pieces;
                 let mut rise = 0.0;
@@ -1870,7 +1906,15 @@ fn eval_batch_of_regions(
                     } else {
                         (pieces[i].map(ue).0 - xs[i * m + l]).abs()
                     };
-                    rise += if gi == 0.0 { 0.0 } else { gi.abs() * xe };
+                    let ci = curv[i];
+                    rise += if gi == 0.0 {
+                        0.0
+                    } else if ci > 0.0 {
+                        let t = (gi.abs() / ci).min(xe);
+                        gi.abs() * t - 0.5 * ci * t * t
+                    } else {
+                        gi.abs() * xe
+                    };
                 }
                 let lift = if rise.is_nan() {
                     0.0

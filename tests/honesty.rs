@@ -740,9 +740,13 @@ fn check_exact_nd(log: &str, field: &Linear, ex: &Exact2, extra: usize) -> bool 
         "{case}\n{}",
         r.to_text()
     );
-    v.ibp == Ibp::Holds
+    let decided = v.ibp == Ibp::Holds
         && v.boundary == Boundary::Vanishes
-        && v.objective == ObjectiveVerdict::Finite
+        && v.objective == ObjectiveVerdict::Finite;
+    if std::env::var("HONESTY_VERBOSE").is_ok() && !decided {
+        eprintln!("undecided:\n{case}{:?}\n", r.notes);
+    }
+    decided
 }
 
 /// The banana family: X ~ N(a, σ²), Y = b X² + U with U ~ N(0, v) independent of X, placed by
