@@ -1339,13 +1339,18 @@ fn stall(history: &[(u64, f64)], max_evals: u64) -> Option<String> {
         return None;
     }
     let (e0, q0) = history[n - 3];
+    let how = if r2 > 0.0 {
+        format!(
+            "fell from {q0:.3e} to {q1:.3e} times the tolerance's target between {e0} and {e1} evaluations (as evaluations^-{r2:.2}), at which rate reaching the tolerance would take about {:.1e} evaluations",
+            n2.min(n3)
+        )
+    } else {
+        format!(
+            "did not fall between {e0} and {e1} evaluations ({q0:.3e}, then {q1:.3e} times the tolerance's target)"
+        )
+    };
     Some(format!(
-        "the cubature stopped after {e1} of its {max_evals} evaluations: its error fell from {q0:.3} to {q1:.3} times the tolerance's target between {e0} and {e1} evaluations (as evaluations^-{r2:.2}), at which rate reaching the tolerance would take about {} evaluations",
-        if n2.is_finite() {
-            format!("{:.1e}", n2.min(n3))
-        } else {
-            "infinitely many".to_string()
-        }
+        "the cubature stopped after {e1} of its {max_evals} evaluations: its error {how}"
     ))
 }
 
