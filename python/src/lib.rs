@@ -247,12 +247,7 @@ fn explain(
     let ex = py
         .detach(|| scorecheck::check_case(&case, &opts).map(|r| scorecheck::explain::explain(&r)))
         .map_err(bad)?;
-    Ok((
-        ex.to_json(),
-        ex.to_markdown(),
-        ex.to_text(),
-        code(ex.outcome()),
-    ))
+    Ok((ex.to_json(), ex.to_markdown(), ex.to_text(), code(ex.outcome())))
 }
 
 /// `score`: (JSON, text, exit code).
