@@ -6,8 +6,8 @@
 //! `SCORECHECK_BENCH=4d` (a substring of the file name) runs only the matching cases.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use scorecheck::case::load_case_file;
-use scorecheck::check::CheckOptions;
+use scorecheck::CheckOptions;
+use scorecheck::load_case_file;
 use std::hint::black_box;
 use std::path::Path;
 use std::time::Duration;

@@ -8,8 +8,8 @@
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use num_dual::{Dual2_64, Dual64, DualNum};
-use scorecheck::expr::Program;
-use scorecheck::model::{
+use scorecheck::Program;
+use scorecheck::{
     Density, DensityKind, ExprDensity, ExprField, ScoreField, eval_point, eval_points,
 };
 use std::hint::black_box;
@@ -261,7 +261,7 @@ fn bench_point(cr: &mut Criterion) {
     });
     // The batch path a check takes: all points at once, coordinate-major.
     let soa: Vec<f64> = (0..3).flat_map(|v| pts.iter().map(move |x| x[v])).collect();
-    let mut out = vec![scorecheck::model::Point::default(); N];
+    let mut out = vec![scorecheck::Point::default(); N];
     g.bench_function("expr-batch", |b| {
         b.iter(|| {
             eval_points(&p, &s, black_box(&soa), N, &mut out);

@@ -12,8 +12,8 @@
 //! `ScoreField` traits, generic over num-dual numbers, so one code path gives values and
 //! exact derivatives. The program runs
 //!
-//! 1. `scorecheck::check::check`: the integration-by-parts identity for `p = q` and `s`;
-//! 2. `scorecheck::score::compare_score`: `s` against the exact gradient of `log q`.
+//! 1. `scorecheck::check`: the integration-by-parts identity for `p = q` and `s`;
+//! 2. `scorecheck::compare_score`: `s` against the exact gradient of `log q`.
 //!
 //! ```text
 //! cargo run --release --example rust_score            # the right score: exit 0
@@ -22,9 +22,9 @@
 
 use num_dual::DualNum;
 use scorecheck::Outcome;
-use scorecheck::check::{CaseInfo, CheckOptions, check};
-use scorecheck::model::{Density, ScoreField};
-use scorecheck::score::{ScoreOptions, compare_score};
+use scorecheck::{CaseInfo, CheckOptions, check};
+use scorecheck::{Density, ScoreField};
+use scorecheck::{ScoreOptions, compare_score};
 use std::process::ExitCode;
 
 /// A two-component Gaussian mixture with diagonal covariances.

@@ -3,9 +3,9 @@
 //!
 //! cargo run --release --example time_check -- '-x^2/2' '-(x-1)' 0 inf
 
-use scorecheck::case::{CaseSpec, End, Src};
-use scorecheck::check::CheckOptions;
-use scorecheck::model::DensityKind;
+use scorecheck::CheckOptions;
+use scorecheck::DensityKind;
+use scorecheck::{CaseSpec, End, Src};
 use std::time::Instant;
 
 fn main() {

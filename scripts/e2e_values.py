@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Independent values (mpmath quadrature at 30 digits) for tests/stable_densities.rs, where a
+"""Independent values (mpmath quadrature at 30 digits) for tests/it/stable_densities.rs, where a
 quantity has no closed form. Prints NAME = VALUE lines.
 
     /tmp/venv/bin/python scripts/e2e_values.py

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The table of issue 12's edge cases: for each case, the quantity with a closed form (derived
-# in tests/edges.rs), its value, reported error, real error, the verdicts, the exit code and
+# in tests/it/edges.rs), its value, reported error, real error, the verdicts, the exit code and
 # the wall time of `scorecheck check --json`.
 #
 # Run from the repository root: scripts/edges-table.sh   (builds the release binary first)

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Reference values of the expression language's special functions, at 50 significant digits
-with mpmath (an independent implementation), for tests/functions.rs.
+with mpmath (an independent implementation), for tests/it/functions.rs.
 
 Prints one line per (function, point): name, x, f(x), f'(x), f''(x), f'''(x), each rounded to
 17 significant digits. Derivatives are mpmath's numerical differentiation (mp.diff) at 60 digits

@@ -20,7 +20,7 @@
 //! ```
 //!
 //! ```
-//! use scorecheck::sweep::{ParamArg, parse_param_arg};
+//! use scorecheck::{ParamArg, parse_param_arg};
 //!
 //! let ParamArg::Grid(g) = parse_param_arg("mu=-1:2:4").unwrap() else { panic!() };
 //! assert_eq!(g.values, [-1.0, 0.0, 1.0, 2.0]);
@@ -31,8 +31,8 @@
 
 use crate::case::{CaseError, CaseSpec, parse_number, parse_param};
 use crate::check::CheckOptions;
-use crate::plot::{SweepFigure, fmt_num};
-use crate::report::{Boundary, Cross, Objective, Report, Status, Verdict};
+use crate::numbers::{fmt_num, linspace};
+use crate::report::{Cross, Objective, Report, Status, Verdict};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -117,7 +117,7 @@ pub fn parse_param_arg(s: &str) -> Result<ParamArg, SweepError> {
     if hi < lo {
         return Err(bad(format!("LO must not exceed HI ({lo} > {hi})")));
     }
-    let values = crate::plot::linspace(lo, hi, n);
+    let values = linspace(lo, hi, n);
     Ok(ParamArg::Grid(Grid { name: k, values }))
 }
 
@@ -306,7 +306,7 @@ fn point_of(params: BTreeMap<String, f64>, rep: Report) -> SweepPoint {
     }
 }
 
-fn ism_const(p: &SweepPoint) -> Option<f64> {
+pub(crate) fn ism_const(p: &SweepPoint) -> Option<f64> {
     Some(p.objective.ism.value? + p.objective.constant.value?)
 }
 
@@ -428,39 +428,6 @@ impl Sweep {
             );
         }
         o
-    }
-
-    /// The figure of esm, ism and ism + const against the one grid parameter.
-    pub fn figure(&self, domain: String) -> Result<SweepFigure, SweepError> {
-        let [g] = self.grid.as_slice() else {
-            return Err(SweepError(
-                "--plot draws the objectives against one parameter; give exactly one grid (fix the others with --param NAME=VALUE)".into(),
-            ));
-        };
-        let a = self.argmin.as_ref();
-        Ok(SweepFigure {
-            case: match &self.weight {
-                Some(w) => format!("{} (weighted, h = {w})", self.case),
-                None => self.case.clone(),
-            },
-            param: g.name.clone(),
-            theta: g.values.clone(),
-            esm: self.points.iter().map(|p| p.objective.esm.value).collect(),
-            ism: self.points.iter().map(|p| p.objective.ism.value).collect(),
-            ism_const: self.points.iter().map(ism_const).collect(),
-            argmin_esm: a.and_then(|a| a.esm),
-            argmin_ism: a.and_then(|a| a.ism),
-            max_boundary: self
-                .points
-                .iter()
-                .filter_map(|p| p.cross.boundary.value)
-                .fold(0.0, |m, v| m.max(v.abs())),
-            boundary_vanishes: self
-                .points
-                .iter()
-                .all(|p| p.verdict.boundary == Boundary::Vanishes),
-            domain,
-        })
     }
 }
 

@@ -24,8 +24,8 @@
 use num_dual::DualNum;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
-use scorecheck::expr::Program;
-use scorecheck::model::{Density, ExprDensity, ExprField, MAX_DIM, Point, ScoreField};
+use scorecheck::Program;
+use scorecheck::{Density, ExprDensity, ExprField, MAX_DIM, Point, ScoreField};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -12,9 +12,9 @@ use pyo3::create_exception;
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
-use scorecheck::case::{CaseSpec, End, Src, constant_of, load_case_file};
-use scorecheck::check::CheckOptions;
-use scorecheck::model::DensityKind;
+use scorecheck::CheckOptions;
+use scorecheck::DensityKind;
+use scorecheck::{CaseSpec, End, Src, constant_of, load_case_file};
 use std::path::PathBuf;
 
 mod callables;
@@ -124,7 +124,7 @@ fn spec(
         ));
     }
     if let Some(v) = &vars {
-        scorecheck::case::check_flag_vars(v)
+        scorecheck::check_flag_vars(v)
             .map_err(|e| bad(e.to_string().replacen("--vars", "vars", 1)))?;
     }
     let domain_ends = domain.map(|d| {
@@ -209,7 +209,7 @@ fn check_options(tol: Option<f64>, max_evals: u64) -> PyResult<CheckOptions> {
     })
 }
 
-fn compile(spec: &Spec, params: &[(String, f64)]) -> PyResult<scorecheck::case::Case> {
+fn compile(spec: &Spec, params: &[(String, f64)]) -> PyResult<scorecheck::Case> {
     spec.spec
         .compile(params, false)
         .map_err(|e| bad(e.to_string().replacen("--param", "params", 1)))
@@ -245,9 +245,14 @@ fn explain(
     let opts = check_options(tol, max_evals)?;
     let case = compile(spec, &params)?;
     let ex = py
-        .detach(|| scorecheck::check_case(&case, &opts).map(|r| scorecheck::explain::explain(&r)))
+        .detach(|| scorecheck::check_case(&case, &opts).map(|r| scorecheck::explain(&r)))
         .map_err(bad)?;
-    Ok((ex.to_json(), ex.to_markdown(), ex.to_text(), code(ex.outcome())))
+    Ok((
+        ex.to_json(),
+        ex.to_markdown(),
+        ex.to_text(),
+        code(ex.outcome()),
+    ))
 }
 
 /// `score`: (JSON, text, exit code).
@@ -261,7 +266,7 @@ fn score(
     atol: f64,
 ) -> PyResult<(String, String, u8)> {
     let case = compile(spec, &params)?;
-    let opts = scorecheck::score::ScoreOptions {
+    let opts = scorecheck::ScoreOptions {
         points,
         rtol,
         atol,
@@ -284,15 +289,15 @@ fn sweep(
     max_evals: u64,
 ) -> PyResult<(String, String, u8)> {
     let opts = check_options(tol, max_evals)?;
-    let grids: Vec<scorecheck::sweep::Grid> = grids
+    let grids: Vec<scorecheck::Grid> = grids
         .into_iter()
-        .map(|(name, values)| scorecheck::sweep::Grid { name, values })
+        .map(|(name, values)| scorecheck::Grid { name, values })
         .collect();
     if let Some(g) = grids.iter().find(|g| g.values.is_empty()) {
         return Err(bad(format!("the grid of `{}` has no values", g.name)));
     }
     let s = py
-        .detach(|| scorecheck::sweep::run(&spec.spec, &grids, &fixed, &opts, &|| {}))
+        .detach(|| scorecheck::sweep(&spec.spec, &grids, &fixed, &opts, &|| {}))
         .map_err(|e| bad(e.to_string().replace("--param", "params")))?;
     Ok((s.to_json(), s.to_text(), s.exit_code))
 }
@@ -315,8 +320,8 @@ fn estimate(
     tol: Option<f64>,
     max_evals: u64,
 ) -> PyResult<(String, String, u8)> {
-    use scorecheck::estimate::{EstimateOptions, Probe};
-    use scorecheck::sample::Sampler;
+    use scorecheck::Sampler;
+    use scorecheck::{EstimateOptions, Probe};
     let check = check_options(tol, max_evals)?;
     let sampler = match sampler {
         "auto" => Sampler::Auto,
@@ -350,7 +355,7 @@ fn estimate(
     }
     let case = compile(spec, &params)?;
     let opts = EstimateOptions {
-        sample: scorecheck::sample::SampleOptions {
+        sample: scorecheck::SampleOptions {
             n,
             seed,
             sampler,
@@ -363,7 +368,7 @@ fn estimate(
         min_ess,
     };
     let r = py
-        .detach(|| scorecheck::estimate::estimate(&case, &opts))
+        .detach(|| scorecheck::estimate(&case, &opts))
         .map_err(bad)?;
     Ok((r.to_json(), r.to_text(), code(r.outcome())))
 }
@@ -469,16 +474,16 @@ fn check_callables(
     max_evals: u64,
     explain: bool,
 ) -> PyResult<(String, String, String, u8, u64, u64)> {
-    use scorecheck::check::CaseInfo;
-    use scorecheck::model::ExprDensity;
+    use scorecheck::CaseInfo;
+    use scorecheck::ExprDensity;
     let mut opts = check_options(tol, max_evals)?;
-    scorecheck::case::check_flag_vars(&vars)
+    scorecheck::check_flag_vars(&vars)
         .map_err(|e| bad(e.to_string().replacen("--vars", "vars", 1)))?;
     let d = vars.len();
-    if d == 0 || d > scorecheck::model::MAX_DIM {
+    if d == 0 || d > scorecheck::MAX_DIM {
         return Err(bad(format!(
             "the case has {d} variables; checks support 1 to {}",
-            scorecheck::model::MAX_DIM
+            scorecheck::MAX_DIM
         )));
     }
     let domain: Vec<(f64, f64)> = match domain {
@@ -507,7 +512,7 @@ fn check_callables(
                     .map_err(bad),
                 };
                 let (a, b) = (value(lo, "lower")?, value(hi, "upper")?);
-                out.push(scorecheck::case::check_interval(a, b, &origin).map_err(bad)?);
+                out.push(scorecheck::check_interval(a, b, &origin).map_err(bad)?);
             }
             out
         }
@@ -531,7 +536,7 @@ fn check_callables(
             dim: d,
         }),
         (None, Some(p), false) => DensityModel::Expr(ExprDensity {
-            program: scorecheck::expr::Program::compile_log(p, &vars, &params)
+            program: scorecheck::Program::compile_log(p, &vars, &params)
                 .map_err(|e| bad(format!("pdf: {e}")))?,
             kind: DensityKind::Log,
             dim: d,
@@ -548,14 +553,14 @@ fn check_callables(
                     vars.join(", ")
                 )));
             }
-            FieldModel::Expr(scorecheck::model::ExprField::Components(
+            FieldModel::Expr(scorecheck::ExprField::Components(
                 f.iter()
                     .enumerate()
                     .map(|(i, t)| callables::compile(t, &format!("field[{i}]"), &vars, &params))
                     .collect::<PyResult<_>>()?,
             ))
         }
-        (None, Some(m), false) => FieldModel::Expr(scorecheck::model::ExprField::Gradient {
+        (None, Some(m), false) => FieldModel::Expr(scorecheck::ExprField::Gradient {
             log_model: callables::compile(m, "log_model", &vars, &params)?,
             dim: d,
         }),
@@ -592,7 +597,7 @@ fn check_callables(
         pool.install(|| {
             Python::attach(|py| {
                 py.detach(|| {
-                    scorecheck::check::check_weighted(
+                    scorecheck::check_weighted(
                         &density,
                         &field_model,
                         weight.as_ref(),
@@ -613,7 +618,7 @@ fn check_callables(
         fns.points.load(std::sync::atomic::Ordering::Relaxed),
     );
     if explain {
-        let ex = scorecheck::explain::explain(&r);
+        let ex = scorecheck::explain(&r);
         return Ok((
             ex.to_json(),
             ex.to_text(),

@@ -3,13 +3,12 @@
 
 use super::args::{CaseArgs, QuadArgs};
 use super::{CliError, bad};
-use scorecheck::case::{
-    Case, CaseError, CaseSpec, Field, Src, check_flag_vars, load_case_file, parse_interval_ends,
-    parse_param,
+// The case's fields as `Field`, the name the flag table below reads best with.
+use scorecheck::CaseField as Field;
+use scorecheck::{
+    Case, CaseError, CaseSpec, CheckOptions, DensityKind, Pending, Src, check_flag_vars,
+    load_case_file, parse_interval_ends, parse_param,
 };
-use scorecheck::check::CheckOptions;
-use scorecheck::model::DensityKind;
-use scorecheck::output::Pending;
 use std::path::{Path, PathBuf};
 
 /// The flag of each case field: the one place a library message's field becomes a flag.

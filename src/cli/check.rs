@@ -3,7 +3,7 @@
 use super::args::CheckArgs;
 use super::case_flags::{load_case, open_out};
 use super::{CliError, Done, bad};
-use scorecheck::report::Report;
+use scorecheck::Report;
 
 /// Load the case and run `check`.
 pub(crate) fn report_of(a: &CheckArgs) -> Result<Report, CliError> {

@@ -12,7 +12,7 @@ pub(crate) fn run(a: DsmArgs) -> Result<Done, CliError> {
     let sweep = a
         .sweep
         .as_deref()
-        .map(scorecheck::dsm::parse_sweep)
+        .map(scorecheck::parse_noise_sweep)
         .transpose()
         .map_err(bad)?;
     let mut declared = overrides.clone();
@@ -27,7 +27,7 @@ pub(crate) fn run(a: DsmArgs) -> Result<Done, CliError> {
     // case at every θ itself).
     spec.compile(&overrides, false).map_err(case_error)?;
     check_options(a.tol, a.max_evals)?;
-    let opts = scorecheck::dsm::DsmOptions {
+    let opts = scorecheck::DsmOptions {
         sigma: a.sigma,
         n: a.n,
         seed: a.seed,
@@ -35,7 +35,7 @@ pub(crate) fn run(a: DsmArgs) -> Result<Done, CliError> {
         max_evals: a.max_evals,
         ..Default::default()
     };
-    let report = scorecheck::dsm::dsm(&spec, &overrides, sweep.as_ref(), &opts).map_err(bad)?;
+    let report = scorecheck::dsm(&spec, &overrides, sweep.as_ref(), &opts).map_err(bad)?;
     let text = if a.output.json {
         format!("{}\n", report.to_json())
     } else {

@@ -3,8 +3,8 @@
 use super::args::{EstimateArgs, ProbeArg, SamplerArg};
 use super::case_flags::{load_case, open_figure, open_out, size_of};
 use super::{CliError, Done, bad};
-use scorecheck::estimate::{EstimateOptions, Probe};
-use scorecheck::sample::{SampleOptions, Sampler};
+use scorecheck::{EstimateOptions, Probe};
+use scorecheck::{SampleOptions, Sampler};
 
 pub(crate) fn run(a: EstimateArgs) -> Result<Done, CliError> {
     // The figure's name and size are checked before any work, like the output file.
@@ -49,7 +49,7 @@ pub(crate) fn run(a: EstimateArgs) -> Result<Done, CliError> {
         check,
         min_ess: a.min_ess,
     };
-    let report = scorecheck::estimate::estimate(&case, &opts).map_err(bad)?;
+    let report = scorecheck::estimate(&case, &opts).map_err(bad)?;
     if let Some((format, pending)) = figure {
         let fig = scorecheck::plot::estimate_figure(&report).map_err(bad)?;
         let bytes =

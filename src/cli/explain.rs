@@ -8,7 +8,7 @@ use super::{CliError, Done};
 pub(crate) fn run(a: ExplainArgs) -> Result<Done, CliError> {
     let out = open_out(&a.check.output.out)?;
     let report = report_of(&a.check)?;
-    let ex = scorecheck::explain::explain(&report);
+    let ex = scorecheck::explain(&report);
     let text = if a.check.output.json {
         format!("{}\n", ex.to_json())
     } else if a.markdown {

@@ -3,7 +3,7 @@
 use super::args::FisherArgs;
 use super::case_flags::{case_error_as, check_options, open_out, overrides_of};
 use super::{CliError, Done, bad};
-use scorecheck::case::parse_interval;
+use scorecheck::parse_interval;
 
 pub(crate) fn run(a: FisherArgs) -> Result<Done, CliError> {
     let out = open_out(&a.output.out)?;
@@ -12,7 +12,7 @@ pub(crate) fn run(a: FisherArgs) -> Result<Done, CliError> {
     let theta_domain = interval(&a.theta_domain, "--theta-domain")?;
     let data_domain = interval(&a.data_domain, "--data-domain")?;
     check_options(Some(a.tol), a.max_evals)?;
-    let spec = scorecheck::fisher::FisherSpec {
+    let spec = scorecheck::FisherSpec {
         theta: a.theta,
         data: a.data,
         simulator: a.simulator,
@@ -22,11 +22,11 @@ pub(crate) fn run(a: FisherArgs) -> Result<Done, CliError> {
         data_domain,
         params,
     };
-    let opts = scorecheck::fisher::FisherOptions {
+    let opts = scorecheck::FisherOptions {
         tol: a.tol,
         max_evals: a.max_evals,
     };
-    let report = scorecheck::fisher::fisher(&spec, &opts).map_err(bad)?;
+    let report = scorecheck::fisher(&spec, &opts).map_err(bad)?;
     let text = if a.output.json {
         format!("{}\n", report.to_json())
     } else {

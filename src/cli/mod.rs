@@ -20,7 +20,7 @@ mod sweep;
 
 use clap::Parser;
 use scorecheck::Outcome;
-use scorecheck::output::Pending;
+use scorecheck::Pending;
 use std::io::Write;
 use std::process::ExitCode;
 

@@ -4,6 +4,6 @@ use super::args::ProveArgs;
 use super::{CliError, Done, bad};
 
 pub(crate) fn run(a: ProveArgs) -> Result<Done, CliError> {
-    let run = scorecheck::prove::prove(&a.file, a.cases.as_deref(), a.max_evals).map_err(bad)?;
+    let run = scorecheck::prove(&a.file, a.cases.as_deref(), a.max_evals).map_err(bad)?;
     Ok(Done::new(run.outcome(), run.to_text(), None))
 }

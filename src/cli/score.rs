@@ -7,7 +7,7 @@ use super::{CliError, Done, bad};
 pub(crate) fn run(a: ScoreArgs) -> Result<Done, CliError> {
     let out = open_out(&a.output.out)?;
     let case = load_case(&a.case)?;
-    let opts = scorecheck::score::ScoreOptions {
+    let opts = scorecheck::ScoreOptions {
         points: a.points,
         rtol: a.rtol,
         atol: a.atol,

@@ -3,7 +3,7 @@
 use super::args::SweepArgs;
 use super::case_flags::{case_error, declare_flag_params, open_figure, open_out, size_of, spec_of};
 use super::{CliError, Done, bad};
-use scorecheck::sweep::{ParamArg, parse_param_arg};
+use scorecheck::{ParamArg, parse_param_arg};
 use std::io::IsTerminal;
 
 pub(crate) fn run(a: SweepArgs) -> Result<Done, CliError> {
@@ -36,12 +36,12 @@ pub(crate) fn run(a: SweepArgs) -> Result<Done, CliError> {
     if !grids.is_empty() {
         spec.compile(&declared, false).map_err(case_error)?;
     }
-    let n: usize = scorecheck::sweep::product(&grids)
+    let n: usize = scorecheck::grid_points(&grids)
         .map(|p| p.len())
         .unwrap_or(0);
     let bar = progress(n as u64, a.output.json || !std::io::stderr().is_terminal());
     let done = || bar.inc(1);
-    let work = || scorecheck::sweep::run(&spec, &grids, &fixed, &opts, &done);
+    let work = || scorecheck::sweep(&spec, &grids, &fixed, &opts, &done);
     let sweep = match a.threads {
         Some(t) => rayon::ThreadPoolBuilder::new()
             .num_threads(t)
@@ -87,11 +87,11 @@ fn progress(n: u64, hidden: bool) -> indicatif::ProgressBar {
 
 /// Draw esm and ism + const against the grid parameter into the pending figure.
 fn draw(
-    sweep: &scorecheck::sweep::Sweep,
-    case: &scorecheck::case::Case,
+    sweep: &scorecheck::Sweep,
+    case: &scorecheck::Case,
     format: scorecheck::plot::Format,
     size: Option<(u32, u32)>,
-    pending: scorecheck::output::Pending,
+    pending: scorecheck::Pending,
 ) -> Result<(), CliError> {
     let fig = sweep
         .figure(scorecheck::plot::domain_text(case))
@@ -102,7 +102,7 @@ fn draw(
 }
 
 /// `--param` as grids (`NAME=LO:HI:N`) and fixed values (`NAME=VALUE`), in order.
-type Grids = (Vec<scorecheck::sweep::Grid>, Vec<(String, f64)>);
+type Grids = (Vec<scorecheck::Grid>, Vec<(String, f64)>);
 fn grids_of(params: &[String]) -> Result<Grids, CliError> {
     let mut grids = vec![];
     let mut fixed = vec![];

@@ -4,7 +4,7 @@
 //! The raw program (RPN, nothing folded) is turned into a tree, `ln` of a node is rewritten
 //! by the rules below, and the tree is written back as RPN. Every rule is an identity of real
 //! analysis on the set where its left side is defined, so values and all derivatives agree
-//! wherever both forms are finite (checked by a property test, `tests/rewrite_props.rs`).
+//! wherever both forms are finite (checked by a property test, `tests/it/rewrite_props.rs`).
 //!
 //! `L(n)` below is `ln n` with `ln`'s NaN for `n < 0`; `A(n)` is `ln |n|`.
 //!
@@ -31,7 +31,8 @@
 //! fallback), and building and writing back the tree is iterative, so no input can exhaust
 //! the stack.
 
-use super::{Fun1, Op, exec};
+use super::eval::{Op, exec};
+use super::functions::Fun1;
 
 /// Deepest nesting of rewrite rules; below it, `ln` of the value.
 const MAX_REWRITE_DEPTH: usize = 48;

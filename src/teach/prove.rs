@@ -319,7 +319,8 @@ pub fn named_gallery(text: &str, proof: &Path, shown: &str) -> Result<PathBuf, P
 pub const DEFAULT_GALLERY: &str = "proofs/cases";
 
 /// Check every claim of `proof` on every case of `gallery`, or, when `None`, of the gallery
-/// the proof names (see [`named_gallery`]).
+/// the proof names in a fenced ```` ```proof ```` block (`gallery = "DIR"`, relative to the
+/// proof's folder; `proofs/cases` without one).
 pub fn prove(proof: &Path, gallery: Option<&Path>, max_evals: u64) -> Result<ProofRun, ProveError> {
     let shown = proof.display().to_string();
     let text = std::fs::read_to_string(proof)
