@@ -170,7 +170,9 @@ pub fn check_weighted<P: Density, S: ScoreField, W: ScalarFunction>(
                 evals: r.evals,
             })
             .collect();
-        if !r.converged && r.evals < opts.max_evals {
+        if let Some(why) = &r.stopped {
+            notes.push(why.clone());
+        } else if !r.converged && r.evals < opts.max_evals {
             notes.push(format!(
                 "the cubature stopped at its memory ceiling ({} regions, {} MiB) after {} evaluations, before reaching the tolerance",
                 crate::quad::max_regions(d, k),

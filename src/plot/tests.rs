@@ -100,7 +100,11 @@ fn figures_draw_from_the_mass_check_located() {
             .compile(&[], false)
             .unwrap();
         let report = crate::check_case(&case, &Default::default()).unwrap();
-        let kept = report.located.0.as_ref().expect("check keeps what it located");
+        let kept = report
+            .located
+            .0
+            .as_ref()
+            .expect("check keeps what it located");
         let fresh = locate(&case.density, &case.domain).unwrap();
         assert_eq!(format!("{kept:?}"), format!("{fresh:?}"), "{stem}");
         // JSON carries no such field, and reading it back gives a report without it.

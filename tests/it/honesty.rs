@@ -509,12 +509,9 @@ fn check_end_law(law: EndLaw, s: Poly) -> (bool, bool) {
         (&r.objective.constant, cst, "const"),
     ] {
         match exact {
-            // Skipped explicitly: a finite integral whose integrand falls like x^-0.96 at an
-            // end is reported as diverging (left open: over the decades the 1-D end probe
-            // follows, x^-0.96 and x^-1 do not differ enough). Counted, not hidden.
-            Some(_) if q.value.is_none() && q.status == scorecheck::Status::Diverges => {
-                eprintln!("{what}: finite but reported diverging: {case}");
-            }
+            // A finite integral is never called diverging (one whose integrand falls like
+            // x^-0.96 at an end was, before issue 13: now it is not converged, with an error
+            // that covers).
             Some(v) => covers(q, v, what, &case),
             None => assert!(
                 q.status != scorecheck::Status::Ok,
@@ -743,9 +740,13 @@ fn check_exact_nd(log: &str, field: &Linear, ex: &Exact2, extra: usize) -> bool 
         "{case}\n{}",
         r.to_text()
     );
-    v.ibp == Ibp::Holds
+    let decided = v.ibp == Ibp::Holds
         && v.boundary == Boundary::Vanishes
-        && v.objective == ObjectiveVerdict::Finite
+        && v.objective == ObjectiveVerdict::Finite;
+    if std::env::var("HONESTY_VERBOSE").is_ok() && !decided {
+        eprintln!("undecided:\n{case}{:?}\n", r.notes);
+    }
+    decided
 }
 
 /// The banana family: X ~ N(a, σ²), Y = b X² + U with U ~ N(0, v) independent of X, placed by
@@ -1058,12 +1059,15 @@ where
 /// decided share is printed, not asserted: a 4e6-evaluation budget in 4-D often ends first).
 /// `SCORECHECK_HONESTY_ND=N` runs N cases per family and dimension (default 2).
 //
-// Known to fail (issue 13, left open): with steep ridges (b ≈ 1.9, v = 0.1) the 3-D and 4-D
-// bananas end the 4e6 budget not converged with errors that do not cover (4-D ism 3.2e-3 off
-// against a reported 6.2e-4; 3-D ism 4.6e-2 against 4.5e-2, esm 0.12 against 0.10). The
-// rotated heavy tails pass (3-D: 2 of 2 decided). Run with `--ignored --nocapture`.
+// Steep ridges (b ≈ 1.9, v = 0.1) end undecided in 3-D and 4-D, every error covering: they
+// once ended the budget with errors that did not (4-D ism 3.2e-3 off against a reported
+// 6.2e-4; 3-D esm 0.12 against 0.10), from regions across the ridge that kept 2% of their
+// embedded-rule difference though their rules showed no order of convergence (quad's
+// `finish_region`); now they stop early (the error falls too slowly for the budget) with
+// errors that cover. Measured with the default 2 per family: decided 3-D banana 0 of 2,
+// rotated heavy tails 2 of 2; 4-D 0 of 2 and 0 of 2 (the 4-D heavy tails end with errors
+// of 1e6 on Z, as before issue 13's early stop, which now comes at 0.6M evaluations).
 #[test]
-#[ignore]
 fn families_in_three_and_four_dimensions() {
     let n = std::env::var("SCORECHECK_HONESTY_ND")
         .ok()
