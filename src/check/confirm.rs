@@ -2,14 +2,15 @@
 //! frame, another map of the infinite ends, another first subdivision), and whether they
 //! find the violation too.
 
+use super::boundary::face_term;
 use super::integrand::{Integrand, Layout};
 use super::normalizer::ratio_targets;
 use super::{CheckOptions, cells_of};
 use crate::frame::Frame;
 use crate::locate::Located;
 use crate::model::{Density, ScalarFunction, ScoreField};
-use crate::quad::{Estimate, cubature_hinted_from};
-use crate::report::Component;
+use crate::quad::{Estimate, Piece, cubature_hinted_from};
+use crate::report::{Component, Quantity, Status, fmt_q, fmt_value};
 
 /// The main integrals again, independently of the first run: in another frame (given), the
 /// infinite ends mapped at 1 mode width instead of 4 and each cell first cut into fewer
@@ -91,4 +92,156 @@ pub(super) fn unconfirmed(components: &[Component], alt: &[Estimate], l: Layout)
         }
     }
     None
+}
+
+/// Whether a second computation of the boundary terms fails to confirm a nonzero one (2-D and
+/// up, where the face integrals rest on cubature): every face again on [`other_faces`], each
+/// component's term agreeing with the first within the two errors, and their sum still told
+/// from 0 at the tolerance. Returns the reason when it is not confirmed. An end where the flux
+/// diverges is not re-examined (that verdict rests on the probes' growth, not on a value).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn boundary_unconfirmed<P: Density, S: ScoreField, W: ScalarFunction>(
+    ig: &Integrand<'_, P, S, W>,
+    loc: &Located,
+    domain: &[(f64, f64)],
+    components: &[Component],
+    tol: f64,
+    z: (f64, f64),
+    weighted: bool,
+    opts: &CheckOptions,
+) -> Option<String> {
+    let diverging = components
+        .iter()
+        .any(|c| c.faces.iter().any(|f| f.value.status == Status::Diverges));
+    if ig.d < 2 || diverging {
+        return None;
+    }
+    let again = other_faces(loc, domain);
+    let second: Vec<Quantity> = (0..ig.d)
+        .map(|i| {
+            let [lower, upper] = [false, true]
+                .map(|upper| face_term(ig, &again, domain, i, upper, tol, z, weighted, opts).0);
+            Quantity::combine(&[(&lower, -1.0), (&upper, 1.0)], tol)
+        })
+        .collect();
+    boundary_disagreement(components, &second, tol)
+}
+
+/// The comparison behind [`boundary_unconfirmed`]: `second[i]` is component `i`'s boundary
+/// term from the second integration.
+pub(super) fn boundary_disagreement(
+    components: &[Component],
+    second: &[Quantity],
+    tol: f64,
+) -> Option<String> {
+    const HOW: &str = "another subdivision of the faces, another map of the infinite ends";
+    let (mut total, mut total_err) = (0.0, 0.0);
+    for (c, b2) in components.iter().zip(second) {
+        let (Some(v2), Some(e2)) = (b2.value, b2.error) else {
+            return Some(format!(
+                "for {}: a second integration of the boundary term ({HOW}) gives {}, so 'nonzero' is not confirmed",
+                c.var,
+                fmt_q(b2)
+            ));
+        };
+        total += v2;
+        total_err += e2;
+        let (Some(v1), Some(e1)) = (c.boundary.value, c.boundary.error) else {
+            continue;
+        };
+        if (v1 - v2).abs() > e1 + e2 {
+            return Some(format!(
+                "for {}: the boundary term is {} in one integration and {} in a second ({HOW}): they disagree beyond their errors, so 'nonzero' is not confirmed",
+                c.var,
+                fmt_value(v1, e1),
+                fmt_value(v2, e2)
+            ));
+        }
+    }
+    if total.abs() - total_err <= tol {
+        return Some(format!(
+            "a second integration of the boundary term ({HOW}) gives {}, which cannot be told from 0 at the tolerance {tol:.0e}, so 'nonzero' is not confirmed",
+            fmt_value(total, total_err)
+        ));
+    }
+    None
+}
+
+/// Where the mass is, with the pieces cut another way for a second integration of the faces:
+/// the infinite ends mapped at 1 mode width instead of the usual, and the widest finite piece
+/// of each axis halved, so neither the face cubature's first cells nor the approach to a
+/// finite end (which starts at a fraction of the adjacent piece) are where they were.
+fn other_faces(loc: &Located, domain: &[(f64, f64)]) -> Located {
+    let mut again = loc.clone();
+    again.pieces = loc
+        .pieces_with_spread(domain, 1.0)
+        .into_iter()
+        .map(halve_widest)
+        .collect();
+    again
+}
+
+/// The pieces of an axis with the widest finite one cut at its midpoint.
+fn halve_widest(mut pieces: Vec<Piece>) -> Vec<Piece> {
+    let widest = pieces
+        .iter()
+        .enumerate()
+        .filter_map(|(k, p)| match *p {
+            Piece::Finite { lo, hi } => Some((k, lo, hi)),
+            _ => None,
+        })
+        .max_by(|a, b| (a.2 - a.1).total_cmp(&(b.2 - b.1)));
+    if let Some((k, lo, hi)) = widest {
+        let mid = 0.5 * (lo + hi);
+        pieces.splice(
+            k..=k,
+            [Piece::Finite { lo, hi: mid }, Piece::Finite { lo: mid, hi }],
+        );
+    }
+    pieces
+}
+
+#[cfg(test)]
+mod tests {
+    use super::boundary_disagreement;
+    use crate::report::{Component, Quantity, Status};
+
+    fn component(var: &str, boundary: Quantity) -> Component {
+        let q = Quantity::new(0.0, 1e-12, 1, Status::Ok);
+        Component {
+            var: var.into(),
+            lhs: q.clone(),
+            rhs: q,
+            boundary,
+            faces: vec![],
+        }
+    }
+
+    #[test]
+    fn a_nonzero_boundary_term_stands_only_when_the_second_integration_finds_it() {
+        let tol = 1e-8;
+        let ok = |v: f64, e: f64| Quantity::new(v, e, 1, Status::Ok);
+        let first = [
+            component("x", ok(-0.46, 1e-9)),
+            component("y", ok(0.0, 1e-12)),
+        ];
+        // Agreeing within the two errors, and far from 0: confirmed.
+        let agree = [ok(-0.46 + 5e-10, 1e-9), ok(1e-13, 1e-12)];
+        assert_eq!(boundary_disagreement(&first, &agree, tol), None);
+        // A second value 1e-6 away, beyond 2e-9 of errors: not confirmed, naming the variable.
+        let apart = [ok(-0.460001, 1e-9), ok(0.0, 1e-12)];
+        let why = boundary_disagreement(&first, &apart, tol).expect("disagreement");
+        assert!(
+            why.starts_with("for x:") && why.contains("disagree"),
+            "{why}"
+        );
+        // No value the second time.
+        let none = [Quantity::none(1, Status::Nonfinite), ok(0.0, 1e-12)];
+        let why = boundary_disagreement(&first, &none, tol).expect("no value");
+        assert!(why.contains("not confirmed"), "{why}");
+        // Agreeing, but the second's error is too large to tell the sum from 0.
+        let wide = [ok(-0.3, 0.5), ok(0.0, 1e-12)];
+        let why = boundary_disagreement(&first, &wide, tol).expect("cannot be told from 0");
+        assert!(why.contains("cannot be told from 0"), "{why}");
+    }
 }

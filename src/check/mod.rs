@@ -51,7 +51,7 @@ pub use options::{CaseInfo, CheckOptions, default_tol};
 pub use verdicts::status_for_value;
 
 use boundary::face_term;
-use confirm::{second_integration, unconfirmed};
+use confirm::{boundary_unconfirmed, second_integration, unconfirmed};
 use divergence::probe_divergence;
 use integrand::{Integrand, Layout, MAX_K, NEGLIGIBLE_LOG, Records};
 use verdicts::verdicts;
@@ -62,7 +62,8 @@ use crate::locate::{LocateError, Located, locate};
 use crate::model::{Density, ScalarFunction, ScoreField};
 use crate::quad::{Cell, Estimate, Piece, cubature_hinted, integrate_1d_vec};
 use crate::report::{
-    Component, Cross, Face, Flux, Found, Ibp, Objective, Quantity, Report, Status, Weighted,
+    Boundary, Component, Cross, Face, Flux, Found, Ibp, Objective, Quantity, Report, Status,
+    Weighted,
 };
 use std::sync::{Arc, Mutex};
 
@@ -325,6 +326,14 @@ pub fn check_weighted<P: Density, S: ScoreField, W: ScalarFunction>(
     drop(rec);
 
     let (mut verdict, mut explanations) = verdicts(&components, &cross, &objective, false, tol);
+    let z_pair = (z.value, z.error);
+    if verdict.boundary == Boundary::Nonzero {
+        let why = boundary_unconfirmed(&ig, &loc, domain, &components, tol, z_pair, false, opts);
+        if let Some(why) = why {
+            verdict.boundary = Boundary::Undecided;
+            explanations.boundary = why;
+        }
+    }
     if let (Ibp::Violated, Some((frame, loc_z, divergent))) = (verdict.ibp, &second) {
         // A violation rests on cubature; it stands only if an independent integration, with
         // another map of the infinite ends and another first subdivision, finds it too.
@@ -355,7 +364,14 @@ pub fn check_weighted<P: Density, S: ScoreField, W: ScalarFunction>(
         }
     }
     let weighted = weighted_part.map(|(components, cross, objective)| {
-        let (verdict, explanations) = verdicts(&components, &cross, &objective, true, tol);
+        let (mut verdict, mut explanations) = verdicts(&components, &cross, &objective, true, tol);
+        if verdict.boundary == Boundary::Nonzero {
+            let why = boundary_unconfirmed(&ig, &loc, domain, &components, tol, z_pair, true, opts);
+            if let Some(why) = why {
+                verdict.boundary = Boundary::Undecided;
+                explanations.boundary = why;
+            }
+        }
         Weighted {
             weight: info.weight.clone().unwrap_or_default(),
             half_s2: quantity(Layout { d, weighted: true }.half_s2()),

@@ -138,3 +138,34 @@ fn mass_escaping_along_a_diagonal_is_undecided_not_violated() {
         r.notes
     );
 }
+
+#[test]
+fn a_nonzero_boundary_term_on_a_face_is_confirmed_and_stands() {
+    // N(0, I₃) cut to x ∈ [0, 1], y ≥ 0, z ∈ ℝ, with s = (1, −y, −z). Only the faces x = 0 and
+    // x = 1 carry p·s: boundary_x = ∫∫ [p]_{x=0}^{x=1} dy dz / Z = (e^{−1/2} − 1) / ∫₀¹ e^{−x²/2} dx
+    // (the y and z integrals cancel against Z's), with ∫₀¹ e^{−x²/2} dx = √(π/2)·erf(1/√2);
+    // boundary_y = [−y p]_{0}^{∞} = 0 and boundary_z = 0. The faces are 2-D cubatures, so the
+    // "nonzero" must survive a second integration on other cuts: the verdict stays nonzero,
+    // with the value, and the explanation is the nonzero one.
+    let r = run("domain = [[0, 1], [0, inf], [-inf, inf]]\n[density]\nlog = \"-(x^2 + y^2 + z^2)/2\"\n[score]\nfield = [\"1\", \"-y\", \"-z\"]\n").unwrap();
+    let exact = ((-0.5f64).exp() - 1.0) / ((std::f64::consts::PI / 2.0).sqrt() * erf_inv_sqrt2());
+    let b = &r.cross.boundary;
+    let (v, e) = (b.value.unwrap(), b.error.unwrap());
+    assert!(
+        (v - exact).abs() <= e,
+        "boundary = {v} ± {e}, exact {exact}"
+    );
+    assert_eq!(
+        r.verdict.boundary,
+        Boundary::Nonzero,
+        "{}",
+        r.explanations.boundary
+    );
+    assert!(r.explanations.boundary.contains("does not vanish"));
+}
+
+/// erf(1/√2) = 2Φ(1) − 1 to 16 digits (Python's math.erf gives 0.6826894921370859; A&S table 7.1
+/// has 0.6826894921).
+fn erf_inv_sqrt2() -> f64 {
+    0.682_689_492_137_085_9
+}
