@@ -695,7 +695,8 @@ def _no_callables(kw: Mapping[str, Any], what: str) -> None:
 def _wrap_fn(f: Any, name: str, d: int, kind: str) -> Any:
     """``f`` as the native side calls it: bytes of an (n, d) array in, bytes out, the shape
     checked (``kind``: "n" one value per point, "nd" d values, "div" (n,) in 1-D or the
-    Jacobian's diagonal (n, d))."""
+    Jacobian's diagonal (n, d), "divtotal" ∇·s as (n,) in 2-D and up, passed on as the first
+    column of an (n, d) array of zeros)."""
     import numpy as np
 
     def call(buf: bytes, n: int) -> bytes:
@@ -706,7 +707,15 @@ def _wrap_fn(f: Any, name: str, d: int, kind: str) -> Any:
             y = np.asarray(y, dtype=np.float64)
         except (TypeError, ValueError) as e:
             raise BadInput(f"{name} must return a float array, got {type(y).__name__}: {e}") from e
-        if kind == "n":
+        if kind == "divtotal":
+            if y.shape != (n,):
+                raise BadInput(
+                    f"{name} returned an array of shape {y.shape} for {n} points; it gave ∇·s as one value per point before, so it must return shape ({n},)"
+                )
+            z = np.zeros((n, d))
+            z[:, 0] = y
+            y = z
+        elif kind == "n":
             if y.shape != (n,):
                 raise BadInput(
                     f"{name} returned an array of shape {y.shape} for {n} points; it must return shape ({n},): one value per point (the points come as an ({n}, {d}) array)"
@@ -730,6 +739,41 @@ def _wrap_fn(f: Any, name: str, d: int, kind: str) -> Any:
         return np.ascontiguousarray(y).tobytes()
 
     return call
+
+
+def _gives_total_divergence(div: Any, dom: Any, d: int) -> bool:
+    """Whether ``div`` returns ∇·s itself, shape (n,), rather than the Jacobian's diagonal
+    (n, d): asked once, at two points inside the domain. With ∇·s alone the identity is
+    checked for the sum over the variables (the per-variable terms need each ∂_i s_i)."""
+    import numpy as np
+
+    x = np.zeros((2, d))
+    for i in range(d):
+        lo, hi = (_probe_end(e) for e in dom[i]) if dom is not None else (-_math.inf, _math.inf)
+        if _math.isfinite(lo) and _math.isfinite(hi):
+            x[:, i] = [lo + (hi - lo) / 3, lo + 2 * (hi - lo) / 3]
+        elif _math.isfinite(lo):
+            x[:, i] = [lo + 0.5, lo + 1.5]
+        elif _math.isfinite(hi):
+            x[:, i] = [hi - 0.5, hi - 1.5]
+        else:
+            x[:, i] = [-0.5, 0.5]
+    with np.errstate(all="ignore"):
+        y = div(x)
+    try:
+        y = np.asarray(y, dtype=np.float64)
+    except (TypeError, ValueError):
+        return False  # the wrapped function says what is wrong, at its first call
+    return y.shape == (2,)
+
+
+def _probe_end(e: Any) -> float:
+    """An end as a float for probing; a constant expression ("2*pi") counts as unknown (NaN),
+    and the probe then stays on the other side of it."""
+    try:
+        return float(e)
+    except (TypeError, ValueError):
+        return _math.nan
 
 
 class _Calls:
@@ -774,7 +818,7 @@ def _check_callables(kw: Dict[str, Any], tol: Optional[float], max_evals: int, e
         raise BadInput("log_density is a function: give grad_log_density=, a function returning the (n, d) gradient")
     if callable(field) and not callable(div):
         raise BadInput(
-            "field is a function: give divergence=, a function returning ∇·s as (n,) in 1-D, or the Jacobian's diagonal ∂_i s_i as (n, d)"
+            "field is a function: give divergence=, a function returning ∇·s as (n,) or the Jacobian's diagonal ∂_i s_i as (n, d)"
         )
     if grad is not None and not callable(ld):
         raise BadInput("grad_log_density= goes with a log_density that is a function")
@@ -800,9 +844,13 @@ def _check_callables(kw: Dict[str, Any], tol: Optional[float], max_evals: int, e
         args["grad_fn"] = _wrap_fn(grad, "grad_log_density", d, "nd")
     else:
         args["log_density"] = ld
+    probes = 0
     if callable(field):
         args["field_fn"] = _wrap_fn(field, "field", d, "nd")
-        args["divergence_fn"] = _wrap_fn(div, "divergence", d, "div")
+        total = d > 1 and _gives_total_divergence(div, dom, d)
+        probes = 1 if d > 1 else 0
+        args["divergence_fn"] = _wrap_fn(div, "divergence", d, "divtotal" if total else "div")
+        args["total_divergence"] = total
     else:
         args["field"] = None if field is None else [str(f) for f in field]
     try:
@@ -812,7 +860,8 @@ def _check_callables(kw: Dict[str, Any], tol: Optional[float], max_evals: int, e
             raise BadInput(f"log_density (a Python function) returned NaN: {e}") from None
         raise
     rep = Explanation(js, md, text, code) if explain else Report(js, text, code)
-    _CALLS[id(rep)] = _Calls(calls, points)
+    # The shape probe of a divergence function (two points) is a call too.
+    _CALLS[id(rep)] = _Calls(calls + probes, points + 2 * probes)
     if not explain:
         _name_nonfinite(rep, ld, grad, field, div, d)
     return rep

@@ -452,7 +452,8 @@ fn plot(
 #[pyfunction]
 #[pyo3(signature = (*, vars, domain, params, log_density=None, pdf=None, log_density_fn=None,
     grad_fn=None, field=None, log_model=None, field_fn=None, divergence_fn=None, weight=None,
-    breaks=None, name=None, tol=None, max_evals=20_000_000, explain=false))]
+    breaks=None, name=None, tol=None, max_evals=20_000_000, explain=false,
+    total_divergence=false))]
 #[allow(clippy::too_many_arguments)]
 fn check_callables(
     py: Python<'_>,
@@ -473,10 +474,14 @@ fn check_callables(
     tol: Option<f64>,
     max_evals: u64,
     explain: bool,
+    total_divergence: bool,
 ) -> PyResult<(String, String, String, u8, u64, u64)> {
     use scorecheck::CaseInfo;
     use scorecheck::ExprDensity;
     let mut opts = check_options(tol, max_evals)?;
+    // The divergence function gives ∇·s alone (one value per point): the wrapper passes it as
+    // ∂_1 s_1 with zeros, and the identity is checked for the sum over the variables.
+    opts.total_divergence = total_divergence;
     scorecheck::check_flag_vars(&vars)
         .map_err(|e| bad(e.to_string().replacen("--vars", "vars", 1)))?;
     let d = vars.len();

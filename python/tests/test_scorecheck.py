@@ -296,6 +296,33 @@ def test_callables_match_expressions_2d_and_batches():
     assert scorecheck.calls_of(b).points >= sum(sizes)
 
 
+def test_a_divergence_of_one_value_per_point_checks_the_summed_identity():
+    # ∇·s as (n,) in 2-D (what torch.func/jax give as the trace of the Jacobian): the
+    # per-variable terms are unknown, so the identity is checked for their sum, one component
+    # "x+y". The same correlated Gaussian and field −x: lhs = Σ_i E[x_i (Σ⁻¹x)_i] = 2 and
+    # rhs = −E ∇·s = 2, the boundary 0. With Σ = [[1, ½], [½, 1]] (Σ⁻¹ = [[1, −½], [−½, 1]]/¾):
+    # ism = E[½|x|² − 2] = ½ tr Σ − 2 = −1 and esm = ½E|(Σ⁻¹ − I)x|² = ½ tr(Σ⁻¹ − 2I + Σ) = 1/3.
+    b = scorecheck.check(
+        log_density=lp2, grad_log_density=grad2, field=lambda X: -X, divergence=lambda X: -2 * np.ones(len(X)),
+        vars=["x", "y"],
+    )
+    assert [c.var for c in b.components] == ["x+y"]
+    within(b.components[0].lhs, 2.0)
+    within(b.components[0].rhs, 2.0)
+    within(b.cross.rhs, 2.0)
+    within(b.objective.ism, -1.0)
+    within(b.objective.esm, 1 / 3)
+    assert b.verdict.ibp == "holds" and b.verdict.boundary == "vanishes"
+    assert any("∇·s only" in n for n in b.notes)
+    # A wrong divergence (−1 instead of −2) is caught on the sum: rhs = 1 against lhs = 2.
+    bad = scorecheck.check(
+        log_density=lp2, grad_log_density=grad2, field=lambda X: -X, divergence=lambda X: -np.ones(len(X)),
+        vars=["x", "y"],
+    )
+    assert bad.verdict.ibp == "violated"
+    within(bad.components[0].rhs, 1.0)
+
+
 # A 2-D Gaussian mixture (unit covariances, means M), in numpy: log p, its score and the
 # Jacobian's diagonal ∂_i s_i = Σ_k w_k (m_ki − x_i)² − s_i² − 1 (w the responsibilities).
 M = np.array([[-1.0, 0.0], [1.5, 0.5]])
@@ -397,7 +424,10 @@ def test_callable_exception_propagates_with_traceback():
     "kw, match",
     [
         (dict(field=lambda X: -X[:, 0], divergence=lambda X: -np.ones(len(X))), r"field returned .*shape \(\d+,\).*must return shape \(\d+, 2\)"),
-        (dict(field=lambda X: -X, divergence=lambda X: -2 * np.ones(len(X))), r"divergence returned shape \(\d+,\).*diagonal"),
+        (
+            dict(field=lambda X: -X, divergence=lambda X: -2 * np.ones(len(X)) if len(X) == 2 else -np.ones_like(X)),
+            r"divergence returned .*shape \(\d+, 2\).*gave ∇·s as one value per point before",
+        ),
         (dict(field=lambda X: -X, divergence=lambda X: "no"), r"divergence must return a float array"),
         (dict(field=lambda X: -X), r"give divergence="),
     ],

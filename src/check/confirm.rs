@@ -78,7 +78,18 @@ pub(super) fn unconfirmed(components: &[Component], alt: &[Estimate], l: Layout)
         if res.abs() <= le + re + be {
             continue;
         }
-        let ((l2, le2), (r2, re2)) = (q(l.lhs(i)), q(l.rhs(i)));
+        // One component per variable, or one for their sum (CheckOptions::total_divergence).
+        let vars = if components.len() == l.d {
+            i..i + 1
+        } else {
+            0..l.d
+        };
+        let side = |slot: &dyn Fn(usize) -> usize| {
+            vars.clone()
+                .map(|j| q(slot(j)))
+                .fold((0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1))
+        };
+        let ((l2, le2), (r2, re2)) = (side(&|j| l.lhs(j)), side(&|j| l.rhs(j)));
         let (res2, e2) = (l2 - bv - r2, le2 + re2 + be);
         if res2.abs() <= e2 || res2.signum() != res.signum() {
             return Some(format!(
@@ -124,6 +135,13 @@ pub(super) fn boundary_unconfirmed<P: Density, S: ScoreField, W: ScalarFunction>
             Quantity::combine(&[(&lower, -1.0), (&upper, 1.0)], tol)
         })
         .collect();
+    // One component for the sum over the variables (CheckOptions::total_divergence).
+    let second = if components.len() < ig.d {
+        let refs: Vec<(&Quantity, f64)> = second.iter().map(|q| (q, 1.0)).collect();
+        vec![Quantity::combine(&refs, tol)]
+    } else {
+        second
+    };
     boundary_disagreement(components, &second, tol)
 }
 

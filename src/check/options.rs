@@ -14,6 +14,11 @@ pub struct CheckOptions {
     /// Sub-expressions whose branch changes are found and added as breakpoints
     /// (by `breaks::find_breaks`).
     pub switches: Vec<crate::expr::Switch>,
+    /// The field's derivatives are known only as their sum `∇·s` (a Python divergence that
+    /// returns one value per point): the model gives it as `∂_1 s_1` and 0 for the others,
+    /// and the identity is checked for the sum over the variables, reported as one component
+    /// (named by the variables joined with `+`), since the per-variable terms are unknown.
+    pub total_divergence: bool,
 }
 
 impl Default for CheckOptions {
@@ -23,6 +28,7 @@ impl Default for CheckOptions {
             max_evals: 20_000_000,
             breaks: vec![],
             switches: vec![],
+            total_divergence: false,
         }
     }
 }
