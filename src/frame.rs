@@ -19,7 +19,7 @@
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
 use crate::locate::Located;
-use crate::model::{Density, GradHess, MAX_DIM, log_density_hessian};
+use crate::model::{Density, GradHess, MAX_DIM, log_density_at, log_density_hessian};
 use num_dual::DualNum;
 
 /// `x = c + Q z`.
@@ -32,6 +32,23 @@ pub struct Frame {
 }
 
 impl Frame {
+    /// A gradient and Hessian in `x` taken into the frame's coordinates `z` (`x = c + Q z`):
+    /// `Qᵀ g` and `Qᵀ H Q`.
+    pub fn grad_hess_in(&self, (gx, hx): &GradHess) -> GradHess {
+        let (d, q) = (self.d, &self.q);
+        let mut g = [0.0; MAX_DIM];
+        let mut h = [[0.0; MAX_DIM]; MAX_DIM];
+        for a in 0..d {
+            g[a] = (0..d).map(|i| q[i][a] * gx[i]).sum();
+            for b in 0..d {
+                h[a][b] = (0..d)
+                    .map(|i| (0..d).map(|j| q[i][a] * hx[i][j] * q[j][b]).sum::<f64>())
+                    .sum();
+            }
+        }
+        (g, h)
+    }
+
     /// `x` at `z`.
     pub fn to_x<D: DualNum<Primitive = f64> + Copy>(&self, z: &[D], x: &mut [D]) {
         for (i, xi) in x.iter_mut().enumerate().take(self.d) {
@@ -115,17 +132,7 @@ impl<P: Density> Density for InFrame<'_, P> {
         let mut x = [0.0; MAX_DIM];
         self.frame.to_x(z, &mut x[..d]);
         let (v, gx, hx) = self.p.log_density_hessian(&x[..d]);
-        let q = &self.frame.q;
-        let mut g = [0.0; MAX_DIM];
-        let mut h = [[0.0; MAX_DIM]; MAX_DIM];
-        for a in 0..d {
-            g[a] = (0..d).map(|i| q[i][a] * gx[i]).sum();
-            for b in 0..d {
-                h[a][b] = (0..d)
-                    .map(|i| (0..d).map(|j| q[i][a] * hx[i][j] * q[j][b]).sum::<f64>())
-                    .sum();
-            }
-        }
+        let (g, h) = self.frame.grad_hess_in(&(gx, hx));
         (v, g, h)
     }
     // As `log_density_hessian`, with one call of the model for all the points.
@@ -143,20 +150,8 @@ impl<P: Density> Density for InFrame<'_, P> {
         let mut xs = vec![0.0; d * n];
         self.frame.to_x_batch(zs, n, &mut xs);
         self.p.gradient_hessian_points(&xs, n, out);
-        let q = &self.frame.q;
-        for (gx, hx) in out.iter_mut().take(n) {
-            let mut g = [0.0; MAX_DIM];
-            let mut h = [[0.0; MAX_DIM]; MAX_DIM];
-            for a in 0..d {
-                g[a] = (0..d).map(|i| q[i][a] * gx[i]).sum();
-                for b in 0..d {
-                    h[a][b] = (0..d)
-                        .map(|i| (0..d).map(|j| q[i][a] * hx[i][j] * q[j][b]).sum::<f64>())
-                        .sum();
-                }
-            }
-            *gx = g;
-            *hx = h;
+        for gh in out.iter_mut().take(n) {
+            *gh = self.frame.grad_hess_in(gh);
         }
     }
 }
@@ -309,7 +304,7 @@ fn heavy_tail<P: Density>(p: &P, mode: &[f64], v: &[f64; MAX_DIM], d: usize) -> 
         pts.push((0..d).map(|i| mode[i] + r * v[i]).collect());
         pts.push((0..d).map(|i| mode[i] - r * v[i]).collect());
     }
-    let vals = log_ps(p, &pts);
+    let vals = log_density_at(p, &pts);
     let l0 = vals[0];
     let at = |k: usize| vals[1 + 2 * k].max(vals[2 + 2 * k]);
     let mut k = 0;
@@ -322,23 +317,6 @@ fn heavy_tail<P: Density>(p: &P, mode: &[f64], v: &[f64; MAX_DIM], d: usize) -> 
     }
     // Not even fallen by 20 at 1e12: heavier than any law with finite moments.
     true
-}
-
-/// `log p̃` at the points `pts`, in one batch (the values `log_density` gives one by one).
-fn log_ps<P: Density>(p: &P, pts: &[Vec<f64>]) -> Vec<f64> {
-    let n = pts.len();
-    let Some(d) = pts.first().map(Vec::len) else {
-        return vec![];
-    };
-    let mut xs = vec![0.0; d * n];
-    for (l, x) in pts.iter().enumerate() {
-        for v in 0..d {
-            xs[v * n + l] = x[v];
-        }
-    }
-    let mut out = vec![0.0; n];
-    p.log_density_batch(&xs, n, &mut out);
-    out
 }
 
 /// Within the span of `basis` (orthonormal), directions one after the other, each orthogonal
@@ -362,7 +340,7 @@ fn tail_directions<P: Density>(
         pts.push(point(&basis[0], r));
         pts.push(point(&basis[0].map(|c| -c), r));
     }
-    let vals = log_ps(p, &pts);
+    let vals = log_density_at(p, &pts);
     let l0 = vals[0];
     let mut r = 1.0;
     for (k, &rk) in radii.iter().enumerate() {
@@ -421,7 +399,7 @@ fn tail_directions<P: Density>(
                 pts.push(point(&v, r));
                 pts.push(point(&v.map(|c| -c), r));
             }
-            let vals = log_ps(p, &pts);
+            let vals = log_density_at(p, &pts);
             vals.chunks(2).map(|u| u[0].max(u[1])).collect()
         };
         // Only a clear gain moves a direction: on a law that looks the same every way (an

@@ -237,19 +237,7 @@ fn log_ps<P: Density>(p: &P, pts: &[Vec<f64>]) -> Vec<f64> {
     if !p.supplies_derivatives() {
         return pts.iter().map(|x| p.log_density(x)).collect();
     }
-    let n = pts.len();
-    let Some(d) = pts.first().map(Vec::len) else {
-        return vec![];
-    };
-    let mut xs = vec![0.0; d * n];
-    for (l, x) in pts.iter().enumerate() {
-        for v in 0..d {
-            xs[v * n + l] = x[v];
-        }
-    }
-    let mut out = vec![0.0; n];
-    p.log_density_batch(&xs, n, &mut out);
-    out
+    crate::model::log_density_at(p, pts)
 }
 
 /// The gradient and Hessian of `log p̃` at the points `xs`, in one batch.

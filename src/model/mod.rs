@@ -180,3 +180,20 @@ pub trait ScalarFunction: Sync {
     /// The value at `x`.
     fn value<D: DualNum<Primitive = f64> + Copy>(&self, x: &[D]) -> D;
 }
+
+/// `log p̃` at the points `pts`, in one batch (the values `log_density` gives one by one).
+pub(crate) fn log_density_at<P: Density>(p: &P, pts: &[Vec<f64>]) -> Vec<f64> {
+    let n = pts.len();
+    let Some(d) = pts.first().map(Vec::len) else {
+        return vec![];
+    };
+    let mut xs = vec![0.0; d * n];
+    for (l, x) in pts.iter().enumerate() {
+        for v in 0..d {
+            xs[v * n + l] = x[v];
+        }
+    }
+    let mut out = vec![0.0; n];
+    p.log_density_batch(&xs, n, &mut out);
+    out
+}
