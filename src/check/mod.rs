@@ -129,72 +129,18 @@ pub fn check_weighted<P: Density, S: ScoreField, W: ScalarFunction>(
             ..Default::default()
         }),
     };
-    let k = ig.k();
     let mut notes = vec![];
 
     // Raw integrals of p̃-weighted quantities.
     // What a second, independent integration needs (2-D and up): the frame, the mass's place
     // in it and the divergent integrals.
-    let mut second: Option<(Option<Frame>, Located, Vec<bool>)> = None;
+    let mut second: Option<SecondRun> = None;
     let (raw, diverges) = if d == 1 {
         integrate_all_1d(&ig, &loc)
     } else {
-        // Integrals that diverge are found first, so they do not drive the refinement.
-        let divergent = probe_divergence(&ig, &loc, domain);
-        let targets = |v: &[f64]| ratio_targets(v, tol, &divergent);
-        // On the whole space, the integrals are taken in the law's own axes (crate::frame).
-        let frame = if axis_breaks {
-            None
-        } else {
-            principal_frame(p, &loc, domain)
-        };
-        let in_frame = frame.as_ref().map(|f| InFrame { p, frame: f });
-        let loc_z = match &in_frame {
-            Some(pz) => locate(pz, domain).unwrap_or_else(|_| loc.clone()),
-            None => loc.clone(),
-        };
-        if let Some(f) = &frame {
-            notes.push(format!(
-                "the cubature ran in the principal axes of p at its mode (x = c + Q z, Q = {}), which the tails follow",
-                fmt_frame(f)
-            ));
-        }
-        let cells = cells_of(&loc_z.pieces);
-        let main = |zs: &[f64], n: usize, out: &mut [f64]| {
-            ig.eval_batch_hinted_in(frame.as_ref(), zs, n, out)
-        };
-        let r = cubature_hinted(&main, &cells, k, &targets, opts.max_evals);
-        let est: Vec<Estimate> = (0..k)
-            .map(|j| Estimate {
-                value: r.values[j],
-                error: r.errors[j],
-                evals: r.evals,
-            })
-            .collect();
-        if let Some(why) = &r.stopped {
-            notes.push(why.clone());
-        } else if !r.converged && r.evals < opts.max_evals {
-            notes.push(format!(
-                "the cubature stopped at its memory ceiling ({} regions, {} MiB) after {} evaluations, before reaching the tolerance",
-                crate::quad::max_regions(d, k),
-                crate::quad::MEMORY_BUDGET >> 20,
-                r.evals
-            ));
-        } else if !r.converged {
-            notes.push(format!(
-                "the cubature used its budget of {} evaluations before reaching the tolerance",
-                opts.max_evals
-            ));
-        }
-        let mut est = est;
-        let note = match &in_frame {
-            Some(pz) => cross_check_z(pz, &loc_z, domain, &mut est, opts, true),
-            None => cross_check_z(p, &loc, domain, &mut est, opts, true),
-        };
-        if let Some(note) = note {
-            notes.push(note);
-        }
-        second = Some((frame.clone(), loc_z.clone(), divergent.clone()));
+        let (est, divergent, again) =
+            integrate_all_nd(&ig, p, &loc, domain, axis_breaks, tol, opts, &mut notes);
+        second = Some(again);
         (est, divergent)
     };
     let rec = ig.records();
@@ -435,6 +381,83 @@ pub fn check_weighted<P: Density, S: ScoreField, W: ScalarFunction>(
 }
 
 /// `Q` row by row, for a note.
+/// What a second, independent integration needs (2-D and up): the frame the first ran in,
+/// the mass's place in it and the integrals shown to diverge.
+type SecondRun = (Option<Frame>, Located, Vec<bool>);
+
+/// The raw integrals in 2-D and up: divergent ones found first, the cubature in the law's
+/// principal frame (or the coordinates, with axis breakpoints), Z cross-checked on a second
+/// map. Returns the estimates, which integrals diverge, and what a confirmation needs.
+#[allow(clippy::too_many_arguments)]
+fn integrate_all_nd<P: Density, S: ScoreField, W: ScalarFunction>(
+    ig: &Integrand<'_, P, S, W>,
+    p: &P,
+    loc: &Located,
+    domain: &[(f64, f64)],
+    axis_breaks: bool,
+    tol: f64,
+    opts: &CheckOptions,
+    notes: &mut Vec<String>,
+) -> (Vec<Estimate>, Vec<bool>, SecondRun) {
+    let (d, k) = (ig.d, ig.k());
+    // Integrals that diverge are found first, so they do not drive the refinement.
+    let divergent = probe_divergence(ig, loc, domain);
+    let targets = |v: &[f64]| ratio_targets(v, tol, &divergent);
+    // On the whole space, the integrals are taken in the law's own axes (crate::frame).
+    let frame = if axis_breaks {
+        None
+    } else {
+        principal_frame(p, loc, domain)
+    };
+    let in_frame = frame.as_ref().map(|f| InFrame { p, frame: f });
+    let loc_z = match &in_frame {
+        Some(pz) => locate(pz, domain).unwrap_or_else(|_| loc.clone()),
+        None => loc.clone(),
+    };
+    if let Some(f) = &frame {
+        notes.push(format!(
+            "the cubature ran in the principal axes of p at its mode (x = c + Q z, Q = {}), which the tails follow",
+            fmt_frame(f)
+        ));
+    }
+    let cells = cells_of(&loc_z.pieces);
+    let main =
+        |zs: &[f64], n: usize, out: &mut [f64]| ig.eval_batch_hinted_in(frame.as_ref(), zs, n, out);
+    let r = cubature_hinted(&main, &cells, k, &targets, opts.max_evals);
+    let est: Vec<Estimate> = (0..k)
+        .map(|j| Estimate {
+            value: r.values[j],
+            error: r.errors[j],
+            evals: r.evals,
+        })
+        .collect();
+    if let Some(why) = &r.stopped {
+        notes.push(why.clone());
+    } else if !r.converged && r.evals < opts.max_evals {
+        notes.push(format!(
+            "the cubature stopped at its memory ceiling ({} regions, {} MiB) after {} evaluations, before reaching the tolerance",
+            crate::quad::max_regions(d, k),
+            crate::quad::MEMORY_BUDGET >> 20,
+            r.evals
+        ));
+    } else if !r.converged {
+        notes.push(format!(
+            "the cubature used its budget of {} evaluations before reaching the tolerance",
+            opts.max_evals
+        ));
+    }
+    let mut est = est;
+    let note = match &in_frame {
+        Some(pz) => cross_check_z(pz, &loc_z, domain, &mut est, opts, true),
+        None => cross_check_z(p, loc, domain, &mut est, opts, true),
+    };
+    if let Some(note) = note {
+        notes.push(note);
+    }
+    let again = (frame.clone(), loc_z.clone(), divergent.clone());
+    (est, divergent, again)
+}
+
 /// The components as one, for a field whose derivatives are known only as `∇·s`: the cross
 /// term's sums, named by the variables joined with `+`, with every face.
 fn summed(components: &[Component], cross: &Cross) -> Component {
