@@ -245,9 +245,14 @@ fn frame_of<P: Density>(
     });
     // Where they disagree and the tails are heavy, the tails' directions are the frame (a
     // Cauchy law along a diagonal); light tails keep the coordinates (a Rosenbrock ridge).
+    // A law symmetric under a reflection across one of its Hessian's axes has its tails off
+    // that axis in mirrored pairs (the two arms of Haario's twisted Gaussian): following one
+    // arm turns the other away from the axes, so such tails keep the coordinates.
     let axes = if agree {
         axes
-    } else if far.iter().any(|a| heavy_tail(p, &mode.x, a, d)) {
+    } else if far.iter().any(|a| heavy_tail(p, &mode.x, a, d))
+        && !far.iter().any(|a| mirrored_tail(p, &mode.x, a, &all, d))
+    {
         far
     } else {
         return None;
@@ -317,6 +322,46 @@ fn heavy_tail<P: Density>(p: &P, mode: &[f64], v: &[f64; MAX_DIM], d: usize) -> 
     }
     // Not even fallen by 20 at 1e12: heavier than any law with finite moments.
     true
+}
+
+/// Whether the reflection of the tail direction `v` across one of the orthonormal `axes` (a
+/// reflection it is not already fixed by: `v` neither along nor across that axis) is a tail
+/// as high: `log p̃` out there, at the first doubling radius where it has fallen by 20 along
+/// `v`, within 2 of its value along `v`.
+fn mirrored_tail<P: Density>(
+    p: &P,
+    mode: &[f64],
+    v: &[f64; MAX_DIM],
+    axes: &[[f64; MAX_DIM]],
+    d: usize,
+) -> bool {
+    let l0 = p.log_density(mode);
+    let at = |w: &[f64; MAX_DIM], r: f64| {
+        let x: Vec<f64> = (0..d).map(|i| mode[i] + r * w[i]).collect();
+        p.log_density(&x)
+    };
+    // Bound: radii double from 1 to at most 2^40.
+    let Some(r) = (0..=40)
+        .map(|k| 2f64.powi(k))
+        .find(|&r| !(at(v, r) > l0 - 20.0))
+    else {
+        return false;
+    };
+    let lv = at(v, r);
+    if !lv.is_finite() {
+        return false;
+    }
+    axes.iter().any(|e| {
+        let c: f64 = (0..d).map(|i| v[i] * e[i]).sum();
+        if c.abs() < 0.1 || c.abs() > 0.995 {
+            return false;
+        }
+        let mut w = [0.0; MAX_DIM];
+        for i in 0..d {
+            w[i] = v[i] - 2.0 * c * e[i];
+        }
+        at(&w, r) >= lv - 2.0
+    })
 }
 
 /// Within the span of `basis` (orthonormal), directions one after the other, each orthogonal
