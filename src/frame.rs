@@ -335,33 +335,36 @@ fn mirrored_tail<P: Density>(
     axes: &[[f64; MAX_DIM]],
     d: usize,
 ) -> bool {
-    let l0 = p.log_density(mode);
-    let at = |w: &[f64; MAX_DIM], r: f64| {
-        let x: Vec<f64> = (0..d).map(|i| mode[i] + r * w[i]).collect();
-        p.log_density(&x)
-    };
-    // Bound: radii double from 1 to at most 2^40.
-    let Some(r) = (0..=40)
-        .map(|k| 2f64.powi(k))
-        .find(|&r| !(at(v, r) > l0 - 20.0))
-    else {
+    // The mode and every doubling radius along `v` in one batch, as `heavy_tail` does.
+    let radii: Vec<f64> = (0..=40).map(|k| 2f64.powi(k)).collect();
+    let point =
+        |w: &[f64; MAX_DIM], r: f64| -> Vec<f64> { (0..d).map(|i| mode[i] + r * w[i]).collect() };
+    let pts: Vec<Vec<f64>> = std::iter::once(mode.to_vec())
+        .chain(radii.iter().map(|&r| point(v, r)))
+        .collect();
+    let vals = log_density_at(p, &pts);
+    let Some(k) = (0..radii.len()).find(|&k| !(vals[1 + k] > vals[0] - 20.0)) else {
         return false;
     };
-    let lv = at(v, r);
+    let (r, lv) = (radii[k], vals[1 + k]);
     if !lv.is_finite() {
         return false;
     }
-    axes.iter().any(|e| {
-        let c: f64 = (0..d).map(|i| v[i] * e[i]).sum();
-        if c.abs() < 0.1 || c.abs() > 0.995 {
-            return false;
-        }
-        let mut w = [0.0; MAX_DIM];
-        for i in 0..d {
-            w[i] = v[i] - 2.0 * c * e[i];
-        }
-        at(&w, r) >= lv - 2.0
-    })
+    // The reflections of `v` across the axes it is neither along nor across, in one batch.
+    let mirrors: Vec<Vec<f64>> = axes
+        .iter()
+        .filter_map(|e| {
+            let c: f64 = (0..d).map(|i| v[i] * e[i]).sum();
+            (0.1..=0.995).contains(&c.abs()).then(|| {
+                let mut w = [0.0; MAX_DIM];
+                for i in 0..d {
+                    w[i] = v[i] - 2.0 * c * e[i];
+                }
+                point(&w, r)
+            })
+        })
+        .collect();
+    log_density_at(p, &mirrors).iter().any(|&l| l >= lv - 2.0)
 }
 
 /// Within the span of `basis` (orthonormal), directions one after the other, each orthogonal

@@ -243,17 +243,10 @@ fn log_ps<P: Density>(p: &P, pts: &[Vec<f64>]) -> Vec<f64> {
 /// The gradient and Hessian of `log p̃` at the points `xs`, in one batch.
 fn grad_hessians<P: Density>(p: &P, pts: &[&[f64]]) -> Vec<GradHess> {
     let n = pts.len();
-    let Some(d) = pts.first().map(|x| x.len()) else {
-        return vec![];
-    };
-    let mut xs = vec![0.0; d * n];
-    for (l, x) in pts.iter().enumerate() {
-        for v in 0..d {
-            xs[v * n + l] = x[v];
-        }
-    }
     let mut out = vec![([0.0; MAX_DIM], [[0.0; MAX_DIM]; MAX_DIM]); n];
-    p.gradient_hessian_points(&xs, n, &mut out);
+    if n > 0 {
+        p.gradient_hessian_points(&crate::model::coordinate_major(pts), n, &mut out);
+    }
     out
 }
 

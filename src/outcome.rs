@@ -2,8 +2,9 @@
 //!
 //! Every report of the library answers with one [`Outcome`] (`Report::outcome`,
 //! `ScoreReport::outcome`, `Explanation::outcome`, …); a failed check is a result, not an
-//! error. Only the command line turns an outcome into a process exit code (DESIGN.md: 0 holds,
-//! 1 violated, 3 undecided; 2 is bad input, an `Err`).
+//! error. Only the command line turns an outcome into a process's exit status, with the number
+//! [`Outcome::exit_code`] gives (DESIGN.md: 0 holds, 1 violated, 3 undecided; 2 is bad input,
+//! an `Err`).
 
 use serde::{Deserialize, Serialize};
 
@@ -26,6 +27,22 @@ impl Outcome {
             Outcome::Holds => 0,
             Outcome::Undecided => 1,
             Outcome::Violated => 2,
+        }
+    }
+
+    /// DESIGN.md's number for the outcome: 0 holds, 1 violated, 3 undecided (2 is bad input,
+    /// never an outcome). The one place it is written: the binary exits with it, and the
+    /// sweep's JSON and the Python reports write it as `exit_code`.
+    ///
+    /// ```
+    /// use scorecheck::Outcome;
+    /// assert_eq!(Outcome::Undecided.exit_code(), 3);
+    /// ```
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Outcome::Holds => 0,
+            Outcome::Violated => 1,
+            Outcome::Undecided => 3,
         }
     }
 

@@ -78,19 +78,9 @@ pub enum PointError {
     Check(#[from] crate::check::CheckError),
 }
 
-/// The `exit_code` of the JSON: what `scorecheck check` exits with (DESIGN.md: 0 holds, 1
-/// violated, 3 undecided), the schema's rendering of an [`Outcome`].
+/// The `exit_code` of the JSON: what `scorecheck check` exits with ([`Outcome::exit_code`]).
 fn serialize_exit_code<S: serde::Serializer>(o: &Outcome, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_u8(exit_code_of(*o))
-}
-
-/// DESIGN.md's exit code of an outcome, as the sweep's JSON writes it.
-fn exit_code_of(o: Outcome) -> u8 {
-    match o {
-        Outcome::Holds => 0,
-        Outcome::Violated => 1,
-        Outcome::Undecided => 3,
-    }
+    s.serialize_u8(o.exit_code())
 }
 
 /// One parameter's values.
@@ -301,7 +291,7 @@ pub fn run(
         })
         .collect();
     let points: Vec<SweepPoint> = results.into_iter().collect::<Result<_, _>>()?;
-    let exit_code = exit_code_of(Outcome::all(points.iter().map(|p| p.outcome)));
+    let exit_code = Outcome::all(points.iter().map(|p| p.outcome)).exit_code();
     let argmin = (grids.len() == 1).then(|| {
         let th = &grids[0].values;
         let get = |f: &dyn Fn(&SweepPoint) -> Option<f64>| -> Vec<Option<f64>> {
@@ -437,7 +427,7 @@ impl Sweep {
                 _ => "-".into(),
             });
             r.push(q(&p.cross.boundary));
-            r.push(exit_code_of(p.outcome).to_string());
+            r.push(p.outcome.exit_code().to_string());
             rows.push(r);
         }
         let widths: Vec<usize> = (0..rows[0].len())

@@ -152,68 +152,28 @@ fn re_parts<D: DualNum<Primitive = f64> + Copy>(xs: &[D]) -> Vec<f64> {
     xs.iter().map(|x| x.re()).collect()
 }
 
-/// Central-difference Hessians of `log p̃` from the gradient at `n` points: `h[l][j][k]`.
-fn fd_hessians(fns: &PyFns, x0: &[f64], n: usize) -> Vec<[[f64; MAX_DIM]; MAX_DIM]> {
+/// Central-difference Hessians of `log p̃` at the `n` points `xs` (coordinate-major), from one
+/// call of the gradient at every `x ± h e_j` — and at every `x` too when `centre`, whose
+/// gradient is then returned beside the Hessian (else it is zero).
+fn fd_grad_hessians(fns: &PyFns, xs: &[f64], n: usize, centre: bool) -> Vec<GradHess> {
     let d = fns.d;
-    let m = 2 * d * n;
-    // Points: for each direction j and sign, the n points shifted.
-    let mut xs = vec![0.0; d * m];
-    let mut steps = vec![0.0; d * n];
-    for j in 0..d {
-        for l in 0..n {
-            let h = f64::EPSILON.cbrt() * x0[j * n + l].abs().max(1.0);
-            steps[j * n + l] = h;
-            for (s, sign) in [(0, 1.0), (1, -1.0)] {
-                let p = (2 * j + s) * n + l;
-                for v in 0..d {
-                    xs[v * m + p] = x0[v * n + l] + if v == j { sign * h } else { 0.0 };
-                }
-            }
-        }
-    }
-    let g = fns.call(
-        fns.grad_log_density.as_ref().expect("a gradient"),
-        &xs,
-        m,
-        d,
-    );
-    let mut out = vec![[[0.0; MAX_DIM]; MAX_DIM]; n];
-    for (l, hl) in out.iter_mut().enumerate() {
-        for j in 0..d {
-            let (up, dn) = ((2 * j) * n + l, (2 * j + 1) * n + l);
-            for k in 0..d {
-                hl[j][k] = (g[up * d + k] - g[dn * d + k]) / (2.0 * steps[j * n + l]);
-            }
-        }
-        for j in 0..d {
-            for k in 0..j {
-                let s = 0.5 * (hl[j][k] + hl[k][j]);
-                hl[j][k] = s;
-                hl[k][j] = s;
-            }
-        }
-    }
-    out
-}
-
-/// Gradients and central-difference Hessians at the `n` points `xs` (coordinate-major), from
-/// one call of the gradient at every `x` and `x ± h e_j`.
-fn fd_grad_hessians(fns: &PyFns, xs: &[f64], n: usize) -> Vec<GradHess> {
-    let d = fns.d;
-    let per = 1 + 2 * d;
+    let c = usize::from(centre);
+    let per = c + 2 * d;
     let m = per * n;
     let mut pts = vec![0.0; d * m];
     let mut steps = vec![[0.0; MAX_DIM]; n];
     for l in 0..n {
         let x = |v: usize| xs[v * n + l];
-        for v in 0..d {
-            pts[v * m + l * per] = x(v);
+        if centre {
+            for v in 0..d {
+                pts[v * m + l * per] = x(v);
+            }
         }
         for j in 0..d {
             let h = f64::EPSILON.cbrt() * x(j).abs().max(1.0);
             steps[l][j] = h;
             for (s, sign) in [(0, 1.0), (1, -1.0)] {
-                let p = l * per + 1 + 2 * j + s;
+                let p = l * per + c + 2 * j + s;
                 for v in 0..d {
                     pts[v * m + p] = x(v) + if v == j { sign * h } else { 0.0 };
                 }
@@ -230,13 +190,15 @@ fn fd_grad_hessians(fns: &PyFns, xs: &[f64], n: usize) -> Vec<GradHess> {
         .map(|l| {
             let at = |p: usize, k: usize| g[(l * per + p) * d + k];
             let mut grad = [0.0; MAX_DIM];
-            for k in 0..d {
-                grad[k] = at(0, k);
+            if centre {
+                for (k, gk) in grad.iter_mut().enumerate().take(d) {
+                    *gk = at(0, k);
+                }
             }
             let mut hm = [[0.0; MAX_DIM]; MAX_DIM];
             for j in 0..d {
                 for k in 0..d {
-                    hm[j][k] = (at(1 + 2 * j, k) - at(2 + 2 * j, k)) / (2.0 * steps[l][j]);
+                    hm[j][k] = (at(c + 2 * j, k) - at(c + 2 * j + 1, k)) / (2.0 * steps[l][j]);
                 }
             }
             for j in 0..d {
@@ -288,7 +250,7 @@ impl Density for DensityModel<'_> {
         }
         let (v, g) = fns.density(&x0, n, D::NDERIV >= 1);
         let h = if D::NDERIV >= 2 {
-            fd_hessians(fns, &x0, n)
+            fd_grad_hessians(fns, &x0, n, false)
         } else {
             vec![]
         };
@@ -304,7 +266,7 @@ impl Density for DensityModel<'_> {
                 if D::NDERIV >= 2 {
                     for j in 0..d {
                         for k in 0..d {
-                            r += dx[j] * dx[k] * (0.5 * h[l][j][k]);
+                            r += dx[j] * dx[k] * (0.5 * h[l].1[j][k]);
                         }
                     }
                 }
@@ -322,7 +284,7 @@ impl Density for DensityModel<'_> {
         };
         // One value call and one gradient call at x and x ± h e_j.
         let (v, _) = fns.density(x, 1, false);
-        let (g, h) = fd_grad_hessians(fns, x, 1).remove(0);
+        let (g, h) = fd_grad_hessians(fns, x, 1, true).remove(0);
         (v[0], g, h)
     }
     fn gradient_hessian_points(&self, xs: &[f64], n: usize, out: &mut [GradHess]) {
@@ -333,7 +295,7 @@ impl Density for DensityModel<'_> {
         if n == 0 {
             return;
         }
-        for (o, gh) in out.iter_mut().zip(fd_grad_hessians(fns, xs, n)) {
+        for (o, gh) in out.iter_mut().zip(fd_grad_hessians(fns, xs, n, true)) {
             *o = gh;
         }
     }

@@ -299,7 +299,7 @@ fn sweep(
     let s = py
         .detach(|| scorecheck::sweep(&spec.spec, &grids, &fixed, &opts, &|| {}))
         .map_err(|e| bad(e.to_string().replace("--param", "params")))?;
-    Ok((s.to_json(), s.to_text(), s.exit_code))
+    Ok((s.to_json(), s.to_text(), code(s.outcome())))
 }
 
 /// `estimate`: (JSON, text, exit code).
@@ -667,12 +667,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     Ok(())
 }
 
-/// The process exit code the command line gives for `outcome` (DESIGN.md: 0 holds,
-/// 1 violated, 3 undecided), so that a Python report's `exit_code` matches the CLI's.
+/// The exit code the command line gives for `outcome` ([`scorecheck::Outcome::exit_code`]),
+/// so that a Python report's `exit_code` matches the CLI's.
 fn code(outcome: scorecheck::Outcome) -> u8 {
-    match outcome {
-        scorecheck::Outcome::Holds => 0,
-        scorecheck::Outcome::Violated => 1,
-        scorecheck::Outcome::Undecided => 3,
-    }
+    outcome.exit_code()
 }

@@ -67,14 +67,10 @@ pub(crate) fn bad(e: impl std::fmt::Display) -> CliError {
     CliError::BadInput(e.to_string())
 }
 
-/// The exit code of an outcome (DESIGN.md): 0 holds, 1 violated, 3 undecided. The one place
-/// an outcome becomes a number.
+/// The process's exit status for an outcome ([`Outcome::exit_code`]: 0 holds, 1 violated,
+/// 3 undecided).
 pub fn exit_code(outcome: Outcome) -> ExitCode {
-    ExitCode::from(match outcome {
-        Outcome::Holds => 0,
-        Outcome::Violated => 1,
-        Outcome::Undecided => 3,
-    })
+    ExitCode::from(outcome.exit_code())
 }
 
 /// What a command did: its text (for stdout, or for `out`), its outcome, and what to say on

@@ -181,19 +181,25 @@ pub trait ScalarFunction: Sync {
     fn value<D: DualNum<Primitive = f64> + Copy>(&self, x: &[D]) -> D;
 }
 
-/// `log p̃` at the points `pts`, in one batch (the values `log_density` gives one by one).
-pub(crate) fn log_density_at<P: Density>(p: &P, pts: &[Vec<f64>]) -> Vec<f64> {
+/// The points `pts` laid out as the batch methods take them: coordinate-major, `xs[v * n + l]`
+/// is variable `v` of point `l`.
+pub(crate) fn coordinate_major<T: AsRef<[f64]>>(pts: &[T]) -> Vec<f64> {
     let n = pts.len();
-    let Some(d) = pts.first().map(Vec::len) else {
-        return vec![];
-    };
+    let d = pts.first().map_or(0, |x| x.as_ref().len());
     let mut xs = vec![0.0; d * n];
     for (l, x) in pts.iter().enumerate() {
-        for v in 0..d {
-            xs[v * n + l] = x[v];
+        for (v, &xv) in x.as_ref().iter().enumerate().take(d) {
+            xs[v * n + l] = xv;
         }
     }
-    let mut out = vec![0.0; n];
-    p.log_density_batch(&xs, n, &mut out);
+    xs
+}
+
+/// `log p̃` at the points `pts`, in one batch (the values `log_density` gives one by one).
+pub(crate) fn log_density_at<P: Density>(p: &P, pts: &[Vec<f64>]) -> Vec<f64> {
+    let mut out = vec![0.0; pts.len()];
+    if !pts.is_empty() {
+        p.log_density_batch(&coordinate_major(pts), pts.len(), &mut out);
+    }
     out
 }
