@@ -13,9 +13,10 @@
 
 use std::cell::Cell;
 
+use crate::common::proptest_config;
 use num_dual::{Dual2_64, Dual64, DualSVec64, HyperDual64};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use proptest::test_runner::{TestCaseError, TestRunner};
 use scorecheck::{Program, free_symbols};
 
 /// Values beyond this are "huge": finite differences there say little.
@@ -331,23 +332,7 @@ fn check_case(src: &str, x: f64, y: f64) -> Result<bool, TestCaseError> {
 }
 
 fn run(strategy: impl Strategy<Value = (String, f64, f64)>, min_checked: f64) {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(256);
-    // A fixed seed keeps CI reproducible; `PROPTEST_RNG_SEED` explores other cases.
-    let base = Config::default();
-    let rng_seed = if std::env::var("PROPTEST_RNG_SEED").is_ok() {
-        base.rng_seed
-    } else {
-        proptest::test_runner::RngSeed::Fixed(20_261_129)
-    };
-    let mut runner = TestRunner::new(Config {
-        cases,
-        failure_persistence: None,
-        rng_seed,
-        ..base
-    });
+    let mut runner = TestRunner::new(proptest_config(256));
     let (checked, total) = (Cell::new(0u32), Cell::new(0u32));
     let result = runner.run(&strategy, |(src, x, y)| {
         total.set(total.get() + 1);
@@ -417,12 +402,7 @@ fn batch_evaluation_equals_pointwise() {
     .prop_map(str::to_string);
     let exprs = prop_oneof![3 => smooth_expr(), 2 => flat_expr(), 1 => extra];
     let pts = prop::collection::vec(point(), 1..75);
-    let mut runner = TestRunner::new(Config {
-        cases: 128,
-        failure_persistence: None,
-        rng_seed: proptest::test_runner::RngSeed::Fixed(20_261_129),
-        ..Config::default()
-    });
+    let mut runner = TestRunner::new(proptest_config(128));
     runner
         .run(&(exprs, pts), |(src, pts)| {
             let p = Program::compile(&src, &names(), &[]).unwrap();

@@ -14,6 +14,7 @@
 //!
 //! Counts of decided and undecided outcomes are printed with `--nocapture`.
 
+use crate::common::proptest_config;
 use proptest::prelude::*;
 use scorecheck::CheckOptions;
 use scorecheck::parse_case;
@@ -269,29 +270,12 @@ fn law() -> impl Strategy<Value = Law> {
     ]
 }
 
-/// A fixed seed, so that CI runs the same cases every time (set `PROPTEST_RNG_SEED` to explore
-/// others, and `PROPTEST_CASES`-style stress runs by editing the counts).
-fn config(cases: u32) -> ProptestConfig {
-    let base = ProptestConfig::default();
-    let rng_seed = if std::env::var("PROPTEST_RNG_SEED").is_ok() {
-        base.rng_seed
-    } else {
-        proptest::test_runner::RngSeed::Fixed(20_261_129)
-    };
-    ProptestConfig {
-        cases,
-        failure_persistence: None,
-        rng_seed,
-        ..base
-    }
-}
-
 fn poly() -> impl Strategy<Value = Poly> {
     prop::collection::vec(-3.0f64..3.0, 1..=4)
 }
 
 proptest! {
-    #![proptest_config(config(64))]
+    #![proptest_config(proptest_config(64))]
 
     #[test]
     fn gaussian_on_the_line(mu in -50.0f64..50.0, log_sigma in -3.0f64..3.0, s in poly()) {
@@ -314,7 +298,7 @@ proptest! {
 /// settle must then say "undecided" rather than guess.
 #[test]
 fn products_in_two_dimensions() {
-    let mut runner = proptest::test_runner::TestRunner::new(config(12));
+    let mut runner = proptest::test_runner::TestRunner::new(proptest_config(12));
     let (decided, total) = (std::cell::Cell::new(0u32), std::cell::Cell::new(0u32));
     runner
         .run(&(law(), law(), poly(), poly()), |(a, b, s, t)| {
@@ -332,7 +316,7 @@ fn products_in_two_dimensions() {
 /// random 1-D cases at the default settings, at least 90% of the cases must be decided.
 #[test]
 fn most_cases_are_decided() {
-    let mut runner = proptest::test_runner::TestRunner::new(config(96));
+    let mut runner = proptest::test_runner::TestRunner::new(proptest_config(96));
     let (decided, total) = (std::cell::Cell::new(0u32), std::cell::Cell::new(0u32));
     runner
         .run(&(law(), poly()), |(l, s)| {
@@ -564,7 +548,7 @@ fn end_law() -> impl Strategy<Value = EndLaw> {
 /// 40 to 80) a little short of the tolerance.
 #[test]
 fn gamma_and_beta_laws_are_honest() {
-    let mut runner = proptest::test_runner::TestRunner::new(config(96));
+    let mut runner = proptest::test_runner::TestRunner::new(proptest_config(96));
     let counts = std::cell::Cell::new([0u32; 4]); // all, decided, testable, testable+decided
     runner
         .run(&(end_law(), poly()), |(l, s)| {
@@ -959,7 +943,7 @@ fn run_family<S: Strategy>(strategy: S, run: impl Fn(&S::Value) -> bool) -> (u32
 where
     S::Value: std::fmt::Debug,
 {
-    let mut runner = proptest::test_runner::TestRunner::new(config(family_cases()));
+    let mut runner = proptest::test_runner::TestRunner::new(proptest_config(family_cases()));
     let (decided, total) = (std::cell::Cell::new(0u32), std::cell::Cell::new(0u32));
     runner
         .run(&strategy, |c| {
@@ -1072,7 +1056,7 @@ fn run_n<S: Strategy>(n: u32, strategy: S, run: impl Fn(&S::Value) -> bool) -> (
 where
     S::Value: std::fmt::Debug,
 {
-    let mut runner = proptest::test_runner::TestRunner::new(config(n));
+    let mut runner = proptest::test_runner::TestRunner::new(proptest_config(n));
     let (decided, total) = (std::cell::Cell::new(0u32), std::cell::Cell::new(0u32));
     runner
         .run(&strategy, |c| {

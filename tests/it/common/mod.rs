@@ -123,3 +123,26 @@ pub fn try_check_toml(toml: &str) -> Result<scorecheck::Report, scorecheck::Chec
         .unwrap_or_else(|e| panic!("case compiles: {e}"));
     scorecheck::check_case(&case, &scorecheck::CheckOptions::default())
 }
+
+/// Property-test settings: `cases` cases from a fixed seed, so that CI runs the same cases every
+/// time and a failure there is one anyone can rerun; `PROPTEST_RNG_SEED` (any value) explores
+/// random ones and `PROPTEST_CASES` sets the count, for stress runs. No regression files.
+pub fn proptest_config(cases: u32) -> proptest::test_runner::Config {
+    use proptest::test_runner::{Config, RngSeed};
+    let base = Config::default();
+    let random = std::env::var("PROPTEST_RNG_SEED").is_ok();
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(cases);
+    Config {
+        cases,
+        failure_persistence: None,
+        rng_seed: if random {
+            base.rng_seed
+        } else {
+            RngSeed::Fixed(20_261_129)
+        },
+        ..base
+    }
+}
