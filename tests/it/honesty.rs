@@ -1110,3 +1110,33 @@ fn families_in_three_and_four_dimensions() {
         );
     }
 }
+
+/// Open (issue 13): a 4-D banana found by `SCORECHECK_HONESTY_ND=8` whose esm, after the 4M
+/// evaluations of `check_exact_nd`, is 36.587 ± 0.081 against the exact 36.682 (the closed
+/// form of `Banana::exact`): the not-converged error falls 14% short of the real one. The
+/// check as a whole is undecided (no wrong verdict), as it was before the 4-D first cut's
+/// change in this session (same numbers from the binary before it). Kept here, ignored, as
+/// the case the next fix of the cubature's error model must cover.
+#[test]
+#[ignore = "known miss, issue 13: a not-converged 4-D banana's esm error is 14% short"]
+fn steep_rotated_banana_in_4d_covers_after_its_budget() {
+    let theta = (-3.3209969375484394e-1f64).atan2(-9.432442914791157e-1);
+    let b = Banana {
+        a: 0.0,
+        sigma: 1.0,
+        b: 1.1979953864378023,
+        v: 1.149331234304062e-1,
+        pl: Placement {
+            theta,
+            m: [-2.504949680703243, 1.2763723168441248],
+        },
+    };
+    let f = Linear {
+        a: [
+            [-1.7527133173481044, 3.3725022504829466e-1],
+            [-3.781007115249719e-2, -1.6063661455527112],
+        ],
+        b: [-9.431542737012972e-1, -7.027540518356963e-1],
+    };
+    check_exact_nd(&b.log(), &f, &b.exact(&f), 2);
+}
