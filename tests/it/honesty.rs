@@ -1116,7 +1116,8 @@ fn families_in_three_and_four_dimensions() {
 /// form of `Banana::exact`): the not-converged error falls 14% short of the real one. The
 /// check as a whole is undecided (no wrong verdict), as it was before the 4-D first cut's
 /// change in this session (same numbers from the binary before it). Kept here, ignored, as
-/// the case the next fix of the cubature's error model must cover.
+/// the case the next fix of the cubature's error model must cover. The same case as a file
+/// for the binary: `scorecheck check tests/data/banana_4d_miss.toml --max-evals 4000000`.
 #[test]
 #[ignore = "known miss, issue 13: a not-converged 4-D banana's esm error is 14% short"]
 fn steep_rotated_banana_in_4d_covers_after_its_budget() {
