@@ -289,7 +289,7 @@ pub fn cubature_hinted(
             m = 3;
         }
     }
-    let mut r = cubature_inner(f, cells, k, true, targets, max_evals, &vec![m; d]);
+    let mut r = cubature_inner(f, cells, k, true, targets, max_evals, m);
     r.evals += tested;
     r
 }
@@ -339,11 +339,10 @@ fn quadratic_axes(f: &VectorIntegrand, cells: &[Cell], k: usize) -> (Vec<bool>, 
         if t < 0.0 { t * sl } else { t * su }
     };
     // The points: centre, axis lines, pair diagonals; each as a list of (axis, offset).
-    let line = LINE;
     let mut pts: Vec<Vec<(usize, f64)>> = vec![vec![]];
     let live: Vec<usize> = (0..d).filter(|&i| ok[i]).collect();
     for &i in &live {
-        for t in line {
+        for t in LINE {
             pts.push(vec![(i, step(i, t))]);
         }
     }
@@ -374,7 +373,7 @@ fn quadratic_axes(f: &VectorIntegrand, cells: &[Cell], k: usize) -> (Vec<bool>, 
     let f0 = lp[0];
     let tol = |v: f64| 0.05 + 1e-6 * v.abs().max(f0.abs());
     let mut at = 1;
-    let nl = line.len();
+    let nl = LINE.len();
     let mut single = vec![vec![0.0; nl]; d];
     for &i in &live {
         let v = &lp[at..at + nl];
@@ -388,7 +387,7 @@ fn quadratic_axes(f: &VectorIntegrand, cells: &[Cell], k: usize) -> (Vec<bool>, 
                 + f0 * ((x - a) * (x - b)) / (a * b)
                 + fb * (x * (x - a)) / (b * (b - a))
         };
-        for (q, &t) in line.iter().enumerate() {
+        for (q, &t) in LINE.iter().enumerate() {
             if (par(step(i, t)) - v[q]).abs() > tol(v[q]) {
                 ok[i] = false;
             }
@@ -403,7 +402,7 @@ fn quadratic_axes(f: &VectorIntegrand, cells: &[Cell], k: usize) -> (Vec<bool>, 
                 .iter()
                 .zip(v)
                 .map(|(&t, &f)| {
-                    let p = line
+                    let p = LINE
                         .iter()
                         .position(|&u| u == t)
                         .expect("pair offsets are on the line");
@@ -432,8 +431,7 @@ pub fn cubature_from(
     max_evals: u64,
     m: usize,
 ) -> CubatureResult {
-    let d = cells[0].pieces.len();
-    cubature_inner(f, cells, k, false, targets, max_evals, &vec![m; d])
+    cubature_inner(f, cells, k, false, targets, max_evals, m)
 }
 
 /// [`cubature_hinted`] with each cell first cut into `m^d` equal regions.
@@ -445,8 +443,7 @@ pub fn cubature_hinted_from(
     max_evals: u64,
     m: usize,
 ) -> CubatureResult {
-    let d = cells[0].pieces.len();
-    cubature_inner(f, cells, k, true, targets, max_evals, &vec![m; d])
+    cubature_inner(f, cells, k, true, targets, max_evals, m)
 }
 
 /// [`cubature_from`], with `hint` as for [`cubature_hinted`].
@@ -457,10 +454,10 @@ fn cubature_inner(
     hint: bool,
     targets: &dyn Fn(&[f64]) -> Vec<f64>,
     max_evals: u64,
-    ms: &[usize],
+    m: usize,
 ) -> CubatureResult {
+    let m = m.max(1);
     let d = cells[0].pieces.len();
-    let mut ms: Vec<usize> = ms.iter().map(|&m| m.max(1)).collect();
     assert!(
         d <= MAX_CUBATURE_DIM,
         "cubature: at most {MAX_CUBATURE_DIM} dimensions"
@@ -469,13 +466,10 @@ fn cubature_inner(
     let npts = rule_size(d) as u64;
     // Bound on the first cut: m^d regions per cell only while they fit the evaluation
     // budget (m falls to 1, one rule per cell, which `locate::MAX_CELLS` bounds).
-    let count = |ms: &[usize]| ms.iter().map(|&m| m as u64).product::<u64>();
-    while ms.iter().any(|&m| m > 1)
-        && (cells.len() as u64).saturating_mul(npts * count(&ms)) > max_evals
+    let mut m = m;
+    while m > 1 && (cells.len() as u64).saturating_mul(npts * (m as u64).pow(d as u32)) > max_evals
     {
-        // The axis cut most first gives up one.
-        let top = (0..d).max_by_key(|&i| ms[i]).unwrap();
-        ms[top] -= 1;
+        m -= 1;
     }
     // Bound on memory: at most `max_regions` regions are stored (see `MEMORY_BUDGET`).
     let max_regions = max_regions(d, k);
@@ -485,13 +479,12 @@ fn cubature_inner(
     let mut heap: BinaryHeap<Ranked> = BinaryHeap::new();
     let mut jobs = vec![];
     for (ci, cell) in cells.iter().enumerate() {
-        for idx in 0..count(&ms) as usize {
+        for idx in 0..m.pow(d as u32) {
             let mut center = [0.0; MAX_CUBATURE_DIM];
             let mut half = [0.0; MAX_CUBATURE_DIM];
             let mut rem = idx;
             for (i, p) in cell.pieces.iter().enumerate() {
                 let (a, b) = p.u_range();
-                let m = ms[i];
                 let j = rem % m;
                 rem /= m;
                 let w = (b - a) / m as f64;
