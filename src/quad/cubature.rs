@@ -979,8 +979,9 @@ fn hidden_peak(
     // The candidates above the points: (height, through point l, at x on axis i).
     // With, between two points, the bracket (x_lo, slope there > 0, x_hi, slope < 0).
     type Bracket = Option<(f64, f64, f64, f64)>;
-    // Or, beyond the outermost point, that point and its slope and the region's edge in x.
-    type Edge = Option<(f64, f64, f64)>;
+    // Or, beyond the outermost point, that point and its slope, the region's edge in x and
+    // whether log p̃ was convex there.
+    type Edge = Option<(f64, f64, f64, bool)>;
     let mut found: Vec<(f64, usize, usize, f64, Bracket, Edge)> = vec![];
     let mut note = |v: f64, l: usize, i: usize, x: f64, br: Bracket, ed: Edge, peak: &mut f64| {
         *peak = peak.max(v);
@@ -1088,7 +1089,7 @@ fn hidden_peak(
                 continue;
             }
             let x = o * (xe + dir * t);
-            let ed = Some((o * xe, o * dir * ge, o * edge));
+            let ed = Some((o * xe, o * dir * ge, o * edge, c <= 0.0));
             note(weigh(end, i, x, v), end, i, x, None, ed, &mut peak);
         }
     }
@@ -1165,8 +1166,9 @@ struct Probe {
     axis: usize,
     x: f64,
     bracket: Option<(f64, f64, f64, f64)>,
-    /// For a candidate beyond the outermost point: that point's x and slope, and the edge.
-    edge: Option<(f64, f64, f64)>,
+    /// For a candidate beyond the outermost point: that point's x and slope, the edge, and
+    /// whether `log p̃` was convex between the last two points (a flank, not a crest).
+    edge: Option<(f64, f64, f64, bool)>,
     /// Which end of the bracket the last refinement moved (1 low, −1 high, 0 none yet).
     side: i8,
     lo: f64,
@@ -1315,14 +1317,12 @@ fn eval_batch_of_regions(
                         gi.abs() * xe
                     };
                 }
-                // A probe beyond the outermost point (no bracket) sits on a flank that rises
-                // to the region's edge, not on a crest: the region is weighed at the height
-                // confirmed there alone, and splitting brings points to the edge. Tangents on
-                // a steep banana's flank (slopes in the hundreds, or along an infinite piece)
-                // bound nothing: with them, once every candidate was probed, such regions
-                // counted at up to p̃_max times their volume and the 4-D banana of
-                // tests/data/banana_4d_miss.toml ended at Z = 13 ± 7.1e3 after 4M evaluations.
-                let flank = pr.bracket.is_none();
+                // A probe on a convex flank (beyond the outermost point, where the slope grew
+                // towards the edge) is weighed at the height it confirmed alone: tangents
+                // there, of slopes in the hundreds, bound nothing useful, and splitting
+                // brings points to the edge. (Without the lift on every edge probe, a 2-D
+                // banana's Z was 1.2e-8 off with an error of 4e-10: concave edges keep it.)
+                let flank = pr.bracket.is_none() && pr.edge.is_some_and(|e| e.3);
                 let lift = if rise.is_nan() || flank {
                     0.0
                 } else {
@@ -1339,7 +1339,7 @@ fn eval_batch_of_regions(
                     .clamp(pr.lo, pr.hi - 1e-9 * (pr.hi - pr.lo));
                 u
             };
-            if let (None, Some((xe, ge, edge))) = (pr.bracket, pr.edge) {
+            if let (None, Some((xe, ge, edge, convex))) = (pr.bracket, pr.edge) {
                 // Beyond the outermost point: a slope of the other sign brackets the peak
                 // between the two; the same sign moves on towards the edge.
                 if !g.is_finite() || !ge.is_finite() || pr.x == xe {
@@ -1368,7 +1368,7 @@ fn eval_batch_of_regions(
                     Probe {
                         u: at_x(x, pr),
                         x,
-                        edge: Some((pr.x, g, edge)),
+                        edge: Some((pr.x, g, edge, convex)),
                         ..*pr
                     }
                 } else {
