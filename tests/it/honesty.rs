@@ -1124,7 +1124,7 @@ fn families_in_three_and_four_dimensions() {
 /// instead (lhs_x 2.0e-4 off with an error of 4.5e-5): a region whose points' slopes grew
 /// towards its edge (a convex flank, the ridge just beyond) was never a candidate at all.
 /// Both are in quad's `hidden_peak`. Now at this budget (4M) the 4-D case is undecided with
-/// Z = 13 ± 7.1e3, at the default 20M 13.3839 ± 1.3e-4. The 4-D case as a file for the binary:
+/// Z = 13 ± 24, at the default 20M 13.384 ± 1.6e-3. The 4-D case as a file for the binary:
 /// `scorecheck check tests/data/banana_4d_miss.toml`.
 #[test]
 fn steep_rotated_banana_in_3d_and_4d_covers_after_its_budget() {
