@@ -1668,6 +1668,99 @@ mod tests {
         }
     }
 
+    /// A steep rotated banana (the one of tests/data/banana_4d_miss.toml) with one Gaussian
+    /// coordinate, in the hint's layout (`k = 1`: p̃, then log p̃ and its gradient): in the
+    /// banana's own coordinates u₁ = c·dx + s·dy, u₂ = −s·dx + c·dy and r = u₂ − b·u₁²,
+    /// log p̃ = −u₁²/2 − r²/(2v) − z²/2, so ∂/∂u₁ = −u₁ + 2b·u₁·r/v and ∂/∂u₂ = −r/v.
+    fn steep_banana_3d(xs: &[f64], n: usize, out: &mut [f64]) {
+        let (c, s) = (-9.432442914791157e-1, -3.3209969375484394e-1);
+        let (x0, y0, b, v) = (
+            -2.504949680703243,
+            1.2763723168441248,
+            1.1979953864378023,
+            0.1149331234304062,
+        );
+        for l in 0..n {
+            let (dx, dy, z) = (xs[l] - x0, xs[n + l] - y0, xs[2 * n + l]);
+            let (u1, u2) = (c * dx + s * dy, -s * dx + c * dy);
+            let r = u2 - b * u1 * u1;
+            let lp = -u1 * u1 / 2.0 - r * r / (2.0 * v) - z * z / 2.0;
+            let (g1, g2) = (-u1 + 2.0 * b * u1 * r / v, -r / v);
+            out[l * 5..l * 5 + 5].copy_from_slice(&[
+                lp.exp(),
+                lp,
+                g1 * c - g2 * s,
+                g1 * s + g2 * c,
+                -z,
+            ]);
+        }
+    }
+
+    /// A region on the banana's far flank, x ∈ [0.4365, 6.3193], y ∈ [−13.3765, −12.8555],
+    /// z ∈ [0, 1.3333], where log p̃ rises convexly from e^-28 at the rule's points to e^-15 at
+    /// the edge x = 6.3193, the ridge just beyond. It holds 5.615e-7 of Z
+    /// (scripts/banana_flank_region.py: for each u₁ the box is an interval of r, whose
+    /// Gaussian mass is an erf difference; a Gauss–Legendre sum over u₁; times the z factor).
+    /// The rule alone sees 1.4e-18 ± 3.3e-18; the hint must make its error cover the mass
+    /// (it did not before convex rises were candidates).
+    #[test]
+    fn a_convex_flank_rising_to_the_edge_is_a_hidden_peak() {
+        let (x0, y0) = (-2.504949680703243, 1.2763723168441248);
+        let px = Piece::Upper {
+            start: x0,
+            scale: (6.3193 - x0) / 3.0,
+        };
+        let py = Piece::Lower {
+            end: y0,
+            scale: (y0 + 4.7801) / 3.0,
+        };
+        let pz = Piece::Upper {
+            start: 0.0,
+            scale: 4.0,
+        };
+        let cells = vec![Cell {
+            pieces: vec![px, py, pz],
+        }];
+        let ends = [
+            (px.inverse(0.4365), px.inverse(6.3193)),
+            (py.inverse(-12.8555), py.inverse(-13.3765)),
+            (pz.inverse(0.0), pz.inverse(1.3333)),
+        ];
+        let mut center = [0.0; MAX_CUBATURE_DIM];
+        let mut half = [0.0; MAX_CUBATURE_DIM];
+        for (i, (a, b)) in ends.iter().enumerate() {
+            center[i] = 0.5 * (a + b);
+            half[i] = 0.5 * (b - a);
+        }
+        let jobs = vec![Job {
+            cell: 0,
+            d: 3,
+            center,
+            half,
+        }];
+        let mut s = Scratch::new(1, &[1.0]);
+        let (r, _) = eval_batch_of_regions(
+            &steep_banana_3d,
+            &cells,
+            jobs,
+            1,
+            true,
+            &gm_weights(3),
+            &mut s,
+        );
+        let mass = 5.615e-7;
+        assert!(
+            r[0].est()[0] < 1e-9 * mass,
+            "the rule should not see it: {:e}",
+            r[0].est()[0]
+        );
+        assert!(
+            r[0].err()[0] >= mass,
+            "error {:e} < mass {mass:e}",
+            r[0].err()[0]
+        );
+    }
+
     #[test]
     fn cubature_gaussian_3d_infinite() {
         // ∫_{R^3} exp(-|x|^2/2) dx = (2π)^{3/2}, split at 0 into 8 orthants.
