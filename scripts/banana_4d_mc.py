@@ -1,5 +1,5 @@
 """Monte Carlo cross-check of esm = E½|s − ∇log p|² for the 4-D banana of
-tests/data/banana_4d_miss.toml (the test steep_rotated_banana_in_3d_and_4d_covers_after_its_budget),
+tests/data/banana_4d_steep.toml (the test steep_rotated_banana_in_3d_and_4d_covers_after_its_budget),
 independent of scorecheck and of the closed form in tests/it/honesty.rs.
 
 The law: u1 ~ N(0, 1), u2 = b·u1² + N(0, v), (x, y) = m + Rᵀ(u1, u2) with R = [[c, s], [−s, c]];

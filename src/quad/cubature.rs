@@ -976,17 +976,15 @@ fn hidden_peak(
         v.min(0.0) + (jacs[l] / own * there).ln()
     };
     let mut peak = f64::NEG_INFINITY;
-    // The candidates above the points: (height, through point l, at x on axis i).
-    // With, between two points, the bracket (x_lo, slope there > 0, x_hi, slope < 0).
+    // The candidates above the points: (through point l, at x on axis i), with, between two
+    // points, the bracket (x_lo, slope there > 0, x_hi, slope < 0), or what lies beyond the
+    // outermost point.
     type Bracket = Option<(f64, f64, f64, f64)>;
-    // Or, beyond the outermost point, that point and its slope, the region's edge in x and
-    // whether log p̃ was convex there.
-    type Edge = Option<(f64, f64, f64, bool)>;
-    let mut found: Vec<(f64, usize, usize, f64, Bracket, Edge)> = vec![];
-    let mut note = |v: f64, l: usize, i: usize, x: f64, br: Bracket, ed: Edge, peak: &mut f64| {
+    let mut found: Vec<(usize, usize, f64, Bracket, Option<Beyond>)> = vec![];
+    let mut note = |v: f64, l: usize, i: usize, x: f64, br, ed, peak: &mut f64| {
         *peak = peak.max(v);
         if v > best + HIDDEN_PEAK_LOG {
-            found.push((v, l, i, x, br, ed));
+            found.push((l, i, x, br, ed));
         }
     };
     for (axis, line) in &geom.lines {
@@ -1084,8 +1082,8 @@ fn hidden_peak(
                 // only a prediction (a quartic rises faster), which a probe there confirms
                 // or not; between the modes of a mixture, where log p̃ is convex too and the
                 // points see the mass, it predicts little and costs no probe (a 2-D mixture's
-                // check made 511 calls of a Python integrand instead of 474 when every convex
-                // rise was probed).
+                // check made 511 calls of a Python integrand when every convex rise was probed,
+                // 451 with this prediction).
                 (reach, le + ge * reach - 0.5 * c * reach * reach)
             };
             // Towards smaller u the Jacobian does not grow.
@@ -1094,7 +1092,12 @@ fn hidden_peak(
                 continue;
             }
             let x = o * (xe + dir * t);
-            let ed = Some((o * xe, o * dir * ge, o * edge, c <= 0.0));
+            let ed = Some(Beyond {
+                x: o * xe,
+                slope: o * dir * ge,
+                edge: o * edge,
+                convex: c <= 0.0,
+            });
             note(weigh(end, i, x, v), end, i, x, None, ed, &mut peak);
         }
     }
@@ -1130,18 +1133,19 @@ fn hidden_peak(
         }
     }
     // Every candidate is probed. Their number is bounded by the rule's lines (at most
-    // ⌈(n−1)/2⌉ brackets and 2 edges on a line of n points: 184 in 4-D), and each probe by
+    // ⌈(n−1)/2⌉ brackets and 2 edges on a line of n points: 32, 84 and 184 in 2-D, 3-D and
+    // 4-D, `candidates_per_region_are_bounded_by_the_rule_lines`), and each probe by
     // PROBE_ROUNDS. Probing only the 6 highest missed a banana's far ridge in 4-D: a region
     // of the first cut, x ∈ [6.3, ∞) × y ∈ (−∞, −4.8], held 6.1e-5 of Z (the ridge's arm
     // at u₁ < −3.6) and reported 1.8e-11 ± 1.2e-11, because the highest predictions were
     // where the map's Jacobian is largest (u → 1: e^14 there), parabolas through slopes of
     // 1e6 whose probes found e^-590; the bracket on the line at x = −λ₃ that confirms
     // log(p̃·J) = 2.7, e^18 above the points, ranked below them. Z of
-    // tests/data/banana_4d_miss.toml was 4.0e-5 (relative) below the truth with an error of
+    // tests/data/banana_4d_steep.toml was 4.0e-5 (relative) below the truth with an error of
     // 3.6e-6.
     let at = found
         .iter()
-        .map(|&(_, l, i, x, bracket, edge)| {
+        .map(|&(l, i, x, bracket, beyond)| {
             let mut u = [0.0; MAX_CUBATURE_DIM];
             for (v, uv) in u.iter_mut().enumerate().take(d) {
                 *uv = center[v] + geom.offsets[l][v] * half[v];
@@ -1153,7 +1157,7 @@ fn hidden_peak(
                 axis: i,
                 x,
                 bracket,
-                edge,
+                beyond,
                 side: 0,
                 lo,
                 hi,
@@ -1171,13 +1175,23 @@ struct Probe {
     axis: usize,
     x: f64,
     bracket: Option<(f64, f64, f64, f64)>,
-    /// For a candidate beyond the outermost point: that point's x and slope, the edge, and
-    /// whether `log p̃` was convex between the last two points (a flank, not a crest).
-    edge: Option<(f64, f64, f64, bool)>,
+    /// For a candidate beyond the outermost point.
+    beyond: Option<Beyond>,
     /// Which end of the bracket the last refinement moved (1 low, −1 high, 0 none yet).
     side: i8,
     lo: f64,
     hi: f64,
+}
+
+/// Where a [`Probe`] beyond a region's outermost point on its line started from: that point's
+/// `x` and slope (towards the edge), the region's edge in `x`, and whether `log p̃` was convex
+/// between the last two points (a flank rising to the edge, not a crest).
+#[derive(Clone, Copy)]
+struct Beyond {
+    x: f64,
+    slope: f64,
+    edge: f64,
+    convex: bool,
 }
 
 /// Rounds of refinement of a bracketed candidate that the integrand does not confirm: the
@@ -1327,7 +1341,7 @@ fn eval_batch_of_regions(
                 // there, of slopes in the hundreds, bound nothing useful, and splitting
                 // brings points to the edge. (Without the lift on every edge probe, a 2-D
                 // banana's Z was 1.2e-8 off with an error of 4e-10: concave edges keep it.)
-                let flank = pr.bracket.is_none() && pr.edge.is_some_and(|e| e.3);
+                let flank = pr.bracket.is_none() && pr.beyond.is_some_and(|b| b.convex);
                 let lift = if rise.is_nan() || flank {
                     0.0
                 } else {
@@ -1344,7 +1358,13 @@ fn eval_batch_of_regions(
                     .clamp(pr.lo, pr.hi - 1e-9 * (pr.hi - pr.lo));
                 u
             };
-            if let (None, Some((xe, ge, edge, convex))) = (pr.bracket, pr.edge) {
+            if let (None, Some(by)) = (pr.bracket, pr.beyond) {
+                let Beyond {
+                    x: xe,
+                    slope: ge,
+                    edge,
+                    ..
+                } = by;
                 // Beyond the outermost point: a slope of the other sign brackets the peak
                 // between the two; the same sign moves on towards the edge.
                 if !g.is_finite() || !ge.is_finite() || pr.x == xe {
@@ -1361,7 +1381,7 @@ fn eval_batch_of_regions(
                         u: at_x(x, pr),
                         x,
                         bracket: Some((xa, ga, xb, gb)),
-                        edge: None,
+                        beyond: None,
                         ..*pr
                     }
                 } else if (g > 0.0) == (ge > 0.0) && pr.x != edge {
@@ -1373,7 +1393,11 @@ fn eval_batch_of_regions(
                     Probe {
                         u: at_x(x, pr),
                         x,
-                        edge: Some((pr.x, g, edge, convex)),
+                        beyond: Some(Beyond {
+                            x: pr.x,
+                            slope: g,
+                            ..by
+                        }),
                         ..*pr
                     }
                 } else {
@@ -1653,6 +1677,24 @@ mod tests {
         assert_eq!(q, [true, true, false, true]);
     }
 
+    /// The most candidates `hidden_peak` can note in one region, as its comment states: per
+    /// line of n points, at most ⌈(n−1)/2⌉ brackets (two neighbouring windows cannot both
+    /// turn from a rising to a falling slope) and 2 edges. Per axis there is the centre line
+    /// (5 points), 2(d−1) lines of 3 (the axis points at ±λ₃ with the pair points at ±λ₄ = ±λ₃)
+    /// and 2^(d−1) lines of 2 (vertices): 4 + 6(d−1) + 3·2^(d−1) candidates per axis.
+    #[test]
+    fn candidates_per_region_are_bounded_by_the_rule_lines() {
+        for (d, bound) in [(2, 32), (3, 84), (4, 184)] {
+            let per_line: usize = rule_geometry(d)
+                .lines
+                .iter()
+                .map(|(_, l)| (l.len() - 1).div_ceil(2) + 2)
+                .sum();
+            assert_eq!(per_line, bound, "d = {d}");
+            assert_eq!(bound, d * (4 + 6 * (d - 1) + 3 * (1 << (d - 1))));
+        }
+    }
+
     #[test]
     fn gm_weights_sum_to_one() {
         for d in 1..=6 {
@@ -1668,7 +1710,7 @@ mod tests {
         }
     }
 
-    /// A steep rotated banana (the one of tests/data/banana_4d_miss.toml) with one Gaussian
+    /// A steep rotated banana (the one of tests/data/banana_4d_steep.toml) with one Gaussian
     /// coordinate, in the hint's layout (`k = 1`: p̃, then log p̃ and its gradient): in the
     /// banana's own coordinates u₁ = c·dx + s·dy, u₂ = −s·dx + c·dy and r = u₂ − b·u₁²,
     /// log p̃ = −u₁²/2 − r²/(2v) − z²/2, so ∂/∂u₁ = −u₁ + 2b·u₁·r/v and ∂/∂u₂ = −r/v.

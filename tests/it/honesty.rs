@@ -1125,7 +1125,7 @@ fn families_in_three_and_four_dimensions() {
 /// towards its edge (a convex flank, the ridge just beyond) was never a candidate at all.
 /// Both are in quad's `hidden_peak`. Now at this budget (4M) the 4-D case is undecided with
 /// Z = 13 ± 24, at the default 20M 13.384 ± 1.6e-3. The 4-D case as a file for the binary:
-/// `scorecheck check tests/data/banana_4d_miss.toml`.
+/// `scorecheck check tests/data/banana_4d_steep.toml`.
 #[test]
 fn steep_rotated_banana_in_3d_and_4d_covers_after_its_budget() {
     let theta = (-3.3209969375484394e-1f64).atan2(-9.432442914791157e-1);
