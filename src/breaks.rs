@@ -19,7 +19,7 @@ pub const MAX_BREAKS: usize = 256;
 const SAMPLES: usize = 512;
 
 /// The branch a switch value is on: its sign, or which integer interval it is in.
-fn branch(kind: SwitchKind, v: f64) -> Option<f64> {
+pub(crate) fn branch(kind: SwitchKind, v: f64) -> Option<f64> {
     if !v.is_finite() {
         return None;
     }

@@ -169,6 +169,7 @@ pub fn check_case(case: &Case, opts: &CheckOptions) -> Result<Report, CheckError
     let opts = CheckOptions {
         breaks: breaks::merge(&opts.breaks, &case.breaks, &case.domain),
         switches: case.switches(),
+        field_switches: case.field_switches().len(),
         ..opts.clone()
     };
     let mut report = check_weighted(

@@ -126,7 +126,15 @@ impl Case {
     /// The sub-expressions of the density, the field and the weight whose branch changes
     /// (kinks, jumps) become breakpoints of the quadrature.
     pub fn switches(&self) -> Vec<crate::expr::Switch> {
-        let mut progs: Vec<&Program> = vec![&self.density.program];
+        let mut all = self.density.program.switches();
+        all.extend(self.field_switches());
+        all
+    }
+
+    /// The switches of the field and the weight alone (they leave the density, and so Z,
+    /// unchanged): the end of [`Case::switches`].
+    pub fn field_switches(&self) -> Vec<crate::expr::Switch> {
+        let mut progs: Vec<&Program> = vec![];
         match &self.field {
             Some(ExprField::Components(c)) => progs.extend(c.iter()),
             Some(ExprField::Gradient { log_model, .. }) => progs.push(log_model),

@@ -33,15 +33,18 @@ pub(super) fn second_integration<P: Density, S: ScoreField, W: ScalarFunction>(
         3 => 3,
         _ => 2,
     };
-    let r = cubature_hinted_from(
-        &main,
-        &cells,
-        k,
-        &|v: &[f64]| ratio_targets(v, tol, divergent),
-        // A residual worth confirming is larger than the errors: a tenth of the budget.
-        opts.max_evals / 10,
-        m,
-    );
+    let r = super::kinks::SwitchTest::new(opts, frame, d, k).with_branches(|br| {
+        cubature_hinted_from(
+            &main,
+            br,
+            &cells,
+            k,
+            &|v: &[f64]| ratio_targets(v, tol, divergent),
+            // A residual worth confirming is larger than the errors: a tenth of the budget.
+            opts.max_evals / 10,
+            m,
+        )
+    });
     (0..k)
         .map(|j| Estimate {
             value: r.values[j],

@@ -29,6 +29,7 @@
 //! | `options.rs` | [`CheckOptions`], [`default_tol`], [`CaseInfo`] |
 //! | `error.rs` | [`CheckError`]: why a check could not be run |
 //! | `integrand.rs` | the integrand vector (Z, lhs/rhs per variable, objectives, weighted forms) and the flux |
+//! | `kinks.rs` | the switches the cubature meets inside its regions (kinks and jumps it must not trust its rules across) |
 //! | `divergence.rs` | which integrals diverge, probed before the main cubature (2-D and up) |
 //! | `normalizer.rs` | Z and log Z, the targets of ratios `I/Z`, Z again through another map |
 //! | `boundary.rs` | the boundary term: face integrals, their limits at finite ends, decay at infinite ones |
@@ -40,6 +41,7 @@ mod confirm;
 mod divergence;
 mod error;
 mod integrand;
+mod kinks;
 mod normalizer;
 mod options;
 mod verdicts;
@@ -60,11 +62,12 @@ use crate::expr::Program;
 use crate::frame::{Frame, InFrame, hessian_frame, principal_frame};
 use crate::locate::{LocateError, Located, locate};
 use crate::model::{Density, ScalarFunction, ScoreField};
-use crate::quad::{Cell, Estimate, Piece, cubature_hinted, integrate_1d_vec};
+use crate::quad::{Cell, Estimate, Piece, cubature_hinted_with, integrate_1d_vec};
 use crate::report::{
     Boundary, Component, Cross, Face, Flux, Found, Ibp, Objective, Quantity, Report, Status,
     Weighted,
 };
+use kinks::SwitchTest;
 use std::sync::{Arc, Mutex};
 
 /// Run the check of `s` against `p` on the box `domain`.
@@ -423,7 +426,8 @@ fn integrate_all_nd<P: Density, S: ScoreField, W: ScalarFunction>(
     let cells = cells_of(&loc_z.pieces);
     let main =
         |zs: &[f64], n: usize, out: &mut [f64]| ig.eval_batch_hinted_in(frame.as_ref(), zs, n, out);
-    let r = cubature_hinted(&main, &cells, k, &targets, opts.max_evals);
+    let r = SwitchTest::new(opts, frame.as_ref(), d, k)
+        .with_branches(|br| cubature_hinted_with(&main, br, &cells, k, &targets, opts.max_evals));
     let est: Vec<Estimate> = (0..k)
         .map(|j| Estimate {
             value: r.values[j],

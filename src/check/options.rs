@@ -14,6 +14,10 @@ pub struct CheckOptions {
     /// Sub-expressions whose branch changes are found and added as breakpoints
     /// (by `breaks::find_breaks`).
     pub switches: Vec<crate::expr::Switch>,
+    /// How many of `switches`, at their end, are the field's or the weight's: they change
+    /// every integrand but Z. The others may change Z too (the density's; 0, the default,
+    /// takes every switch as one that may).
+    pub field_switches: usize,
     /// The field's derivatives are known only as their sum `∇·s` (a Python divergence that
     /// returns one value per point): the model gives it as `∂_1 s_1` and 0 for the others,
     /// and the identity is checked for the sum over the variables, reported as one component
@@ -28,6 +32,7 @@ impl Default for CheckOptions {
             max_evals: 20_000_000,
             breaks: vec![],
             switches: vec![],
+            field_switches: 0,
             total_divergence: false,
         }
     }

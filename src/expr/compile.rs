@@ -117,10 +117,15 @@ impl Switch {
             self.n_vars,
             "Switch::eval: wrong number of variables"
         );
-        let mut st = vec![0.0; self.code.len() + 1];
+        self.eval_with(x, &mut vec![])
+    }
+    /// [`Switch::eval`] with a stack the caller keeps, for many points.
+    pub fn eval_with(&self, x: &[f64], st: &mut Vec<f64>) -> f64 {
+        st.clear();
+        st.resize(self.code.len() + 1, 0.0);
         let mut sp = 0;
         for &op in &self.code {
-            sp = exec(op, x, &mut st, sp);
+            sp = exec(op, x, st, sp);
         }
         st[0]
     }

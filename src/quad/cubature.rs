@@ -176,6 +176,54 @@ pub fn pointwise<F: Fn(&[f64], &mut [f64]) + Sync>(
     }
 }
 
+/// Where the integrand changes branch inside the regions: switches of its expressions (the
+/// argument of a `max`, an `abs`, …) that no cell boundary follows, such as a kink of the
+/// field along a diagonal (issue 13). Across such a switch the integrand has a jump or a
+/// kink, and the embedded rules' difference says nothing about the rule's error: a jump of
+/// ∂s between a region's points, with |r7 − r5| below |r7 − r3|, left rhs 8.1e-7 off with an
+/// error of 5.6e-7. A region whose points or corners see two branches of a switch is weighed
+/// instead at a bound of any rule's error on a jump: its volume times the range of the
+/// values at its points, times the rule's positive weights (see `branch_factor`).
+pub struct Branches<'a> {
+    /// `eval(xs, n, out)`: at each of `n` points (`xs[v * n + l]`, in the integrand's
+    /// coordinates), a number naming the branch of each of the `count` switches,
+    /// `out[l * count + s]`; NaN where it is not known (a point at infinity).
+    pub eval: &'a VectorIntegrand<'a>,
+    pub count: usize,
+    /// Per switch, which of the `k` integrands change with its branch.
+    pub touches: Vec<Vec<bool>>,
+}
+
+/// A region across a switch keeps the rules' own error only where |r7 − r5| is below this
+/// share of |r7 − r3|: the order of convergence of an integrand smooth across the switch (the
+/// logistic's `abs` in `−|t| − 2 ln(1 + e^−|t|)` changes branch where the law is smooth),
+/// which a jump between the points shows only by chance (a jump beyond the outermost
+/// points along an axis, past 0.9 of the half-width: |r7 − r5| = 0.36 |r7 − r3|).
+const SMOOTH_ACROSS: f64 = 0.01;
+
+/// The share of a region that a plane which separates none of its points can cut off, at
+/// most, with a margin: the plane passes outside the points' hull. In 2-D that hull is
+/// [−λ₄, λ₄]², so the plane crosses a strip (1 − λ₄)/2 = 0.026 of the region; in 3-D and 4-D
+/// the λ₃ points leave the same strips and the vertices at λ₅ corner caps of 0.017 (3-D) and
+/// 0.006 (4-D).
+const CORNER_SHARE: f64 = 0.05;
+
+/// The sum of the degree-7 rule's positive weights (over its points, as a mean): its error
+/// on a jump of height 1 across any part of a region, a share `a` of it, is
+/// |Σ_{points beyond} wᵢ − a| ≤ this (the weights sum to 1, so the negative ones at most
+/// add to it).
+fn branch_factor(d: usize, w: &GmWeights) -> f64 {
+    let df = d as f64;
+    let counts = [
+        1.0,
+        2.0 * df,
+        2.0 * df,
+        2.0 * df * (df - 1.0),
+        2f64.powi(d as i32),
+    ];
+    w.w7.iter().zip(counts).map(|(w, c)| w.max(0.0) * c).sum()
+}
+
 /// The most dimensions [`cubature`] takes.
 pub const MAX_CUBATURE_DIM: usize = 8;
 
@@ -266,6 +314,18 @@ pub fn cubature_hinted(
     targets: &dyn Fn(&[f64]) -> Vec<f64>,
     max_evals: u64,
 ) -> CubatureResult {
+    cubature_hinted_with(f, None, cells, k, targets, max_evals)
+}
+
+/// [`cubature_hinted`] over an integrand that changes branch where `branches` say.
+pub fn cubature_hinted_with(
+    f: &VectorIntegrand,
+    branches: Option<&Branches>,
+    cells: &[Cell],
+    k: usize,
+    targets: &dyn Fn(&[f64]) -> Vec<f64>,
+    max_evals: u64,
+) -> CubatureResult {
     // In 4-D a first cut of 3 per axis never sampled a steep banana's ridge beyond |x| ≈ 4
     // (x ~ N(0, 1), y = 1.9x² + N(0, 0.1), two Gaussian coordinates): Z stayed 6.3e-5 (the
     // mass of |x| > 4) below the truth at 2.5M to 20M evaluations, with an error of 4.4e-5.
@@ -289,7 +349,7 @@ pub fn cubature_hinted(
             m = 3;
         }
     }
-    let mut r = cubature_inner(f, cells, k, true, targets, max_evals, m);
+    let mut r = cubature_inner(f, branches, cells, k, true, targets, max_evals, m);
     r.evals += tested;
     r
 }
@@ -431,24 +491,27 @@ pub fn cubature_from(
     max_evals: u64,
     m: usize,
 ) -> CubatureResult {
-    cubature_inner(f, cells, k, false, targets, max_evals, m)
+    cubature_inner(f, None, cells, k, false, targets, max_evals, m)
 }
 
-/// [`cubature_hinted`] with each cell first cut into `m^d` equal regions.
+/// [`cubature_hinted_with`] with each cell first cut into `m^d` equal regions.
 pub fn cubature_hinted_from(
     f: &VectorIntegrand,
+    branches: Option<&Branches>,
     cells: &[Cell],
     k: usize,
     targets: &dyn Fn(&[f64]) -> Vec<f64>,
     max_evals: u64,
     m: usize,
 ) -> CubatureResult {
-    cubature_inner(f, cells, k, true, targets, max_evals, m)
+    cubature_inner(f, branches, cells, k, true, targets, max_evals, m)
 }
 
 /// [`cubature_from`], with `hint` as for [`cubature_hinted`].
+#[allow(clippy::too_many_arguments)]
 fn cubature_inner(
     f: &VectorIntegrand,
+    br: Option<&Branches>,
     cells: &[Cell],
     k: usize,
     hint: bool,
@@ -507,7 +570,7 @@ fn cubature_inner(
     let mut jobs = jobs.into_iter().peekable();
     while jobs.peek().is_some() {
         let batch: Vec<Job> = jobs.by_ref().take(FIRST_BATCH).collect();
-        let (first, extra) = eval_regions(f, cells, batch, k, hint, &w, &ones);
+        let (first, extra) = eval_regions(f, br, cells, batch, k, hint, &w, &ones);
         evals += extra;
         store.extend(first);
     }
@@ -627,7 +690,7 @@ fn cubature_inner(
             }
         }
         evals += npts * jobs.len() as u64;
-        let (children, extra) = eval_regions(f, cells, jobs, k, hint, &w, &tgt);
+        let (children, extra) = eval_regions(f, br, cells, jobs, k, hint, &w, &tgt);
         evals += extra;
         let mut children = children.into_iter();
         for &id in &parents {
@@ -740,8 +803,10 @@ struct Job {
 /// The points of several regions go to the integrand in one batch. How the regions are
 /// grouped depends on the number of threads, but no value does: each point's integrand
 /// values are the same in any batch.
+#[allow(clippy::too_many_arguments)]
 fn eval_regions(
     f: &VectorIntegrand,
+    br: Option<&Branches>,
     cells: &[Cell],
     jobs: Vec<Job>,
     k: usize,
@@ -756,7 +821,7 @@ fn eval_regions(
     // the points of all the regions at once.
     if jobs.len() * npts < PARALLEL_POINTS || rayon::current_num_threads() == 1 {
         let mut s = Scratch::new(k, tgt);
-        return eval_batch_of_regions(f, cells, jobs, k, hint, w, &mut s);
+        return eval_batch_of_regions(f, br, cells, jobs, k, hint, w, &mut s);
     }
     let per = jobs
         .len()
@@ -772,7 +837,7 @@ fn eval_regions(
         .into_par_iter()
         .map_init(
             || Scratch::new(k, tgt),
-            |s, g| eval_batch_of_regions(f, cells, g, k, hint, w, s),
+            |s, g| eval_batch_of_regions(f, br, cells, g, k, hint, w, s),
         )
         .collect();
     let extra = done.iter().map(|g| g.1).sum();
@@ -1212,8 +1277,10 @@ struct Candidate {
 }
 
 /// Evaluate a batch of regions: all their points in one call of the integrand.
+#[allow(clippy::too_many_arguments)]
 fn eval_batch_of_regions(
     f: &VectorIntegrand,
+    br: Option<&Branches>,
     cells: &[Cell],
     jobs: Vec<Job>,
     k: usize,
@@ -1248,18 +1315,61 @@ fn eval_batch_of_regions(
     }
     debug_assert_eq!(l, n);
     f(&s.xs, n, &mut s.out);
+    // Per region, the integrands that change branch inside it (none without `br`).
+    let (touched, beyond) = match br {
+        Some(br) if br.count > 0 => branches_seen(br, cells, &jobs, &s.xs, k),
+        _ => (vec![], vec![]),
+    };
+    // Where only corners see a switch, the points all see one branch: the integrand at a
+    // corner beyond it (pulled in by 0.1% of the half-width) measures the jump.
+    let mut extra = 0u64;
+    let mut beyond_vals = vec![f64::NAN; beyond.len() * k];
+    let probes: Vec<(usize, usize)> = beyond
+        .iter()
+        .enumerate()
+        .filter_map(|(r, b)| b.map(|(_, q)| (r, q)))
+        .collect();
+    if !probes.is_empty() {
+        let m = probes.len();
+        let mut px = vec![0.0; d * m];
+        let mut pj = vec![1.0; m];
+        for (l, &(r, q)) in probes.iter().enumerate() {
+            let job = &jobs[r];
+            for (i, p) in cells[job.cell].pieces.iter().enumerate() {
+                let sg = if q >> i & 1 == 1 { 1.0 } else { -1.0 };
+                let (x, j) = p.map(job.center[i] + sg * 0.999 * job.half[i]);
+                px[i * m + l] = x;
+                pj[l] *= j;
+            }
+        }
+        let mut po = vec![0.0; ks * m];
+        f(&px, m, &mut po);
+        extra += m as u64;
+        for (l, &(r, _)) in probes.iter().enumerate() {
+            for j in 0..k {
+                let v = po[l * ks + j];
+                beyond_vals[r * k + j] = if v == 0.0 { 0.0 } else { v * pj[l] };
+            }
+        }
+    }
     let mut regions = Vec::with_capacity(jobs.len());
     let mut cands = vec![];
     for (r, job) in jobs.into_iter().enumerate() {
         let pieces = &cells[job.cell].pieces;
-        let (region, cand) = finish_region(job, pieces, r * npts, npts, k, hint, w, s);
+        let t = touched
+            .get(r * k..(r + 1) * k)
+            .map(|t| (t, &beyond_vals[r * k..(r + 1) * k]));
+        let (mut region, cand) = finish_region(job, pieces, r * npts, npts, k, hint, w, t, s);
+        if let Some(&Some((axis, _))) = beyond.get(r) {
+            region.axis = axis;
+        }
         if let Some(c) = cand {
             cands.push((r, c));
         }
         regions.push(region);
     }
     if cands.is_empty() {
-        return (regions, 0);
+        return (regions, extra);
     }
     // The integrand at each region's candidate peak, all in one call: where it confirms a
     // peak above what the region's points saw, the region may hold its volume at that height
@@ -1274,7 +1384,6 @@ fn eval_batch_of_regions(
         .enumerate()
         .flat_map(|(c, (_, cand))| cand.at.iter().map(move |p| (c, *p)))
         .collect();
-    let mut extra = 0u64;
     for _ in 0..=PROBE_ROUNDS {
         if pending.is_empty() {
             break;
@@ -1463,8 +1572,107 @@ fn eval_batch_of_regions(
     (regions, extra)
 }
 
+/// How a region meets the switches that change an integrand.
+#[derive(Clone, Copy, PartialEq, PartialOrd)]
+enum Across {
+    /// No switch changes branch in the region (as far as its points and corners show).
+    No,
+    /// Its points are on two branches: their values hold the jump.
+    Points,
+    /// Only its corners are: the switch passes beyond its outermost points, which all see
+    /// one branch, so their values say nothing of the jump.
+    Corners,
+}
+
+/// Per region of `jobs` (whose rule points are `xs`), for each of the `k` integrands, how the
+/// region meets the switches of `br` that change it ([`Across`]; a corner at infinity, whose
+/// branch is not known, is left out), and, where only corners see a switch, the axis to split
+/// across it and a corner beyond it (its bits: 1 for the upper side of each axis). The corners make the test exact for a switch linear in
+/// the coordinates: a plane meets a box only if it separates two of its corners.
+fn branches_seen(
+    br: &Branches,
+    cells: &[Cell],
+    jobs: &[Job],
+    xs: &[f64],
+    k: usize,
+) -> (Vec<Across>, Vec<Option<(usize, usize)>>) {
+    let Some(first) = jobs.first() else {
+        return (vec![], vec![]);
+    };
+    let d = first.d;
+    let npts = rule_size(d);
+    let n = npts * jobs.len();
+    let nc = 1usize << d;
+    let m = nc * jobs.len();
+    let mut cx = vec![0.0; d * m];
+    for (r, job) in jobs.iter().enumerate() {
+        let pieces = &cells[job.cell].pieces;
+        for mask in 0..nc {
+            for (i, p) in pieces.iter().enumerate() {
+                let sg = if mask >> i & 1 == 1 { 1.0 } else { -1.0 };
+                cx[i * m + r * nc + mask] = p.map(job.center[i] + sg * job.half[i]).0;
+            }
+        }
+    }
+    let c = br.count;
+    let mut at_points = vec![0.0; n * c];
+    (br.eval)(xs, n, &mut at_points);
+    let mut at_corners = vec![0.0; m * c];
+    (br.eval)(&cx, m, &mut at_corners);
+    // The least and largest branch of switch `sw` among `vals` (NaN left out).
+    let range = |vals: &[f64], sw: usize| {
+        vals.iter()
+            .skip(sw)
+            .step_by(c)
+            .filter(|b| !b.is_nan())
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &b| {
+                (lo.min(b), hi.max(b))
+            })
+    };
+    let mut out = vec![Across::No; jobs.len() * k];
+    let mut axes = vec![None; jobs.len()];
+    for r in 0..jobs.len() {
+        for sw in 0..c {
+            let (plo, phi) = range(&at_points[r * npts * c..(r + 1) * npts * c], sw);
+            let corners = &at_corners[r * nc * c..(r + 1) * nc * c];
+            let (clo, chi) = range(corners, sw);
+            let how = if plo < phi {
+                Across::Points
+            } else if clo.min(plo) < chi.max(phi) {
+                // The points' branch (plo = phi) or, with none known, the least corner's.
+                let ours = if plo.is_finite() { plo } else { clo };
+                let beyond: Vec<usize> = (0..nc)
+                    .filter(|&q| {
+                        let b = corners[q * c + sw];
+                        !b.is_nan() && b != ours
+                    })
+                    .collect();
+                // Split across the switch: along an axis on whose one side every corner
+                // beyond it lies (a switch along the region's edge was otherwise cut along
+                // its length, each child keeping the sliver beyond its points).
+                let axis = (0..d)
+                    .filter(|&i| beyond.iter().all(|&q| (q >> i & 1) == (beyond[0] >> i & 1)))
+                    .max_by(|&a, &b| jobs[r].half[a].total_cmp(&jobs[r].half[b]));
+                if let (None, Some(a), Some(&q)) = (axes[r], axis, beyond.first()) {
+                    axes[r] = Some((a, q));
+                }
+                Across::Corners
+            } else {
+                continue;
+            };
+            for (o, &t) in out[r * k..(r + 1) * k].iter_mut().zip(&br.touches[sw]) {
+                if t && how > *o {
+                    *o = how;
+                }
+            }
+        }
+    }
+    (out, axes)
+}
+
 /// The rule's sums for one region whose `npts` integrand vectors start at point `at` of the
-/// scratch's batch.
+/// scratch's batch; `touched` says how it meets the switches that change each integrand, with
+/// the integrands at a corner beyond a switch that only its corners see (NaN where none).
 #[allow(clippy::needless_range_loop, clippy::too_many_arguments)] // one index, several arrays
 fn finish_region(
     job: Job,
@@ -1474,6 +1682,7 @@ fn finish_region(
     k: usize,
     hint: bool,
     w: &GmWeights,
+    touched: Option<(&[Across], &[f64])>,
     s: &mut Scratch,
 ) -> (Region, Option<Candidate>) {
     let Job {
@@ -1590,6 +1799,28 @@ fn finish_region(
         // 3.0e-7.)
         let rough = e5 > ROUGH_SHARE * (r7 - r3).abs();
         raw[j] = if rough { e5 } else { EMBEDDED_SHARE * e5 };
+        let across = touched.map_or(Across::No, |t| t.0[j]);
+        let smooth = across == Across::Points && e5 <= SMOOTH_ACROSS * (r7 - r3).abs();
+        if across != Across::No && !smooth {
+            // Across a switch, unless the rules show the order of a smooth integrand there:
+            // any rule's error bound on a jump, the range of the values at the points
+            // standing for the jump's height (`Branches`); where only the corners see the
+            // switch, with the value at a corner beyond it, on at most a sliver of the region.
+            let (lo, hi) = (0..npts).fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), l| {
+                (lo.min(val(l)[j]), hi.max(val(l)[j]))
+            });
+            let height = match (across, touched.map(|t| t.1[j])) {
+                (Across::Corners, Some(b)) if b.is_finite() => {
+                    CORNER_SHARE * (hi.max(b) - lo.min(b))
+                }
+                // No value beyond (the corner's integrand not finite): the points' largest.
+                (Across::Corners, _) => CORNER_SHARE * (hi - lo).max(hi.abs()).max(lo.abs()),
+                _ => hi - lo,
+            };
+            let jump = (branch_factor(d, w) * vol * height).max(e5);
+            err[j] = jump + floor[j];
+            raw[j] = jump;
+        }
     }
     // If no axis shows a difference, split the widest.
     if best_diff <= 0.0 {
@@ -1745,6 +1976,65 @@ mod tests {
     /// Gaussian mass is an erf difference; a Gauss–Legendre sum over u₁; times the z factor).
     /// The rule alone sees 1.4e-18 ± 3.3e-18; the hint must make its error cover the mass
     /// (it did not before convex rises were candidates).
+    /// One region [−1, 1]² and the step 1{x + t·y > c}: its estimate and error, with the
+    /// step's switch given as `Branches` or not.
+    fn step_region(c: f64, t: f64, with_branches: bool) -> (f64, f64) {
+        let cells = vec![Cell {
+            pieces: vec![Piece::Finite { lo: -1.0, hi: 1.0 }; 2],
+        }];
+        let arg = move |xs: &[f64], n: usize, l: usize| xs[l] + t * xs[n + l] - c;
+        let step = move |xs: &[f64], n: usize, out: &mut [f64]| {
+            for (l, o) in out.iter_mut().enumerate() {
+                *o = if arg(xs, n, l) > 0.0 { 1.0 } else { 0.0 };
+            }
+        };
+        let side = move |xs: &[f64], n: usize, out: &mut [f64]| {
+            for (l, o) in out.iter_mut().enumerate() {
+                *o = arg(xs, n, l).signum();
+            }
+        };
+        let br = Branches {
+            eval: &side,
+            count: 1,
+            touches: vec![vec![true]],
+        };
+        let mut center = [0.0; MAX_CUBATURE_DIM];
+        let mut half = [0.0; MAX_CUBATURE_DIM];
+        center[..2].copy_from_slice(&[0.0, 0.0]);
+        half[..2].copy_from_slice(&[1.0, 1.0]);
+        let jobs = vec![Job {
+            cell: 0,
+            d: 2,
+            center,
+            half,
+        }];
+        let mut s = Scratch::new(1, &[1.0]);
+        let b = with_branches.then_some(&br);
+        let (r, _) =
+            eval_batch_of_regions(&step, b, &cells, jobs, 1, false, &gm_weights(2), &mut s);
+        (r[0].est()[0], r[0].err()[0])
+    }
+
+    #[test]
+    fn a_jump_across_a_region_is_bounded_where_the_rules_miss_it() {
+        // 1{x > c} on [−1, 1]² has the integral 2(1 − c). At c = 0.97 the jump lies beyond
+        // every point (λ₃ = λ₄ = 0.949), so the rules see 0 and their difference is 0; at
+        // c = 0.6 it lies between points; along x + 0.4y = 0.7, across the region.
+        for (c, t) in [(0.97, 0.0), (0.6, 0.0), (0.7, 0.4)] {
+            // ∫∫ 1{x > c − t y} dx dy = ∫ (1 − (c − t y)) dy over y ∈ [−1, 1] (c − t y stays
+            // in [−1, 1]) = 2(1 − c), for t = 0 and t = 0.4 alike.
+            let exact = 2.0 * (1.0 - c);
+            let (est, err) = step_region(c, t, true);
+            assert!(
+                (est - exact).abs() <= err,
+                "c = {c}, t = {t}: {est} ± {err}, exact {exact}"
+            );
+        }
+        // Without the switch, the region beyond every point reports 0 ± 0.
+        let (est, err) = step_region(0.97, 0.0, false);
+        assert!(est == 0.0 && err == 0.0, "{est} ± {err}");
+    }
+
     #[test]
     fn a_convex_flank_rising_to_the_edge_is_a_hidden_peak() {
         let (x0, y0) = (-2.504949680703243, 1.2763723168441248);
@@ -1783,6 +2073,7 @@ mod tests {
         let mut s = Scratch::new(1, &[1.0]);
         let (r, _) = eval_batch_of_regions(
             &steep_banana_3d,
+            None,
             &cells,
             jobs,
             1,
