@@ -181,9 +181,12 @@ pub fn pointwise<F: Fn(&[f64], &mut [f64]) + Sync>(
 /// field along a diagonal (issue 13). Across such a switch the integrand has a jump or a
 /// kink, and the embedded rules' difference says nothing about the rule's error: a jump of
 /// ∂s between a region's points, with |r7 − r5| below |r7 − r3|, left rhs 8.1e-7 off with an
-/// error of 5.6e-7. A region whose points or corners see two branches of a switch is weighed
-/// instead at a bound of any rule's error on a jump: its volume times the range of the
-/// values at its points, times the rule's positive weights (see `branch_factor`).
+/// error of 5.6e-7. A region whose points see two branches of a switch is weighed instead at
+/// a bound of any rule's error on a jump: its volume times the range of the values at its
+/// points, times the rule's positive weights (`branch_factor`), unless its rules show the
+/// order of a smooth integrand ([`SMOOTH_ACROSS`]); one whose corners alone see two, at the
+/// range with the value at a corner beyond the switch, on [`CORNER_SHARE`] of its volume,
+/// and it is split across the switch.
 pub struct Branches<'a> {
     /// `eval(xs, n, out)`: at each of `n` points (`xs[v * n + l]`, in the integrand's
     /// coordinates), a number naming the branch of each of the `count` switches,
@@ -1327,7 +1330,7 @@ fn eval_batch_of_regions(
     let probes: Vec<(usize, usize)> = beyond
         .iter()
         .enumerate()
-        .filter_map(|(r, b)| b.map(|(_, q)| (r, q)))
+        .filter_map(|(r, b)| b.map(|(q, _)| (r, q)))
         .collect();
     if !probes.is_empty() {
         let m = probes.len();
@@ -1360,7 +1363,7 @@ fn eval_batch_of_regions(
             .get(r * k..(r + 1) * k)
             .map(|t| (t, &beyond_vals[r * k..(r + 1) * k]));
         let (mut region, cand) = finish_region(job, pieces, r * npts, npts, k, hint, w, t, s);
-        if let Some(&Some((axis, _))) = beyond.get(r) {
+        if let Some(&Some((_, Some(axis)))) = beyond.get(r) {
             region.axis = axis;
         }
         if let Some(c) = cand {
@@ -1573,29 +1576,28 @@ fn eval_batch_of_regions(
 }
 
 /// How a region meets the switches that change an integrand.
-#[derive(Clone, Copy, PartialEq, PartialOrd)]
-enum Across {
-    /// No switch changes branch in the region (as far as its points and corners show).
-    No,
-    /// Its points are on two branches: their values hold the jump.
-    Points,
-    /// Only its corners are: the switch passes beyond its outermost points, which all see
-    /// one branch, so their values say nothing of the jump.
-    Corners,
+#[derive(Clone, Copy, Default)]
+struct Across {
+    /// Its points are on two branches of a switch: their values hold the jump.
+    points: bool,
+    /// Only its corners are, for a switch: it passes beyond the outermost points, which all
+    /// see one branch, so their values say nothing of the jump.
+    corners: bool,
 }
 
 /// Per region of `jobs` (whose rule points are `xs`), for each of the `k` integrands, how the
 /// region meets the switches of `br` that change it ([`Across`]; a corner at infinity, whose
-/// branch is not known, is left out), and, where only corners see a switch, the axis to split
-/// across it and a corner beyond it (its bits: 1 for the upper side of each axis). The corners make the test exact for a switch linear in
-/// the coordinates: a plane meets a box only if it separates two of its corners.
+/// branch is not known, is left out), and, where only corners see a switch, a corner beyond
+/// it (its bits: 1 for the upper side of each axis) and the axis to split across it. The
+/// corners make the test exact for a switch linear in the coordinates: a plane meets a box
+/// only if it separates two of its corners.
 fn branches_seen(
     br: &Branches,
     cells: &[Cell],
     jobs: &[Job],
     xs: &[f64],
     k: usize,
-) -> (Vec<Across>, Vec<Option<(usize, usize)>>) {
+) -> (Vec<Across>, Vec<Option<(usize, Option<usize>)>>) {
     let Some(first) = jobs.first() else {
         return (vec![], vec![]);
     };
@@ -1629,16 +1631,15 @@ fn branches_seen(
                 (lo.min(b), hi.max(b))
             })
     };
-    let mut out = vec![Across::No; jobs.len() * k];
+    let mut out = vec![Across::default(); jobs.len() * k];
     let mut axes = vec![None; jobs.len()];
     for r in 0..jobs.len() {
         for sw in 0..c {
             let (plo, phi) = range(&at_points[r * npts * c..(r + 1) * npts * c], sw);
             let corners = &at_corners[r * nc * c..(r + 1) * nc * c];
             let (clo, chi) = range(corners, sw);
-            let how = if plo < phi {
-                Across::Points
-            } else if clo.min(plo) < chi.max(phi) {
+            let points = plo < phi;
+            if !points && clo.min(plo) < chi.max(phi) {
                 // The points' branch (plo = phi) or, with none known, the least corner's.
                 let ours = if plo.is_finite() { plo } else { clo };
                 let beyond: Vec<usize> = (0..nc)
@@ -1653,16 +1654,16 @@ fn branches_seen(
                 let axis = (0..d)
                     .filter(|&i| beyond.iter().all(|&q| (q >> i & 1) == (beyond[0] >> i & 1)))
                     .max_by(|&a, &b| jobs[r].half[a].total_cmp(&jobs[r].half[b]));
-                if let (None, Some(a), Some(&q)) = (axes[r], axis, beyond.first()) {
-                    axes[r] = Some((a, q));
+                if let (None, Some(&q)) = (axes[r], beyond.first()) {
+                    axes[r] = Some((q, axis));
                 }
-                Across::Corners
-            } else {
+            } else if !points {
                 continue;
-            };
+            }
             for (o, &t) in out[r * k..(r + 1) * k].iter_mut().zip(&br.touches[sw]) {
-                if t && how > *o {
-                    *o = how;
+                if t {
+                    o.points |= points;
+                    o.corners |= !points;
                 }
             }
         }
@@ -1799,9 +1800,9 @@ fn finish_region(
         // 3.0e-7.)
         let rough = e5 > ROUGH_SHARE * (r7 - r3).abs();
         raw[j] = if rough { e5 } else { EMBEDDED_SHARE * e5 };
-        let across = touched.map_or(Across::No, |t| t.0[j]);
-        let smooth = across == Across::Points && e5 <= SMOOTH_ACROSS * (r7 - r3).abs();
-        if across != Across::No && !smooth {
+        let across = touched.map_or(Across::default(), |t| t.0[j]);
+        let smooth = e5 <= SMOOTH_ACROSS * (r7 - r3).abs();
+        if (across.points && !smooth) || across.corners {
             // Across a switch, unless the rules show the order of a smooth integrand there:
             // any rule's error bound on a jump, the range of the values at the points
             // standing for the jump's height (`Branches`); where only the corners see the
@@ -1809,14 +1810,19 @@ fn finish_region(
             let (lo, hi) = (0..npts).fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), l| {
                 (lo.min(val(l)[j]), hi.max(val(l)[j]))
             });
-            let height = match (across, touched.map(|t| t.1[j])) {
-                (Across::Corners, Some(b)) if b.is_finite() => {
-                    CORNER_SHARE * (hi.max(b) - lo.min(b))
-                }
-                // No value beyond (the corner's integrand not finite): the points' largest.
-                (Across::Corners, _) => CORNER_SHARE * (hi - lo).max(hi.abs()).max(lo.abs()),
-                _ => hi - lo,
+            let mut height = if across.points && !smooth {
+                hi - lo
+            } else {
+                0.0
             };
+            if across.corners {
+                height += CORNER_SHARE
+                    * match touched.map(|t| t.1[j]) {
+                        Some(b) if b.is_finite() => hi.max(b) - lo.min(b),
+                        // No value beyond (none taken, or not finite): the points' largest.
+                        _ => (hi - lo).max(hi.abs()).max(lo.abs()),
+                    };
+            }
             let jump = (branch_factor(d, w) * vol * height).max(e5);
             err[j] = jump + floor[j];
             raw[j] = jump;
