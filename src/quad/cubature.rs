@@ -1585,6 +1585,10 @@ struct Across {
     corners: bool,
 }
 
+/// A corner beyond a switch that only a region's corners see (its bits: 1 for the upper side
+/// of each axis), and the axis to split the region across the switch, if one is found.
+type CornerBeyond = (usize, Option<usize>);
+
 /// Per region of `jobs` (whose rule points are `xs`), for each of the `k` integrands, how the
 /// region meets the switches of `br` that change it ([`Across`]; a corner at infinity, whose
 /// branch is not known, is left out), and, where only corners see a switch, a corner beyond
@@ -1597,7 +1601,7 @@ fn branches_seen(
     jobs: &[Job],
     xs: &[f64],
     k: usize,
-) -> (Vec<Across>, Vec<Option<(usize, Option<usize>)>>) {
+) -> (Vec<Across>, Vec<Option<CornerBeyond>>) {
     let Some(first) = jobs.first() else {
         return (vec![], vec![]);
     };
