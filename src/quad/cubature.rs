@@ -1590,8 +1590,8 @@ struct Across {
 type CornerBeyond = (usize, Option<usize>);
 
 /// Per region of `jobs` (whose rule points are `xs`), for each of the `k` integrands, how the
-/// region meets the switches of `br` that change it ([`Across`]; a corner at infinity, whose
-/// branch is not known, is left out), and, where only corners see a switch, a corner beyond
+/// region meets the switches of `br` that change it ([`Across`]; a corner at infinity is
+/// taken a millionth of the half-width inside), and, where only corners see a switch, a corner beyond
 /// it (its bits: 1 for the upper side of each axis) and the axis to split across it. The
 /// corners make the test exact for a switch linear in the coordinates: a plane meets a box
 /// only if it separates two of its corners.
@@ -1616,7 +1616,14 @@ fn branches_seen(
         for mask in 0..nc {
             for (i, p) in pieces.iter().enumerate() {
                 let sg = if mask >> i & 1 == 1 { 1.0 } else { -1.0 };
-                cx[i * m + r * nc + mask] = p.map(job.center[i] + sg * job.half[i]).0;
+                // A corner at infinity stands in by a far point inside: a line at a small
+                // slope to an axis crosses a region reaching infinity only far out.
+                let x = p.map(job.center[i] + sg * job.half[i]).0;
+                cx[i * m + r * nc + mask] = if x.is_finite() {
+                    x
+                } else {
+                    p.map(job.center[i] + sg * (1.0 - 1e-6) * job.half[i]).0
+                };
             }
         }
     }
