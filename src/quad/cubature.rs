@@ -230,17 +230,21 @@ fn branch_factor(d: usize, w: &GmWeights) -> f64 {
 /// The most dimensions [`cubature`] takes.
 pub const MAX_CUBATURE_DIM: usize = 8;
 
-/// Regions split per round in `d` dimensions: their children are evaluated together, on
-/// every core. A number fixed by the dimension alone, so the regions split, and so every
-/// result, do not depend on the thread count; about 2000 points a round in 2-D to 4-D, enough
-/// work to share between threads.
-fn splits_per_round(d: usize) -> usize {
-    match d {
+/// Regions split per round in `d` dimensions with `stored` regions: their children are
+/// evaluated together, on every core. A number fixed by the dimension and the store alone,
+/// so the regions split, and so every result, do not depend on the thread count: about 2000
+/// points a round in 2-D to 4-D, enough work to share between threads, and up to 8 times as
+/// many once the store holds tens of thousands of regions (then the round's parents are all
+/// near the top of the queue anyway, and fewer, larger rounds spend less time waiting for
+/// threads and on the serial bookkeeping between rounds).
+fn splits_per_round(d: usize, stored: usize) -> usize {
+    let base = match d {
         1 => 16,
         2 => 64,
         3 => 32,
         _ => 16,
-    }
+    };
+    base * (stored / 16_384).clamp(1, 8)
 }
 
 /// The memory the regions of one cubature may take (each stores its centre, half-widths and
@@ -579,10 +583,10 @@ fn cubature_inner(
     }
     // Running totals, updated as regions are split; re-summed in store order now and then
     // (and at the end) so rounding does not drift.
-    let mut vals = sum(&store, k, |r| r.est());
-    let mut errs = sum(&store, k, |r| r.err());
+    let [mut vals, mut errs, mut floors] = totals(&store, k);
     let mut tgt = targets(&vals);
     reprioritise(&mut heap, &store, &tgt);
+    let mut errs_at_resum = errs.clone();
     let mut since = 0usize;
     let mut resum = 0usize;
     // (evaluations, worst error over its target, the share of hidden peaks' bounds in the
@@ -605,9 +609,20 @@ fn cubature_inner(
             }
             since = 0;
         }
-        if resum >= 4096 {
-            vals = sum(&store, k, |r| r.est());
-            errs = sum(&store, k, |r| r.err());
+        // A re-sum costs a pass over every region (cache misses, a tenth of a steep
+        // banana's time when done every 4096 splits). The running totals drift by a few ulps
+        // of the largest total since the last re-sum per split, which matters only once a
+        // total has fallen far below that: so a re-sum comes when an error has fallen a
+        // thousandfold since the last, and otherwise once the store has doubled (the passes
+        // add up to twice its final size). The totals only steer the refinement: a run ends
+        // on re-summed ones (below).
+        let fallen = errs
+            .iter()
+            .zip(&errs_at_resum)
+            .any(|(e, e0)| *e < 1e-3 * e0);
+        if resum >= store.len().max(4096) || (fallen && resum >= 64) {
+            [vals, errs, floors] = totals(&store, k);
+            errs_at_resum.clone_from(&errs);
             resum = 0;
         }
         let done = errs.iter().zip(&tgt).all(|(e, t)| e <= t);
@@ -622,7 +637,6 @@ fn cubature_inner(
             // floors): while they dominate, the run is still finding where the mass is, and
             // its error may collapse at once (bananas at 1e11 times their targets after 0.9M
             // evaluations converged by 3M).
-            let floors = sum(&store, k, |r| r.floor());
             let peaks = errs
                 .iter()
                 .zip(&tgt)
@@ -636,12 +650,12 @@ fn cubature_inner(
             }
         }
         // Bound: every round spends evaluations (or ends: no region left to split), and a
-        // round adds at most splits_per_round(d) regions, so the run ends by max_evals or by
-        // max_regions, whichever comes first.
-        let full = store.len() + splits_per_round(d) > max_regions || heap.is_empty();
+        // round adds at most splits_per_round(d, _) regions, so the run ends by max_evals or
+        // by max_regions, whichever comes first.
+        let per_round = splits_per_round(d, store.len());
+        let full = store.len() + per_round > max_regions || heap.is_empty();
         if done || evals >= max_evals || full {
-            vals = sum(&store, k, |r| r.est());
-            errs = sum(&store, k, |r| r.err());
+            [vals, errs, floors] = totals(&store, k);
             let done = errs.iter().zip(&tgt).all(|(e, t)| e <= t);
             if done || evals >= max_evals || full {
                 return CubatureResult {
@@ -654,22 +668,24 @@ fn cubature_inner(
             }
         }
         if stopped.is_some() {
+            [vals, errs, _] = totals(&store, k);
             return CubatureResult {
-                values: sum(&store, k, |r| r.est()),
-                errors: sum(&store, k, |r| r.err()),
+                values: vals,
+                errors: errs,
                 evals,
                 converged: false,
                 stopped,
             };
         }
-        let mut parents = Vec::with_capacity(splits_per_round(d));
-        // Bound: splits_per_round(d) ≤ 64 parents a round.
-        while parents.len() < splits_per_round(d) {
+        let mut parents = Vec::with_capacity(per_round);
+        // Bound: splits_per_round(d, _) ≤ 512 parents a round.
+        while parents.len() < per_round {
             let Some(top) = heap.pop() else { break };
             let worst = &store[top.id as usize];
             for j in 0..k {
                 vals[j] -= worst.est()[j];
                 errs[j] -= worst.err()[j];
+                floors[j] -= worst.floor()[j];
             }
             parents.push(top.id as usize);
         }
@@ -720,6 +736,7 @@ fn cubature_inner(
                 for j in 0..k {
                     vals[j] += r.est()[j];
                     errs[j] += r.err()[j];
+                    floors[j] += r.floor()[j];
                 }
                 heap.push(Ranked {
                     priority: priority(r.err(), &tgt),
@@ -847,15 +864,22 @@ fn eval_regions(
     (done.into_iter().flat_map(|g| g.0).collect(), extra)
 }
 
-fn sum(store: &[Region], k: usize, field: impl Fn(&Region) -> &[f64]) -> Vec<f64> {
-    // Compensated: thousands of regions would otherwise lose ~N·ε.
-    let mut acc = vec![Neumaier::default(); k];
+/// The totals over the store of the regions' estimates, errors and floors, compensated
+/// (thousands of regions would otherwise lose ~N·ε), in one pass (each region's numbers lie
+/// together, so the pass costs one cache miss a region).
+fn totals(store: &[Region], k: usize) -> [Vec<f64>; 3] {
+    let mut acc = vec![Neumaier::default(); 3 * k];
     for r in store {
-        for (a, &v) in acc.iter_mut().zip(field(r)) {
-            a.add(v);
+        let (e, rest) = acc.split_at_mut(k);
+        let (er, fl) = rest.split_at_mut(k);
+        for (((a, b), c), j) in e.iter_mut().zip(er).zip(fl).zip(0..k) {
+            a.add(r.est()[j]);
+            b.add(r.err()[j]);
+            c.add(r.floor()[j]);
         }
     }
-    acc.into_iter().map(Neumaier::total).collect()
+    let mut t = acc.into_iter().map(Neumaier::total);
+    [0, 1, 2].map(|_| t.by_ref().take(k).collect())
 }
 
 fn priority(err: &[f64], tgt: &[f64]) -> f64 {
