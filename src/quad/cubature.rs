@@ -581,20 +581,22 @@ fn cubature_inner(
         evals += extra;
         store.extend(first);
     }
-    // Running totals, updated as regions are split; re-summed in store order now and then
-    // (and at the end) so rounding does not drift.
-    let [mut vals, mut errs, mut floors] = totals(&store, k);
-    let mut tgt = targets(&vals);
+    // Running totals, compensated, updated as regions are split: they drift by no more than
+    // rounding of the totals themselves (a plain running sum drifts by ulps of the largest
+    // total it ever held, which a total a billion times smaller cannot afford, and re-summing
+    // the store to mend that cost a tenth of a steep banana's time in cache misses). They
+    // only steer the refinement: a run ends on totals re-summed in store order (below).
+    let mut running = Running::new(&store, k);
+    let mut tgt = targets(&running.totals()[0]);
     reprioritise(&mut heap, &store, &tgt);
-    let mut errs_at_resum = errs.clone();
     let mut since = 0usize;
-    let mut resum = 0usize;
     // (evaluations, worst error over its target, the share of hidden peaks' bounds in the
     // errors) at about every doubling of the evaluations.
     let mut history: Vec<(u64, f64, f64)> = vec![];
     let mut next_mark = evals.max(1);
     let mut stopped = None;
     loop {
+        let [vals, errs, floors] = running.totals();
         if since >= 64 {
             // Re-rank every region only when a target has moved by more than 1%: ranking
             // all regions is O(n·k) and, done every 64 splits, cost more than the integrand.
@@ -608,22 +610,6 @@ fn cubature_inner(
                 reprioritise(&mut heap, &store, &tgt);
             }
             since = 0;
-        }
-        // A re-sum costs a pass over every region (cache misses, a tenth of a steep
-        // banana's time when done every 4096 splits). The running totals drift by a few ulps
-        // of the largest total since the last re-sum per split, which matters only once a
-        // total has fallen far below that: so a re-sum comes when an error has fallen a
-        // thousandfold since the last, and otherwise once the store has doubled (the passes
-        // add up to twice its final size). The totals only steer the refinement: a run ends
-        // on re-summed ones (below).
-        let fallen = errs
-            .iter()
-            .zip(&errs_at_resum)
-            .any(|(e, e0)| *e < 1e-3 * e0);
-        if resum >= store.len().max(4096) || (fallen && resum >= 64) {
-            [vals, errs, floors] = totals(&store, k);
-            errs_at_resum.clone_from(&errs);
-            resum = 0;
         }
         let done = errs.iter().zip(&tgt).all(|(e, t)| e <= t);
         if !done && evals >= next_mark {
@@ -655,7 +641,7 @@ fn cubature_inner(
         let per_round = splits_per_round(d, store.len());
         let full = store.len() + per_round > max_regions || heap.is_empty();
         if done || evals >= max_evals || full {
-            [vals, errs, floors] = totals(&store, k);
+            let [vals, errs, _] = totals(&store, k);
             let done = errs.iter().zip(&tgt).all(|(e, t)| e <= t);
             if done || evals >= max_evals || full {
                 return CubatureResult {
@@ -668,7 +654,7 @@ fn cubature_inner(
             }
         }
         if stopped.is_some() {
-            [vals, errs, _] = totals(&store, k);
+            let [vals, errs, _] = totals(&store, k);
             return CubatureResult {
                 values: vals,
                 errors: errs,
@@ -681,12 +667,7 @@ fn cubature_inner(
         // Bound: splits_per_round(d, _) ≤ 512 parents a round.
         while parents.len() < per_round {
             let Some(top) = heap.pop() else { break };
-            let worst = &store[top.id as usize];
-            for j in 0..k {
-                vals[j] -= worst.est()[j];
-                errs[j] -= worst.err()[j];
-                floors[j] -= worst.floor()[j];
-            }
+            running.sub(&store[top.id as usize]);
             parents.push(top.id as usize);
         }
         let mut jobs = Vec::with_capacity(2 * parents.len());
@@ -733,11 +714,7 @@ fn cubature_inner(
             }
             let [a, b] = pair;
             for (slot, r) in [(id, a), (store.len(), b)] {
-                for j in 0..k {
-                    vals[j] += r.est()[j];
-                    errs[j] += r.err()[j];
-                    floors[j] += r.floor()[j];
-                }
+                running.add(&r);
                 heap.push(Ranked {
                     priority: priority(r.err(), &tgt),
                     id: slot as u32,
@@ -750,7 +727,6 @@ fn cubature_inner(
             }
         }
         since += parents.len();
-        resum += parents.len();
     }
 }
 
@@ -880,6 +856,45 @@ fn totals(store: &[Region], k: usize) -> [Vec<f64>; 3] {
     }
     let mut t = acc.into_iter().map(Neumaier::total);
     [0, 1, 2].map(|_| t.by_ref().take(k).collect())
+}
+
+/// The store's totals kept up as regions leave and enter it (see [`totals`]).
+struct Running {
+    k: usize,
+    /// The estimates', errors' and floors' sums, `k` each.
+    acc: Vec<Neumaier>,
+}
+
+impl Running {
+    fn new(store: &[Region], k: usize) -> Self {
+        let mut run = Running {
+            k,
+            acc: vec![Neumaier::default(); 3 * k],
+        };
+        for r in store {
+            run.add(r);
+        }
+        run
+    }
+    fn add(&mut self, r: &Region) {
+        self.apply(r, 1.0);
+    }
+    fn sub(&mut self, r: &Region) {
+        self.apply(r, -1.0);
+    }
+    fn apply(&mut self, r: &Region, sign: f64) {
+        let k = self.k;
+        let parts = [r.est(), r.err(), r.floor()];
+        for (acc, part) in self.acc.chunks_exact_mut(k).zip(parts) {
+            for (a, v) in acc.iter_mut().zip(part) {
+                a.add(sign * v);
+            }
+        }
+    }
+    fn totals(&self) -> [Vec<f64>; 3] {
+        let mut t = self.acc.iter().map(|a| a.total());
+        [0, 1, 2].map(|_| t.by_ref().take(self.k).collect())
+    }
 }
 
 fn priority(err: &[f64], tgt: &[f64]) -> f64 {
