@@ -63,43 +63,117 @@ const EMBEDDED_SHARE: f64 = 0.02;
 /// difference shows no order of convergence (see `finish_region`).
 const ROUGH_SHARE: f64 = 1.0;
 
-struct Region {
+/// Regions, stored flat: per region its cell and split axis, and `2d + 4k` numbers (the
+/// centre and half-widths, `d` each, then per component the estimate, its error, the share
+/// of |r7 − r5| its children keep as a floor on their errors (see `finish_region`) and the
+/// rounding floor, `k` each). One allocation for them all, not one a region: the
+/// bookkeeping between rounds visits regions in the queue's order, and with an allocation
+/// each it spent a third of a steep banana's time in cache misses, `malloc` and `free`.
+struct Regions {
+    d: usize,
+    k: usize,
+    /// Per region: its cell and the axis it is split along.
+    meta: Vec<(u32, u32)>,
+    data: Vec<f64>,
+}
+
+/// One region of [`Regions`].
+#[derive(Clone, Copy)]
+struct Region<'a> {
     cell: usize,
     axis: usize,
     d: usize,
     k: usize,
-    /// The centre and half-widths (`d` each), then per component the estimate, its error,
-    /// the share of |r7 − r5| its children keep as a floor on their errors (see
-    /// `finish_region`) and the rounding floor (`k` each): one allocation per region.
-    data: Vec<f64>,
+    data: &'a [f64],
 }
 
-impl Region {
-    fn center(&self) -> &[f64] {
+impl<'a> Region<'a> {
+    fn center(&self) -> &'a [f64] {
         &self.data[..self.d]
     }
-    fn half(&self) -> &[f64] {
+    fn half(&self) -> &'a [f64] {
         &self.data[self.d..2 * self.d]
     }
-    fn est(&self) -> &[f64] {
+    fn est(&self) -> &'a [f64] {
         let o = 2 * self.d;
         &self.data[o..o + self.k]
     }
-    fn err(&self) -> &[f64] {
+    fn err(&self) -> &'a [f64] {
         let o = 2 * self.d + self.k;
         &self.data[o..o + self.k]
     }
-    fn raw(&self) -> &[f64] {
+    fn raw(&self) -> &'a [f64] {
         let o = 2 * self.d + 2 * self.k;
         &self.data[o..o + self.k]
     }
-    fn floor(&self) -> &[f64] {
+    fn floor(&self) -> &'a [f64] {
         let o = 2 * self.d + 3 * self.k;
         &self.data[o..o + self.k]
     }
-    fn err_mut(&mut self) -> &mut [f64] {
-        let o = 2 * self.d + self.k;
-        &mut self.data[o..o + self.k]
+}
+
+impl Regions {
+    fn new(d: usize, k: usize) -> Self {
+        Regions {
+            d,
+            k,
+            meta: vec![],
+            data: vec![],
+        }
+    }
+    fn stride(&self) -> usize {
+        2 * self.d + 4 * self.k
+    }
+    fn len(&self) -> usize {
+        self.meta.len()
+    }
+    fn get(&self, i: usize) -> Region<'_> {
+        let n = self.stride();
+        let (cell, axis) = self.meta[i];
+        Region {
+            cell: cell as usize,
+            axis: axis as usize,
+            d: self.d,
+            k: self.k,
+            data: &self.data[i * n..(i + 1) * n],
+        }
+    }
+    fn iter(&self) -> impl Iterator<Item = Region<'_>> {
+        (0..self.len()).map(|i| self.get(i))
+    }
+    fn data_mut(&mut self, i: usize) -> &mut [f64] {
+        let n = self.stride();
+        &mut self.data[i * n..(i + 1) * n]
+    }
+    fn err_mut(&mut self, i: usize) -> &mut [f64] {
+        let (d, k) = (self.d, self.k);
+        &mut self.data_mut(i)[2 * d + k..2 * d + 2 * k]
+    }
+    fn set_axis(&mut self, i: usize, axis: usize) {
+        self.meta[i].1 = axis as u32;
+    }
+    /// A new region of zeros in `cell`, to be filled in.
+    fn push_zeros(&mut self, cell: usize) -> &mut [f64] {
+        self.meta.push((cell as u32, 0));
+        let n = self.stride();
+        self.data.resize(self.data.len() + n, 0.0);
+        let at = self.data.len() - n;
+        &mut self.data[at..]
+    }
+    /// Put a copy of `r` at `slot`: in place of the region there, or after the last.
+    fn put(&mut self, slot: usize, r: Region) {
+        let meta = (r.cell as u32, r.axis as u32);
+        if slot == self.len() {
+            self.meta.push(meta);
+            self.data.extend_from_slice(r.data);
+        } else {
+            self.meta[slot] = meta;
+            self.data_mut(slot).copy_from_slice(r.data);
+        }
+    }
+    fn append(&mut self, other: &Regions) {
+        self.meta.extend_from_slice(&other.meta);
+        self.data.extend_from_slice(&other.data);
     }
 }
 
@@ -256,7 +330,7 @@ pub const MEMORY_BUDGET: usize = 256 << 20;
 /// The most regions a cubature of `k` integrands in `d` dimensions stores: [`MEMORY_BUDGET`]
 /// over the size of one region.
 pub fn max_regions(d: usize, k: usize) -> usize {
-    let per = std::mem::size_of::<Region>()
+    let per = std::mem::size_of::<(u32, u32)>()
         + std::mem::size_of::<Ranked>()
         + (2 * d + 4 * k) * std::mem::size_of::<f64>();
     MEMORY_BUDGET / per
@@ -545,7 +619,7 @@ fn cubature_inner(
     let max_regions = max_regions(d, k);
     let mut evals = 0u64;
     // The regions, each split region's place taken by its first child; the queue ranks them.
-    let mut store: Vec<Region> = vec![];
+    let mut store = Regions::new(d, k);
     let mut heap: BinaryHeap<Ranked> = BinaryHeap::new();
     let mut jobs = vec![];
     for (ci, cell) in cells.iter().enumerate() {
@@ -579,7 +653,7 @@ fn cubature_inner(
         let batch: Vec<Job> = jobs.by_ref().take(FIRST_BATCH).collect();
         let (first, extra) = eval_regions(f, br, cells, batch, k, hint, &w, &ones);
         evals += extra;
-        store.extend(first);
+        store.append(&first);
     }
     // Running totals, compensated, updated as regions are split: they drift by no more than
     // rounding of the totals themselves (a plain running sum drifts by ulps of the largest
@@ -667,12 +741,12 @@ fn cubature_inner(
         // Bound: splits_per_round(d, _) ≤ 512 parents a round.
         while parents.len() < per_round {
             let Some(top) = heap.pop() else { break };
-            running.sub(&store[top.id as usize]);
+            running.sub(store.get(top.id as usize));
             parents.push(top.id as usize);
         }
         let mut jobs = Vec::with_capacity(2 * parents.len());
         for &id in &parents {
-            let worst = &store[id];
+            let worst = store.get(id);
             let ax = worst.axis;
             let mut h = [0.0; MAX_CUBATURE_DIM];
             h[..d].copy_from_slice(worst.half());
@@ -690,40 +764,35 @@ fn cubature_inner(
             }
         }
         evals += npts * jobs.len() as u64;
-        let (children, extra) = eval_regions(f, br, cells, jobs, k, hint, &w, &tgt);
+        let (mut children, extra) = eval_regions(f, br, cells, jobs, k, hint, &w, &tgt);
         evals += extra;
-        let mut children = children.into_iter();
-        for &id in &parents {
-            let (Some(a), Some(b)) = (children.next(), children.next()) else {
-                unreachable!("two children per parent")
-            };
-            let mut pair = [a, b];
+        debug_assert_eq!(children.len(), 2 * parents.len(), "two children per parent");
+        for (p, &id) in parents.iter().enumerate() {
+            let pair = [2 * p, 2 * p + 1];
             // Error of the children: half the change from the parent's degree-7 value to
             // the children's (an estimate of the parent's own error, so generous for the
             // children), but never below a small share of the children's embedded-rule
             // difference.
             // (That share is the whole difference in a region where the rules show no order
             // of convergence: see `finish_region`.)
-            let worst = &store[id];
+            let worst = store.get(id).est();
             for j in 0..k {
-                let diff = (worst.est()[j] - (pair[0].est()[j] + pair[1].est()[j])).abs();
-                for r in pair.iter_mut() {
-                    let e = (0.5 * diff).max(r.raw()[j]) + r.floor()[j];
-                    r.err_mut()[j] = e;
+                let diff = (worst[j]
+                    - (children.get(pair[0]).est()[j] + children.get(pair[1]).est()[j]))
+                    .abs();
+                for r in pair {
+                    let e = (0.5 * diff).max(children.get(r).raw()[j]) + children.get(r).floor()[j];
+                    children.err_mut(r)[j] = e;
                 }
             }
-            let [a, b] = pair;
-            for (slot, r) in [(id, a), (store.len(), b)] {
-                running.add(&r);
+            for (slot, r) in [(id, pair[0]), (store.len(), pair[1])] {
+                let r = children.get(r);
+                running.add(r);
                 heap.push(Ranked {
                     priority: priority(r.err(), &tgt),
                     id: slot as u32,
                 });
-                if slot == store.len() {
-                    store.push(r);
-                } else {
-                    store[slot] = r;
-                }
+                store.put(slot, r);
             }
         }
         since += parents.len();
@@ -809,7 +878,7 @@ fn eval_regions(
     hint: bool,
     w: &GmWeights,
     tgt: &[f64],
-) -> (Vec<Region>, u64) {
+) -> (Regions, u64) {
     use rayon::prelude::*;
     let d = cells[0].pieces.len();
     let npts = rule_size(d);
@@ -829,7 +898,7 @@ fn eval_regions(
     while it.peek().is_some() {
         groups.push(it.by_ref().take(per).collect());
     }
-    let done: Vec<(Vec<Region>, u64)> = groups
+    let done: Vec<(Regions, u64)> = groups
         .into_par_iter()
         .map_init(
             || Scratch::new(k, tgt),
@@ -837,15 +906,19 @@ fn eval_regions(
         )
         .collect();
     let extra = done.iter().map(|g| g.1).sum();
-    (done.into_iter().flat_map(|g| g.0).collect(), extra)
+    let mut all = Regions::new(d, k);
+    for (g, _) in &done {
+        all.append(g);
+    }
+    (all, extra)
 }
 
 /// The totals over the store of the regions' estimates, errors and floors, compensated
 /// (thousands of regions would otherwise lose ~N·ε), in one pass (each region's numbers lie
 /// together, so the pass costs one cache miss a region).
-fn totals(store: &[Region], k: usize) -> [Vec<f64>; 3] {
+fn totals(store: &Regions, k: usize) -> [Vec<f64>; 3] {
     let mut acc = vec![Neumaier::default(); 3 * k];
-    for r in store {
+    for r in store.iter() {
         let (e, rest) = acc.split_at_mut(k);
         let (er, fl) = rest.split_at_mut(k);
         for (((a, b), c), j) in e.iter_mut().zip(er).zip(fl).zip(0..k) {
@@ -866,23 +939,23 @@ struct Running {
 }
 
 impl Running {
-    fn new(store: &[Region], k: usize) -> Self {
+    fn new(store: &Regions, k: usize) -> Self {
         let mut run = Running {
             k,
             acc: vec![Neumaier::default(); 3 * k],
         };
-        for r in store {
+        for r in store.iter() {
             run.add(r);
         }
         run
     }
-    fn add(&mut self, r: &Region) {
+    fn add(&mut self, r: Region) {
         self.apply(r, 1.0);
     }
-    fn sub(&mut self, r: &Region) {
+    fn sub(&mut self, r: Region) {
         self.apply(r, -1.0);
     }
-    fn apply(&mut self, r: &Region, sign: f64) {
+    fn apply(&mut self, r: Region, sign: f64) {
         let k = self.k;
         let parts = [r.est(), r.err(), r.floor()];
         for (acc, part) in self.acc.chunks_exact_mut(k).zip(parts) {
@@ -904,7 +977,7 @@ fn priority(err: &[f64], tgt: &[f64]) -> f64 {
         .fold(0.0, f64::max)
 }
 
-fn reprioritise(heap: &mut BinaryHeap<Ranked>, store: &[Region], tgt: &[f64]) {
+fn reprioritise(heap: &mut BinaryHeap<Ranked>, store: &Regions, tgt: &[f64]) {
     let ranked: Vec<Ranked> = store
         .iter()
         .enumerate()
@@ -1329,9 +1402,9 @@ fn eval_batch_of_regions(
     hint: bool,
     w: &GmWeights,
     s: &mut Scratch,
-) -> (Vec<Region>, u64) {
+) -> (Regions, u64) {
     let Some(first) = jobs.first() else {
-        return (vec![], 0);
+        return (Regions::new(0, k), 0);
     };
     let d = first.d;
     let npts = rule_size(d);
@@ -1394,21 +1467,22 @@ fn eval_batch_of_regions(
             }
         }
     }
-    let mut regions = Vec::with_capacity(jobs.len());
+    let mut regions = Regions::new(d, k);
+    regions.meta.reserve(jobs.len());
+    regions.data.reserve(jobs.len() * regions.stride());
     let mut cands = vec![];
     for (r, job) in jobs.into_iter().enumerate() {
         let pieces = &cells[job.cell].pieces;
         let t = touched
             .get(r * k..(r + 1) * k)
             .map(|t| (t, &beyond_vals[r * k..(r + 1) * k]));
-        let (mut region, cand) = finish_region(job, pieces, r * npts, npts, k, hint, w, t, s);
+        let cand = finish_region(job, pieces, r * npts, npts, k, hint, w, t, s, &mut regions);
         if let Some(&Some((_, Some(axis)))) = beyond.get(r) {
-            region.axis = axis;
+            regions.set_axis(r, axis);
         }
         if let Some(c) = cand {
             cands.push((r, c));
         }
-        regions.push(region);
     }
     if cands.is_empty() {
         return (regions, extra);
@@ -1435,7 +1509,11 @@ fn eval_batch_of_regions(
         let mut xs = vec![0.0; d * m];
         let mut jac = vec![1.0; m];
         for (l, (c, pr)) in pending.iter().enumerate() {
-            for (i, p) in cells[regions[cands[*c].0].cell].pieces.iter().enumerate() {
+            for (i, p) in cells[regions.get(cands[*c].0).cell]
+                .pieces
+                .iter()
+                .enumerate()
+            {
                 let (x, j) = p.map(pr.u[i]);
                 xs[i * m + l] = x;
                 jac[l] *= j;
@@ -1466,7 +1544,7 @@ fn eval_batch_of_regions(
                 // distance) (the straight line made a plain Gaussian's regions count up to
                 // e^6 times their mass: 4-D benchmark 4.29M → 5.01M evaluations).
                 let curv = &cands[*c].1.curv;
-                let reg = &regions[cands[*c].0];
+                let reg = regions.get(cands[*c].0);
                 let pieces = &cells[reg.cell].pieces;
                 let mut rise = 0.0;
                 for i in (0..d).filter(|&i| i != pr.axis) {
@@ -1501,7 +1579,7 @@ fn eval_batch_of_regions(
                 top[*c] = Some((lw, jac[l], o[..k].to_vec(), pr.axis, lift.exp()));
             }
             let g = o[k + 1 + pr.axis];
-            let pieces = &cells[regions[cands[*c].0].cell].pieces;
+            let pieces = &cells[regions.get(cands[*c].0).cell].pieces;
             let at_x = |x: f64, pr: &Probe| {
                 let mut u = pr.u;
                 u[pr.axis] = pieces[pr.axis]
@@ -1595,19 +1673,20 @@ fn eval_batch_of_regions(
         let Some((_, jac, o, axis, lift)) = t else {
             continue;
         };
-        let region = &mut regions[cands[c].0];
+        let r = cands[c].0;
         // The region is split across the peak: along the line its points missed it on. Split
         // along the axis of the largest fourth difference instead, a region 1e-5 wide in u₁
         // and 0.03 long in u₂ was halved 16 times across a ridge that ran along u₂ and kept
         // 4e-6 of E|x|² unseen (errors of 1e-10 added each time, halving with the volume).
-        region.axis = *axis;
-        let vol: f64 = region.half().iter().map(|h| 2.0 * h).product();
+        regions.set_axis(r, *axis);
+        let vol: f64 = regions.get(r).half().iter().map(|h| 2.0 * h).product();
         let (fo, eo) = (2 * d + 3 * k, 2 * d + k);
+        let data = regions.data_mut(r);
         for (j, oj) in o.iter().enumerate() {
             let h = vol * jac * oj.abs() * lift;
             if h.is_finite() {
-                region.data[fo + j] += h;
-                region.data[eo + j] += h;
+                data[fo + j] += h;
+                data[eo + j] += h;
             }
         }
     }
@@ -1735,7 +1814,8 @@ fn finish_region(
     w: &GmWeights,
     touched: Option<(&[Across], &[f64])>,
     s: &mut Scratch,
-) -> (Region, Option<Candidate>) {
+    regions: &mut Regions,
+) -> Option<Candidate> {
     let Job {
         cell,
         d,
@@ -1818,7 +1898,7 @@ fn finish_region(
         }
     }
     let vol: f64 = half.iter().map(|h| 2.0 * h).product();
-    let mut data = vec![0.0; 2 * d + 4 * k];
+    let data = regions.push_zeros(cell);
     data[..d].copy_from_slice(center);
     data[d..2 * d].copy_from_slice(half);
     let (est, rest) = data[2 * d..].split_at_mut(k);
@@ -1884,16 +1964,8 @@ fn finish_region(
             .max_by(|&a, &b| half[a].total_cmp(&half[b]))
             .unwrap_or(0);
     }
-    (
-        Region {
-            cell,
-            axis: best_axis,
-            d,
-            k,
-            data,
-        },
-        candidate,
-    )
+    regions.set_axis(regions.len() - 1, best_axis);
+    candidate
 }
 
 #[cfg(test)]
@@ -2068,7 +2140,7 @@ mod tests {
         let b = with_branches.then_some(&br);
         let (r, _) =
             eval_batch_of_regions(&step, b, &cells, jobs, 1, false, &gm_weights(2), &mut s);
-        (r[0].est()[0], r[0].err()[0])
+        (r.get(0).est()[0], r.get(0).err()[0])
     }
 
     #[test]
@@ -2139,14 +2211,14 @@ mod tests {
         );
         let mass = 5.615e-7;
         assert!(
-            r[0].est()[0] < 1e-9 * mass,
+            r.get(0).est()[0] < 1e-9 * mass,
             "the rule should not see it: {:e}",
-            r[0].est()[0]
+            r.get(0).est()[0]
         );
         assert!(
-            r[0].err()[0] >= mass,
+            r.get(0).err()[0] >= mass,
             "error {:e} < mass {mass:e}",
-            r[0].err()[0]
+            r.get(0).err()[0]
         );
     }
 
