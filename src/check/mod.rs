@@ -48,7 +48,7 @@ mod verdicts;
 
 pub use error::CheckError;
 use normalizer::normalizer;
-pub(crate) use normalizer::{cross_check_z, ratio_targets};
+pub(crate) use normalizer::{cross_check_z, pilot_frame, ratio_targets};
 pub use options::{CaseInfo, CheckOptions, default_tol};
 pub use verdicts::status_for_value;
 
@@ -407,22 +407,30 @@ fn integrate_all_nd<P: Density, S: ScoreField, W: ScalarFunction>(
     let divergent = probe_divergence(ig, loc, domain);
     let targets = |v: &[f64]| ratio_targets(v, tol, &divergent);
     // On the whole space, the integrals are taken in the law's own axes (crate::frame).
-    let frame = if axis_breaks {
+    // Else in the axes of its Hessian at the mode where a pilot shows them cheaper.
+    let principal = if axis_breaks {
         None
     } else {
         principal_frame(p, loc, domain)
     };
-    let in_frame = frame.as_ref().map(|f| InFrame { p, frame: f });
-    let loc_z = match &in_frame {
-        Some(pz) => locate(pz, domain).unwrap_or_else(|_| loc.clone()),
-        None => loc.clone(),
-    };
-    if let Some(f) = &frame {
+    let (frame, loc_z) = if let Some(f) = principal {
+        let pz = InFrame { p, frame: &f };
+        let loc_z = locate(&pz, domain).unwrap_or_else(|_| loc.clone());
         notes.push(format!(
             "the cubature ran in the principal axes of p at its mode (x = c + Q z, Q = {}), which the tails follow",
-            fmt_frame(f)
+            fmt_frame(&f)
         ));
-    }
+        (Some(f), loc_z)
+    } else if let Some((f, loc_z, note)) = (!axis_breaks)
+        .then(|| pilot_frame(p, loc, domain, opts))
+        .flatten()
+    {
+        notes.push(note);
+        (Some(f), loc_z)
+    } else {
+        (None, loc.clone())
+    };
+    let in_frame = frame.as_ref().map(|f| InFrame { p, frame: f });
     let cells = cells_of(&loc_z.pieces);
     let main =
         |zs: &[f64], n: usize, out: &mut [f64]| ig.eval_batch_hinted_in(frame.as_ref(), zs, n, out);
