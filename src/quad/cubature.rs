@@ -775,13 +775,12 @@ fn cubature_inner(
             // difference.
             // (That share is the whole difference in a region where the rules show no order
             // of convergence: see `finish_region`.)
-            let worst = store.get(id).est();
-            for j in 0..k {
-                let diff = (worst[j]
-                    - (children.get(pair[0]).est()[j] + children.get(pair[1]).est()[j]))
-                    .abs();
+            for (j, parent) in store.get(id).est().iter().enumerate() {
+                let (a, b) = (children.get(pair[0]), children.get(pair[1]));
+                let diff = (parent - (a.est()[j] + b.est()[j])).abs();
                 for r in pair {
-                    let e = (0.5 * diff).max(children.get(r).raw()[j]) + children.get(r).floor()[j];
+                    let c = children.get(r);
+                    let e = (0.5 * diff).max(c.raw()[j]) + c.floor()[j];
                     children.err_mut(r)[j] = e;
                 }
             }
