@@ -63,15 +63,15 @@ impl<'a> SwitchTest<'a> {
     /// coordinates), `out[l * count + s]`; NaN where the value is not finite.
     pub(super) fn eval(&self, zs: &[f64], n: usize, out: &mut [f64]) {
         let d = self.d;
-        let mut mapped = vec![];
-        if let Some(f) = self.frame {
-            mapped.resize(d * n, 0.0);
-            f.to_x_batch(zs, n, &mut mapped);
-        }
-        let xs = if self.frame.is_some() {
-            &mapped[..]
-        } else {
-            zs
+        let mapped;
+        let xs = match self.frame {
+            Some(f) => {
+                let mut x = vec![0.0; d * n];
+                f.to_x_batch(zs, n, &mut x);
+                mapped = x;
+                &mapped[..]
+            }
+            None => zs,
         };
         let c = self.count();
         let mut x = [0.0; crate::model::MAX_DIM];

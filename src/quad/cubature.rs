@@ -308,9 +308,10 @@ pub const MAX_CUBATURE_DIM: usize = 8;
 /// evaluated together, on every core. A number fixed by the dimension and the store alone,
 /// so the regions split, and so every result, do not depend on the thread count: about 2000
 /// points a round in 2-D to 4-D, enough work to share between threads, and up to 8 times as
-/// many once the store holds tens of thousands of regions (then the round's parents are all
+/// many once the store is large (then the round's parents are all
 /// near the top of the queue anyway, and fewer, larger rounds spend less time waiting for
-/// threads and on the serial bookkeeping between rounds).
+/// threads and on the serial bookkeeping between rounds): twice as many from 32,768 stored
+/// regions, growing with the store to 8 times from 131,072.
 fn splits_per_round(d: usize, stored: usize) -> usize {
     let base = match d {
         1 => 16,
@@ -916,18 +917,7 @@ fn eval_regions(
 /// (thousands of regions would otherwise lose ~N·ε), in one pass (each region's numbers lie
 /// together, so the pass costs one cache miss a region).
 fn totals(store: &Regions, k: usize) -> [Vec<f64>; 3] {
-    let mut acc = vec![Neumaier::default(); 3 * k];
-    for r in store.iter() {
-        let (e, rest) = acc.split_at_mut(k);
-        let (er, fl) = rest.split_at_mut(k);
-        for (((a, b), c), j) in e.iter_mut().zip(er).zip(fl).zip(0..k) {
-            a.add(r.est()[j]);
-            b.add(r.err()[j]);
-            c.add(r.floor()[j]);
-        }
-    }
-    let mut t = acc.into_iter().map(Neumaier::total);
-    [0, 1, 2].map(|_| t.by_ref().take(k).collect())
+    Running::new(store, k).totals()
 }
 
 /// The store's totals kept up as regions leave and enter it (see [`totals`]).
@@ -1390,6 +1380,18 @@ struct Candidate {
     curv: [f64; MAX_CUBATURE_DIM],
 }
 
+/// Map the point `u` of a cell with `pieces` to `x`, stored as point `l` of a batch of `n`
+/// (`xs[i * n + l]`); returns `|dx/du|` there.
+fn map_point(pieces: &[Piece], u: &[f64], xs: &mut [f64], n: usize, l: usize) -> f64 {
+    let mut jac = 1.0;
+    for (i, p) in pieces.iter().enumerate() {
+        let (x, j) = p.map(u[i]);
+        xs[i * n + l] = x;
+        jac *= j;
+    }
+    jac
+}
+
 /// Evaluate a batch of regions: all their points in one call of the integrand.
 #[allow(clippy::too_many_arguments)]
 fn eval_batch_of_regions(
@@ -1417,13 +1419,7 @@ fn eval_batch_of_regions(
     for job in &jobs {
         let pieces = &cells[job.cell].pieces;
         rule_points(&job.center[..d], &job.half[..d], |u| {
-            let mut jac = 1.0;
-            for (i, p) in pieces.iter().enumerate() {
-                let (x, j) = p.map(u[i]);
-                s.xs[i * n + l] = x;
-                jac *= j;
-            }
-            s.jac[l] = jac;
+            s.jac[l] = map_point(pieces, u, &mut s.xs, n, l);
             l += 1;
         });
     }
@@ -1449,12 +1445,12 @@ fn eval_batch_of_regions(
         let mut pj = vec![1.0; m];
         for (l, &(r, q)) in probes.iter().enumerate() {
             let job = &jobs[r];
-            for (i, p) in cells[job.cell].pieces.iter().enumerate() {
+            let mut u = [0.0; MAX_CUBATURE_DIM];
+            for (i, ui) in u.iter_mut().enumerate().take(d) {
                 let sg = if q >> i & 1 == 1 { 1.0 } else { -1.0 };
-                let (x, j) = p.map(job.center[i] + sg * 0.999 * job.half[i]);
-                px[i * m + l] = x;
-                pj[l] *= j;
+                *ui = job.center[i] + sg * 0.999 * job.half[i];
             }
+            pj[l] = map_point(&cells[job.cell].pieces, &u[..d], &mut px, m, l);
         }
         let mut po = vec![0.0; ks * m];
         f(&px, m, &mut po);
@@ -1508,15 +1504,8 @@ fn eval_batch_of_regions(
         let mut xs = vec![0.0; d * m];
         let mut jac = vec![1.0; m];
         for (l, (c, pr)) in pending.iter().enumerate() {
-            for (i, p) in cells[regions.get(cands[*c].0).cell]
-                .pieces
-                .iter()
-                .enumerate()
-            {
-                let (x, j) = p.map(pr.u[i]);
-                xs[i * m + l] = x;
-                jac[l] *= j;
-            }
+            let pieces = &cells[regions.get(cands[*c].0).cell].pieces;
+            jac[l] = map_point(pieces, &pr.u[..d], &mut xs, m, l);
         }
         let mut out = vec![0.0; ks * m];
         f(&xs, m, &mut out);

@@ -1015,6 +1015,60 @@ fn haario_twisted_gaussians() {
     assert_decided("haario", r, 90);
 }
 
+/// `check` at the default options on a case of `x, y` with the density `log` and the field.
+fn check_2d(log: &str, field: [&str; 2]) -> (Report, String) {
+    let case = format!(
+        "vars = [\"x\", \"y\"]\n[density]\nlog = \"{log}\"\n[score]\nfield = [\"{}\", \"{}\"]\n",
+        field[0], field[1]
+    );
+    let spec = parse_case(&case, "frame.toml", "frame").unwrap();
+    let compiled = spec.compile(&[], false).unwrap();
+    let r = scorecheck::check_case(&compiled, &CheckOptions::default()).unwrap();
+    (r, case)
+}
+
+const TURNED: &str = "axes of p's Hessian";
+
+#[test]
+fn a_diagonal_banana_turns_to_its_hessian_axes_and_a_rosenbrock_ridge_does_not() {
+    // A banana in u = c x + s y, w = −s x + c y (c = cos 0.7, s = sin 0.7) around (0.5, −1):
+    // log p̃ = −u²/2 − (w − 1.8u²)²/(2·0.15). Its Hessian at the mode (u = w = 0) is
+    // diag(−1, −1/0.15) in (u, w), so its axes are the banana's own; there the ridge is a
+    // parabola along an axis, and a pilot of Z finds it cheaper. Z = ∫e^{−u²/2} du ·
+    // ∫e^{−t²/(2·0.15)} dt = 2π√0.15 (substituting t = w − 1.8u² at fixed u).
+    let (c, s) = (0.7f64.cos(), 0.7f64.sin());
+    let u = format!("(({c:e})*(x - 0.5) + ({s:e})*(y + 1))");
+    let w = format!("((-{s:e})*(x - 0.5) + ({c:e})*(y + 1))");
+    let log = format!("-{u}^2/2 - ({w} - 1.8*{u}^2)^2/(2*0.15)");
+    let (r, case) = check_2d(&log, ["-x", "-y"]);
+    assert!(
+        r.notes.iter().any(|n| n.contains(TURNED)),
+        "not turned: {:?}",
+        r.notes
+    );
+    covers(
+        &r.normalizer,
+        2.0 * std::f64::consts::PI * 0.15f64.sqrt(),
+        "Z",
+        &case,
+    );
+    assert_eq!(r.verdict.ibp, Ibp::Holds, "{:?}", r.explanations);
+    // Rosenbrock's −(1 − x)² − 100(y − x²)²: its Hessian at (1, 1) is turned by 26° from the
+    // axes, but its ridge y = x² bends away from those axes and is a parabola in the
+    // coordinates, where Z costs less. Z = ∫e^{−(1−x)²} dx · ∫e^{−100t²} dt = √π·√(π/100) = π/10.
+    let (r, case) = check_2d(
+        "-(1-x)^2 - 100*(y - x^2)^2",
+        ["2*(1-x) + 400*x*(y - x^2)", "-200*(y - x^2)"],
+    );
+    assert!(
+        !r.notes.iter().any(|n| n.contains(TURNED)),
+        "turned: {:?}",
+        r.notes
+    );
+    covers(&r.normalizer, std::f64::consts::PI / 10.0, "Z", &case);
+    assert_eq!(r.verdict.ibp, Ibp::Holds, "{:?}", r.explanations);
+}
+
 #[test]
 fn twisted_gaussian_with_mirrored_arms_keeps_the_coordinates() {
     // Haario's law with b = 0.0518 (one of 75 random cases that were undecided): its two arms
