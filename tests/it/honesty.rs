@@ -1070,6 +1070,29 @@ fn a_diagonal_banana_turns_to_its_hessian_axes_and_a_rosenbrock_ridge_does_not()
 }
 
 #[test]
+fn a_correlated_gaussian_turns_to_its_axes_without_a_pilot() {
+    // N(0, Σ) with Σ = [[1, ρ], [ρ, 1]], ρ = −0.8, scored with s = (−x, −y): log p̃ is
+    // quadratic, so the check turns to Σ's axes at once. Z = 2π√det Σ = 2π·0.6; with
+    // s_i = −x_i, lhs_i = rhs_i = −E[∂_i s_i] = 1 (the boundary term vanishes).
+    let log = "-(x^2 + 1.6*x*y + y^2)/(2*0.36)";
+    let (r, case) = check_2d(log, ["-x", "-y"]);
+    assert!(
+        r.notes.iter().any(|n| n.contains("log p̃ is quadratic")),
+        "{:?}",
+        r.notes
+    );
+    covers(&r.normalizer, 2.0 * std::f64::consts::PI * 0.6, "Z", &case);
+    for c in &r.components {
+        covers(&c.lhs, 1.0, "lhs", &case);
+        covers(&c.rhs, 1.0, "rhs", &case);
+    }
+    assert_eq!(r.verdict.ibp, Ibp::Holds, "{:?}", r.explanations);
+    // A banana is not quadratic: its turn, when it turns, comes from the pilot.
+    let (r, _) = check_2d("-x^2/2 - (y - x^2)^2/(2*0.25)", ["-x", "-y"]);
+    assert!(!r.notes.iter().any(|n| n.contains("log p̃ is quadratic")));
+}
+
+#[test]
 fn twisted_gaussian_with_mirrored_arms_keeps_the_coordinates() {
     // Haario's law with b = 0.0518 (one of 75 random cases that were undecided): its two arms
     // y = 3 − b x² are mirror images across the x = 0 axis of its Hessian. Following one arm
