@@ -183,11 +183,15 @@ pub(crate) fn pilot_frame<P: Density>(
     domain: &[(f64, f64)],
     opts: &CheckOptions,
 ) -> Option<(Frame, Located, String)> {
+    // The Hessian at one mode of several describes one component, not the law.
+    if loc.modes.len() != 1 {
+        return None;
+    }
     let frame = hessian_frame(p, loc, domain)?;
     let pz = InFrame { p, frame: &frame };
     let loc_z = locate(&pz, domain).ok()?;
     let (d, q) = (domain.len(), super::fmt_frame(&frame));
-    if loc.modes.len() == 1 && quadratic(&pz, d) {
+    if quadratic(&pz, d) {
         let note = format!(
             "the cubature ran in the axes of p's Hessian at its mode (x = c + Q z, Q = {q}): log p̃ is quadratic (a Gaussian law), which those axes make a product"
         );
@@ -214,7 +218,8 @@ pub(crate) fn pilot_frame<P: Density>(
 
 /// Whether `log p̃` of `p` (in a frame whose origin is its mode) is a quadratic form: its
 /// third differences along every axis and every diagonal of two axes, at steps of 1 and 2
-/// of its scales there (from the Hessian), vanish to 1e-9 of the change across them. A
+/// of its scales there (from the Hessian), vanish to 1e-9 of the change across them (two calls
+/// of the model: its Hessian at the mode, then every point at once). A
 /// Gaussian law is then a product in the Hessian's axes, and integrating there needs no
 /// pilot (a correlated 2-D Gaussian: 35,232 evaluations there against 50,404 in the
 /// coordinates, and a pilot of Z cost 18,180 more, 11% of its time).
@@ -224,10 +229,6 @@ fn quadratic<P: Density>(p: &P, d: usize) -> bool {
     if !f0.is_finite() || scale.iter().any(|s| !s.is_finite()) {
         return false;
     }
-    let f = |v: &[f64], t: f64| {
-        let z: Vec<f64> = v.iter().zip(&scale).map(|(v, s)| t * v * s).collect();
-        p.log_density(&z)
-    };
     let mut dirs = vec![];
     for i in 0..d {
         let mut v = vec![0.0; d];
@@ -241,12 +242,23 @@ fn quadratic<P: Density>(p: &P, d: usize) -> bool {
             }
         }
     }
-    dirs.iter().all(|v| {
-        [1.0, 2.0].iter().all(|&t| {
-            let (a, b, c, e) = (f(v, -t), f0, f(v, t), f(v, 2.0 * t));
-            let third = e - 3.0 * c + 3.0 * b - a;
-            third.abs() <= 1e-9 * ((e - b).abs() + (a - b).abs())
-        })
+    // Per direction and step t, the points at −t, t and 2t, all in one call of the model.
+    const STEPS: [f64; 6] = [-1.0, 1.0, 2.0, -2.0, 2.0, 4.0];
+    let n = dirs.len() * STEPS.len();
+    let mut zs = vec![0.0; d * n];
+    for (k, v) in dirs.iter().enumerate() {
+        for (m, t) in STEPS.iter().enumerate() {
+            for i in 0..d {
+                zs[i * n + k * STEPS.len() + m] = t * v[i] * scale[i];
+            }
+        }
+    }
+    let mut f = vec![0.0; n];
+    p.log_density_batch(&zs, n, &mut f);
+    f.chunks_exact(3).all(|w| {
+        let (a, c, e) = (w[0], w[1], w[2]);
+        let third = e - 3.0 * c + 3.0 * f0 - a;
+        third.abs() <= 1e-9 * ((e - f0).abs() + (a - f0).abs())
     })
 }
 
