@@ -164,7 +164,7 @@ fn density_hinted<P: Density>(p: &P, log_max: f64, xs: &[f64], n: usize, out: &m
 /// The relative tolerance of the pilot runs of Z that choose a frame ([`pilot_frame`]).
 const PILOT_TOL: f64 = 1e-5;
 
-/// For a law on the whole space whose Hessian at the mode is turned from the coordinates
+/// For a law of one mode on the whole space whose Hessian there is turned from the coordinates
 /// but whose tails do not call for turning ([`crate::frame::principal_frame`] keeps the
 /// coordinates): the frame of that Hessian's axes when Z, taken alone to [`PILOT_TOL`], costs
 /// there at most half the evaluations it costs in the coordinates. A ridge that follows the

@@ -172,6 +172,7 @@ impl Regions {
         }
     }
     fn append(&mut self, other: &Regions) {
+        debug_assert!(other.len() == 0 || (other.d, other.k) == (self.d, self.k));
         self.meta.extend_from_slice(&other.meta);
         self.data.extend_from_slice(&other.data);
     }
@@ -914,8 +915,8 @@ fn eval_regions(
 }
 
 /// The totals over the store of the regions' estimates, errors and floors, compensated
-/// (thousands of regions would otherwise lose ~N·ε), in one pass (each region's numbers lie
-/// together, so the pass costs one cache miss a region).
+/// (thousands of regions would otherwise lose ~N·ε), in one pass over the store's one
+/// allocation, in store order.
 fn totals(store: &Regions, k: usize) -> [Vec<f64>; 3] {
     Running::new(store, k).totals()
 }
