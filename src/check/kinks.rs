@@ -63,16 +63,12 @@ impl<'a> SwitchTest<'a> {
     /// coordinates), `out[l * count + s]`; NaN where the value is not finite.
     pub(super) fn eval(&self, zs: &[f64], n: usize, out: &mut [f64]) {
         let d = self.d;
-        let mapped;
-        let xs = match self.frame {
-            Some(f) => {
-                let mut x = vec![0.0; d * n];
-                f.to_x_batch(zs, n, &mut x);
-                mapped = x;
-                &mapped[..]
-            }
-            None => zs,
-        };
+        let mapped = self.frame.map(|f| {
+            let mut x = vec![0.0; d * n];
+            f.to_x_batch(zs, n, &mut x);
+            x
+        });
+        let xs = mapped.as_deref().unwrap_or(zs);
         let c = self.count();
         let mut x = [0.0; crate::model::MAX_DIM];
         let mut stack = vec![];

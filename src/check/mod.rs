@@ -406,29 +406,27 @@ fn integrate_all_nd<P: Density, S: ScoreField, W: ScalarFunction>(
     // Integrals that diverge are found first, so they do not drive the refinement.
     let divergent = probe_divergence(ig, loc, domain);
     let targets = |v: &[f64]| ratio_targets(v, tol, &divergent);
-    // On the whole space, the integrals are taken in the law's own axes (crate::frame).
-    // Else in the axes of its Hessian at the mode where a pilot shows them cheaper.
-    let principal = if axis_breaks {
+    // On the whole space, the integrals are taken in the law's own axes (crate::frame), else
+    // in the axes of its Hessian at the mode where a pilot shows them cheaper; with a
+    // breakpoint along an axis, in the coordinates.
+    let turned = if axis_breaks {
         None
-    } else {
-        principal_frame(p, loc, domain)
-    };
-    let (frame, loc_z) = if let Some(f) = principal {
-        let pz = InFrame { p, frame: &f };
-        let loc_z = locate(&pz, domain).unwrap_or_else(|_| loc.clone());
-        notes.push(format!(
+    } else if let Some(f) = principal_frame(p, loc, domain) {
+        let loc_z = locate(&InFrame { p, frame: &f }, domain).unwrap_or_else(|_| loc.clone());
+        let note = format!(
             "the cubature ran in the principal axes of p at its mode (x = c + Q z, Q = {}), which the tails follow",
             fmt_frame(&f)
-        ));
-        (Some(f), loc_z)
-    } else if let Some((f, loc_z, note)) = (!axis_breaks)
-        .then(|| pilot_frame(p, loc, domain, opts))
-        .flatten()
-    {
-        notes.push(note);
-        (Some(f), loc_z)
+        );
+        Some((f, loc_z, note))
     } else {
-        (None, loc.clone())
+        pilot_frame(p, loc, domain, opts)
+    };
+    let (frame, loc_z) = match turned {
+        Some((f, loc_z, note)) => {
+            notes.push(note);
+            (Some(f), loc_z)
+        }
+        None => (None, loc.clone()),
     };
     let in_frame = frame.as_ref().map(|f| InFrame { p, frame: f });
     let cells = cells_of(&loc_z.pieces);

@@ -5,7 +5,7 @@ use super::{CheckOptions, cells_of};
 use crate::frame::{Frame, InFrame, hessian_frame};
 use crate::locate::{Located, locate};
 use crate::model::{Density, log_density_hessian};
-use crate::quad::{Estimate, cubature, cubature_hinted};
+use crate::quad::{Cell, CubatureResult, Estimate, cubature, cubature_hinted};
 use crate::report::{Quantity, Status};
 
 /// Error targets for raw integrals `v` whose ratios `Q_k = I_k/Z` (`Z = v[0]`) are reported
@@ -87,13 +87,7 @@ pub(crate) fn cross_check_z<P: Density>(
     // With the same hint as the main cubature (check's), or, for one without it (fisher's),
     // without: the two maps then differ by what no point saw.
     let alt = if hinted {
-        cubature_hinted(
-            &|xs: &[f64], n: usize, out: &mut [f64]| density_hinted(p, loc.log_max, xs, n, out),
-            &cells,
-            1,
-            &|_| vec![target],
-            budget,
-        )
+        z_hinted(p, loc.log_max, &cells, &|_| vec![target], budget)
     } else {
         let log_max = loc.log_max;
         let f = |xs: &[f64], n: usize, out: &mut [f64]| {
@@ -243,20 +237,22 @@ fn quadratic<P: Density>(p: &P, d: usize) -> bool {
         }
     }
     // Per direction and step t, the points at −t, t and 2t, all in one call of the model.
-    const STEPS: [f64; 6] = [-1.0, 1.0, 2.0, -2.0, 2.0, 4.0];
-    let n = dirs.len() * STEPS.len();
+    let ts: Vec<f64> = [1.0, 2.0].iter().flat_map(|t| [-t, *t, 2.0 * t]).collect();
+    let n = dirs.len() * ts.len();
     let mut zs = vec![0.0; d * n];
-    for (k, v) in dirs.iter().enumerate() {
-        for (m, t) in STEPS.iter().enumerate() {
-            for i in 0..d {
-                zs[i * n + k * STEPS.len() + m] = t * v[i] * scale[i];
-            }
+    for (l, (v, t)) in dirs
+        .iter()
+        .flat_map(|v| ts.iter().map(move |t| (v, t)))
+        .enumerate()
+    {
+        for i in 0..d {
+            zs[i * n + l] = t * v[i] * scale[i];
         }
     }
     let mut f = vec![0.0; n];
     p.log_density_batch(&zs, n, &mut f);
     f.chunks_exact(3).all(|w| {
-        let (a, c, e) = (w[0], w[1], w[2]);
+        let [a, c, e] = [w[0], w[1], w[2]];
         let third = e - 3.0 * c + 3.0 * f0 - a;
         third.abs() <= 1e-9 * ((e - f0).abs() + (a - f0).abs())
     })
@@ -266,12 +262,24 @@ fn quadratic<P: Density>(p: &P, d: usize) -> bool {
 /// and whether it converged.
 fn z_pilot<P: Density>(p: &P, loc: &Located, budget: u64) -> (u64, bool) {
     let cells = cells_of(&loc.pieces);
-    let r = cubature_hinted(
-        &|xs: &[f64], n: usize, out: &mut [f64]| density_hinted(p, loc.log_max, xs, n, out),
+    let r = z_hinted(
+        p,
+        loc.log_max,
         &cells,
-        1,
         &|v| vec![PILOT_TOL * v[0].abs()],
         budget,
     );
     (r.evals, r.converged)
+}
+
+/// Z (in units of `p̃_max = e^log_max`) over `cells` by [`cubature_hinted`].
+fn z_hinted<P: Density>(
+    p: &P,
+    log_max: f64,
+    cells: &[Cell],
+    targets: &dyn Fn(&[f64]) -> Vec<f64>,
+    budget: u64,
+) -> CubatureResult {
+    let f = |xs: &[f64], n: usize, out: &mut [f64]| density_hinted(p, log_max, xs, n, out);
+    cubature_hinted(&f, cells, 1, targets, budget)
 }

@@ -114,11 +114,14 @@ impl<'a> Region<'a> {
 
 impl Regions {
     fn new(d: usize, k: usize) -> Self {
+        Self::with_capacity(d, k, 0)
+    }
+    fn with_capacity(d: usize, k: usize, n: usize) -> Self {
         Regions {
             d,
             k,
-            meta: vec![],
-            data: vec![],
+            meta: Vec::with_capacity(n),
+            data: Vec::with_capacity(n * (2 * d + 4 * k)),
         }
     }
     fn stride(&self) -> usize {
@@ -148,6 +151,10 @@ impl Regions {
     fn err_mut(&mut self, i: usize) -> &mut [f64] {
         let (d, k) = (self.d, self.k);
         &mut self.data_mut(i)[2 * d + k..2 * d + 2 * k]
+    }
+    fn floor_mut(&mut self, i: usize) -> &mut [f64] {
+        let (d, k) = (self.d, self.k);
+        &mut self.data_mut(i)[2 * d + 3 * k..2 * d + 4 * k]
     }
     fn set_axis(&mut self, i: usize, axis: usize) {
         self.meta[i].1 = axis as u32;
@@ -662,7 +669,7 @@ fn cubature_inner(
     // total it ever held, which a total a billion times smaller cannot afford, and re-summing
     // the store to mend that cost a tenth of a steep banana's time in cache misses). They
     // only steer the refinement: a run ends on totals re-summed in store order (below).
-    let mut running = Running::new(&store, k);
+    let mut running = Running::new(&store);
     let mut tgt = targets(&running.totals()[0]);
     reprioritise(&mut heap, &store, &tgt);
     let mut since = 0usize;
@@ -717,7 +724,7 @@ fn cubature_inner(
         let per_round = splits_per_round(d, store.len());
         let full = store.len() + per_round > max_regions || heap.is_empty();
         if done || evals >= max_evals || full {
-            let [vals, errs, _] = totals(&store, k);
+            let [vals, errs, _] = totals(&store);
             let done = errs.iter().zip(&tgt).all(|(e, t)| e <= t);
             if done || evals >= max_evals || full {
                 return CubatureResult {
@@ -730,7 +737,7 @@ fn cubature_inner(
             }
         }
         if stopped.is_some() {
-            let [vals, errs, _] = totals(&store, k);
+            let [vals, errs, _] = totals(&store);
             return CubatureResult {
                 values: vals,
                 errors: errs,
@@ -917,8 +924,8 @@ fn eval_regions(
 /// The totals over the store of the regions' estimates, errors and floors, compensated
 /// (thousands of regions would otherwise lose ~N·ε), in one pass over the store's one
 /// allocation, in store order.
-fn totals(store: &Regions, k: usize) -> [Vec<f64>; 3] {
-    Running::new(store, k).totals()
+fn totals(store: &Regions) -> [Vec<f64>; 3] {
+    Running::new(store).totals()
 }
 
 /// The store's totals kept up as regions leave and enter it (see [`totals`]).
@@ -929,10 +936,10 @@ struct Running {
 }
 
 impl Running {
-    fn new(store: &Regions, k: usize) -> Self {
+    fn new(store: &Regions) -> Self {
         let mut run = Running {
-            k,
-            acc: vec![Neumaier::default(); 3 * k],
+            k: store.k,
+            acc: vec![Neumaier::default(); 3 * store.k],
         };
         for r in store.iter() {
             run.add(r);
@@ -1463,9 +1470,7 @@ fn eval_batch_of_regions(
             }
         }
     }
-    let mut regions = Regions::new(d, k);
-    regions.meta.reserve(jobs.len());
-    regions.data.reserve(jobs.len() * regions.stride());
+    let mut regions = Regions::with_capacity(d, k, jobs.len());
     let mut cands = vec![];
     for (r, job) in jobs.into_iter().enumerate() {
         let pieces = &cells[job.cell].pieces;
@@ -1669,15 +1674,16 @@ fn eval_batch_of_regions(
         // 4e-6 of E|x|² unseen (errors of 1e-10 added each time, halving with the volume).
         regions.set_axis(r, *axis);
         let vol: f64 = regions.get(r).half().iter().map(|h| 2.0 * h).product();
-        let (fo, eo) = (2 * d + 3 * k, 2 * d + k);
-        let data = regions.data_mut(r);
-        for (j, oj) in o.iter().enumerate() {
-            let h = vol * jac * oj.abs() * lift;
-            if h.is_finite() {
-                data[fo + j] += h;
-                data[eo + j] += h;
+        let h: Vec<f64> = o.iter().map(|oj| vol * jac * oj.abs() * lift).collect();
+        let add = |part: &mut [f64]| {
+            for (v, h) in part.iter_mut().zip(&h) {
+                if h.is_finite() {
+                    *v += h;
+                }
             }
-        }
+        };
+        add(regions.floor_mut(r));
+        add(regions.err_mut(r));
     }
     (regions, extra)
 }

@@ -37,8 +37,8 @@ mod tail;
 mod tanh_sinh;
 
 pub use cubature::{
-    Branches, Cell, MEMORY_BUDGET, VectorIntegrand, cubature, cubature_from, cubature_hinted,
-    cubature_hinted_from, cubature_hinted_with, max_regions, pointwise,
+    Branches, Cell, CubatureResult, MEMORY_BUDGET, VectorIntegrand, cubature, cubature_from,
+    cubature_hinted, cubature_hinted_from, cubature_hinted_with, max_regions, pointwise,
 };
 pub use piece::Piece;
 pub use sum::Estimate;
